@@ -1,0 +1,22 @@
+"""minilm: a from-scratch deep-learning engine for training small language models.
+
+    import minilm
+    x = minilm.tensor([1.0, 2.0, 3.0], requires_grad=True)
+    (x * x).sum().backward()
+    x.grad            # array([2., 4., 6.], dtype=float32)
+
+Read in this order: backend, tensor, autograd, ops/, functional, nn/, optim/.
+"""
+from . import functional
+from .autograd import Function, is_grad_enabled, no_grad
+from .backend import cuda_available, get_rng_state, manual_seed, set_rng_state
+from .gradcheck import GradcheckError, gradcheck
+from .serialization import load, save
+from .tensor import Tensor, tensor
+from . import nn, optim  # noqa: E402  (they build on the names above)
+
+__version__ = "0.1.0"
+
+__all__ = ["Tensor", "tensor", "Function", "no_grad", "is_grad_enabled", "manual_seed",
+           "get_rng_state", "set_rng_state", "cuda_available", "gradcheck", "GradcheckError",
+           "save", "load", "functional", "nn", "optim"]

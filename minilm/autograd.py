@@ -1,0 +1,152 @@
+"""Reverse-mode automatic differentiation: Functions, the graph, and backward.
+
+Every differentiable op is a `Function` with two methods written side by side:
+
+    forward(*xs)  -> y        raw arrays in, raw array(s) out
+    backward(gy)  -> gxs      dL/dy in, one dL/dx_i per input out (chain rule)
+
+Calling a Function on Tensors runs `forward` and, when some input requires a
+gradient, records the call as a node of the graph: the output remembers its
+`creator`, the creator remembers its `inputs`.
+
+`Tensor.backward()` then visits the nodes in reverse topological order, so a
+node runs its `backward` only once the gradients from *all* its consumers have
+been added up. That ordering, and adding (`+`) rather than assigning, is what
+makes reused values right: for y = a + a, dy/da = 2, not 1.
+
+The topological order is built with an explicit stack instead of recursion, so
+a chain of 100,000 ops backpropagates without hitting Python's recursion limit.
+"""
+import contextlib
+
+_grad_enabled = True
+
+
+def is_grad_enabled():
+    return _grad_enabled
+
+
+@contextlib.contextmanager
+def no_grad():
+    """Run ops without recording the graph (evaluation, sampling, optimizer updates)."""
+    global _grad_enabled
+    previous, _grad_enabled = _grad_enabled, False
+    try:
+        yield
+    finally:
+        _grad_enabled = previous
+
+
+class Function:
+    """One node of the graph. Subclasses implement `forward` and `backward` on raw arrays.
+
+    Arguments that are not tensors (an axis, a probability) go to `__init__`;
+    whatever `backward` needs from the forward pass is saved on `self`.
+    `self.needs_input_grad[i]` tells backward whether input i wants a gradient,
+    so it can skip work (e.g. no dL/dW when W is frozen).
+    """
+
+    def __call__(self, *inputs):
+        device = inputs[0].device
+        for x in inputs:
+            if x.device != device:
+                raise RuntimeError(f"{type(self).__name__}: expected all tensors on one device, "
+                                   f"got {device!r} and {x.device!r}; move them with .to(device)")
+        outputs = self.forward(*[x.data for x in inputs])
+        requires_grad = _grad_enabled and any(x.requires_grad for x in inputs)
+        if requires_grad:
+            self.inputs = inputs
+            self.needs_input_grad = tuple(x.requires_grad for x in inputs)
+        creator = self if requires_grad else None
+        if isinstance(outputs, tuple):
+            self.output_meta = tuple((y.shape, y.dtype) for y in outputs)
+            return tuple(Tensor._wrap(y, device, requires_grad, creator, i)
+                         for i, y in enumerate(outputs))
+        self.output_meta = None
+        return Tensor._wrap(outputs, device, requires_grad, creator, 0)
+
+    def forward(self, *xs):
+        raise NotImplementedError(f"{type(self).__name__} must define forward")
+
+    def backward(self, *gys):
+        raise NotImplementedError(f"{type(self).__name__} is not differentiable")
+
+
+def _topological_order(root_fn):
+    """Functions reachable from root_fn, each listed after every Function it consumes."""
+    order, visited = [], set()
+    stack = [(root_fn, False)]
+    while stack:
+        fn, children_done = stack.pop()
+        if children_done:
+            order.append(fn)
+            continue
+        if id(fn) in visited:
+            continue
+        visited.add(id(fn))
+        if fn.inputs is None:
+            raise RuntimeError("trying to backward through the graph a second time; its saved "
+                               "values were freed. Pass retain_graph=True to the first backward()")
+        stack.append((fn, True))
+        for x in fn.inputs:
+            if x.creator is not None and id(x.creator) not in visited:
+                stack.append((x.creator, False))
+    return order
+
+
+def backward(root, grad, retain_graph=False):
+    """Accumulate d(root)/d(leaf) * grad into `.grad` of every leaf that requires it."""
+    if root.creator is None:
+        _accumulate_leaf(root, grad, set())
+        return
+    order = _topological_order(root.creator)
+    for fn in order:
+        fn.grad_outputs = [None] * (1 if fn.output_meta is None else len(fn.output_meta))
+    root.creator.grad_outputs[root._index] = grad
+    stored = set()  # ids of arrays handed to a leaf, so no two leaves share one buffer
+    for fn in reversed(order):
+        gys = fn.grad_outputs
+        if fn.output_meta is None:
+            gxs = fn.backward(gys[0])
+        else:  # an output nobody used contributes a zero gradient
+            xp = _xp(gys)
+            gxs = fn.backward(*[xp.zeros(shape, dtype) if gy is None else gy
+                                for gy, (shape, dtype) in zip(gys, fn.output_meta)])
+        if not isinstance(gxs, tuple):
+            gxs = (gxs,)
+        for x, gx in zip(fn.inputs, gxs):
+            if gx is None or not x.requires_grad:
+                continue
+            if gx.shape != x.shape:
+                raise RuntimeError(f"{type(fn).__name__}.backward returned a gradient of shape "
+                                   f"{gx.shape} for an input of shape {x.shape}")
+            if x.creator is None:
+                _accumulate_leaf(x, gx, stored)
+            else:
+                slot = x.creator.grad_outputs
+                slot[x._index] = gx if slot[x._index] is None else slot[x._index] + gx
+        fn.grad_outputs = None
+        if not retain_graph:
+            fn.__dict__.clear()
+            fn.inputs = None
+
+
+def _accumulate_leaf(x, gx, stored):
+    if gx.dtype != x.data.dtype:
+        gx = gx.astype(x.data.dtype)
+    if x.grad is None:
+        # own the buffer: a broadcast view or an array another leaf got must be copied
+        if id(gx) in stored or not gx.flags.owndata or not gx.flags.writeable:
+            gx = gx.copy()
+        stored.add(id(gx))
+        x.grad = gx
+    else:
+        x.grad = x.grad + gx
+
+
+def _xp(arrays):
+    from .backend import xp_of
+    return xp_of(next(a for a in arrays if a is not None))
+
+
+from .tensor import Tensor  # noqa: E402  (Tensor needs Function, Function needs Tensor)

@@ -1,0 +1,88 @@
+"""Devices and array modules: which library holds a tensor's numbers.
+
+minilm keeps every tensor's data in a raw array of an "array module" `xp`:
+NumPy on the CPU, CuPy on an NVIDIA GPU. NumPy and CuPy share one API, so an op
+is written once against `xp` and runs on both (the idiom DeZero made popular).
+
+Devices
+    "cpu"   NumPy arrays, NumPy ops.
+    "cuda"  CuPy arrays; hot ops run minilm's own CUDA kernels (minilm/kernels).
+    "emu"   NumPy arrays, but hot ops run those same CUDA kernels through the
+            CPU SIMT emulator, so the GPU dispatch code is tested without a GPU.
+
+CuPy is imported lazily: `import minilm` works on a machine without it.
+"""
+import numpy as np
+
+DEVICES = ("cpu", "cuda", "emu")
+default_dtype = np.float32
+
+_cupy = None
+_rng = np.random.default_rng(0)
+
+
+def _import_cupy():
+    global _cupy
+    if _cupy is None:
+        try:
+            import cupy
+        except ImportError as e:
+            raise RuntimeError("device 'cuda' needs CuPy: pip install 'minilm[gpu]'") from e
+        _cupy = cupy
+    return _cupy
+
+
+def cuda_available():
+    """True when CuPy is installed and sees at least one CUDA device."""
+    try:
+        return _import_cupy().cuda.runtime.getDeviceCount() > 0
+    except Exception:
+        return False
+
+
+def check_device(device):
+    if device not in DEVICES:
+        raise ValueError(f"unknown device {device!r}; expected one of {DEVICES}")
+    return device
+
+
+def get_array_module(device):
+    """The array module that holds data on `device`: numpy or cupy."""
+    return _import_cupy() if check_device(device) == "cuda" else np
+
+
+def xp_of(array):
+    """The array module an array belongs to (numpy for anything that is not a CuPy array)."""
+    if type(array).__module__.startswith("cupy"):
+        return _cupy
+    return np
+
+
+def to_device(array, device):
+    """Copy `array` to `device` (a no-op when it already lives there)."""
+    on_gpu = type(array).__module__.startswith("cupy")
+    if device == "cuda":
+        return array if on_gpu else _import_cupy().asarray(array)
+    check_device(device)
+    return array.get() if on_gpu else np.asarray(array)
+
+
+def rng():
+    """minilm's NumPy random generator (dropout masks, initialisation, sampling)."""
+    return _rng
+
+
+def manual_seed(seed):
+    """Seed every random source minilm uses: its NumPy generator, and CuPy's when present."""
+    global _rng
+    _rng = np.random.default_rng(seed)
+    if _cupy is not None:
+        _cupy.random.seed(seed)
+
+
+def get_rng_state():
+    return _rng.bit_generator.state
+
+
+def set_rng_state(state):
+    _rng.bit_generator.state = state

@@ -1,0 +1,62 @@
+"""Matrix products: batched matmul and the fused linear layer.
+
+For Y = A B with A: (..., M, K), B: (..., K, N):
+    dL/dA = dL/dY B^T      (..., M, N) @ (..., N, K)
+    dL/dB = A^T dL/dY      (..., K, M) @ (..., M, N)
+summed over any batch axes that broadcasting stretched.
+
+`linear` (y = x W^T + b, W stored (out, in) as in PyTorch) is one node instead
+of three (transpose, matmul, add): it folds every leading axis of x into one,
+so each product is a single 2-D BLAS call on contiguous memory.
+"""
+from ..autograd import Function
+from ..backend import xp_of
+from .elementwise import sum_to_shape
+
+
+class MatMul(Function):
+    def forward(self, a, b):
+        if a.ndim < 2 or b.ndim < 2 or a.shape[-1] != b.shape[-2]:
+            raise ValueError(f"matmul: shapes {a.shape} and {b.shape} do not line up "
+                             f"(need (..., M, K) @ (..., K, N))")
+        self.a, self.b = a, b
+        try:
+            return a @ b
+        except ValueError:
+            raise ValueError(f"matmul: batch dims of {a.shape} and {b.shape} do not broadcast") from None
+
+    def backward(self, gy):
+        xp, a, b = xp_of(gy), self.a, self.b
+        ga = sum_to_shape(gy @ xp.swapaxes(b, -1, -2), a.shape) if self.needs_input_grad[0] else None
+        gb = sum_to_shape(xp.swapaxes(a, -1, -2) @ gy, b.shape) if self.needs_input_grad[1] else None
+        return ga, gb
+
+
+class Linear(Function):
+    """y = x W^T + b.  x: (..., in), W: (out, in), b: (out,) -> y: (..., out).
+
+    With x2 = x viewed as (N, in) and gy2 = gy as (N, out):
+        dL/dx = gy2 W        (N, in)
+        dL/dW = gy2^T x2     (out, in)
+        dL/db = sum_n gy2    (out,)
+    """
+
+    def forward(self, x, weight, bias=None):
+        if x.shape[-1] != weight.shape[1]:
+            raise ValueError(f"linear: input of shape {x.shape} has {x.shape[-1]} features, "
+                             f"but the weight of shape {weight.shape} expects {weight.shape[1]}")
+        self.x2 = x.reshape(-1, x.shape[-1])
+        self.weight, self.x_shape = weight, x.shape
+        y = self.x2 @ weight.T
+        if bias is not None:
+            y += bias
+        return y.reshape(*x.shape[:-1], weight.shape[0])
+
+    def backward(self, gy):
+        gy2 = gy.reshape(-1, gy.shape[-1])
+        gx = (gy2 @ self.weight).reshape(self.x_shape) if self.needs_input_grad[0] else None
+        gw = gy2.T @ self.x2 if self.needs_input_grad[1] else None
+        if len(self.needs_input_grad) == 2:
+            return gx, gw
+        gb = gy2.sum(axis=0) if self.needs_input_grad[2] else None
+        return gx, gw, gb

@@ -1,0 +1,68 @@
+"""Saving and loading weights: safetensors files, written atomically.
+
+safetensors stores named arrays plus a JSON header, and loading it runs no
+code, unlike pickle, which can execute anything hidden in a file. A save goes
+to a temporary file in the same folder that is then renamed over the target:
+a rename is atomic, so a crash mid-save leaves the previous file intact.
+"""
+import json
+import os
+import tempfile
+
+import numpy as np
+from safetensors import SafetensorError
+from safetensors.numpy import load_file, save_file
+
+from .backend import to_device
+from .tensor import Tensor
+
+
+def atomic_write(path, write):
+    """Call write(tmp_path), then rename tmp_path over path (same folder, so same filesystem)."""
+    path = os.fspath(path)
+    folder = os.path.dirname(os.path.abspath(path))
+    os.makedirs(folder, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=folder, prefix=os.path.basename(path) + ".", suffix=".tmp")
+    os.close(fd)
+    try:
+        write(tmp)
+        with open(tmp, "rb") as f:
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+        raise
+
+
+def save(state_dict, path, metadata=None):
+    """Write {name: array or Tensor} to a safetensors file, atomically.
+
+    `metadata` (str -> str) goes into the file's header.
+    """
+    arrays = {}
+    for name, value in state_dict.items():
+        array = value.data if isinstance(value, Tensor) else value
+        arrays[name] = np.ascontiguousarray(to_device(array, "cpu"))
+    atomic_write(path, lambda tmp: save_file(arrays, tmp, metadata=metadata))
+
+
+def load(path):
+    """{name: numpy array} from a safetensors file; a damaged file is a clear error."""
+    path = os.fspath(path)
+    if not os.path.exists(path):
+        raise FileNotFoundError(f"no weights file at {path}")
+    try:
+        return load_file(path)
+    except (SafetensorError, OSError, ValueError) as e:
+        raise ValueError(f"{path} is not a readable safetensors file ({e}); "
+                         "it may be truncated or corrupt") from None
+
+
+def save_json(obj, path):
+    atomic_write(path, lambda tmp: _write_text(tmp, json.dumps(obj, indent=2, sort_keys=True)))
+
+
+def _write_text(path, text):
+    with open(path, "w") as f:
+        f.write(text)
