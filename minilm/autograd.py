@@ -52,6 +52,7 @@ class Function:
             if x.device != device:
                 raise RuntimeError(f"{type(self).__name__}: expected all tensors on one device, "
                                    f"got {device!r} and {x.device!r}; move them with .to(device)")
+        self.device = device  # lets an op pick its CUDA kernel on "cuda" and "emu"
         outputs = self.forward(*[x.data for x in inputs])
         requires_grad = _grad_enabled and any(x.requires_grad for x in inputs)
         if requires_grad:
