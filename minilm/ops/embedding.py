@@ -4,8 +4,13 @@
     backward:  dL/dW[v] = sum over n with ids[n] = v of dL/dy[n]     scatter-add
 
 A token that appears several times in the batch collects the gradient of
-every occurrence, hence `add.at` (plain assignment would keep only one).
+every occurrence (plain assignment `gW[ids] = gy` would keep only one). Sorting
+the ids groups the occurrences of each token into one contiguous run, and
+`add.reduceat` sums every run in a single pass: deterministic, and several
+times faster than the element-by-element `add.at`.
 """
+import numpy as np
+
 from ..autograd import Function
 from ..backend import xp_of
 
@@ -31,7 +36,17 @@ class Embedding(Function):
     def backward(self, gy):
         xp = xp_of(gy)
         gw = xp.zeros(self.weight_shape, self.dtype)
-        xp.add.at(gw, self.ids.ravel(), gy.reshape(-1, self.weight_shape[1]))
+        ids = self.ids.ravel()
+        if xp is not np:  # CuPy: scatter-add with atomics on the GPU
+            import cupyx
+            cupyx.scatter_add(gw, ids, gy.reshape(-1, self.weight_shape[1]))
+        elif ids.size:
+            order = xp.argsort(ids, kind="stable")
+            sorted_ids = ids[order]                                            # (N,)
+            run_starts = xp.flatnonzero(xp.concatenate(
+                [xp.ones(1, bool), sorted_ids[1:] != sorted_ids[:-1]]))         # (tokens used,)
+            rows = gy.reshape(-1, self.weight_shape[1])[order]                 # (N, C)
+            gw[sorted_ids[run_starts]] = xp.add.reduceat(rows, run_starts, axis=0)
         if self.padding_idx is not None:
             gw[self.padding_idx] = 0
         return gw
