@@ -7,6 +7,8 @@ a: (B, T, C) and b: (C,), dL/db = sum over B and T of dL/dy * a.
 """
 import math
 
+import numpy as np
+
 from ..autograd import Function
 from ..backend import xp_of
 
@@ -242,16 +244,55 @@ _ERF_P = 0.3275911
 _ERF_A = (0.254829592, -0.284496736, 1.421413741, -1.453152027, 1.061405429)
 _SQRT_HALF = 1 / math.sqrt(2)
 _SQRT_2_OVER_PI = math.sqrt(2 / math.pi)
+_INV_SQRT_2PI = 1 / math.sqrt(2 * math.pi)
+CHUNK = 16384  # elements per piece: a few arrays of this size stay in the CPU's L2 cache
 
 
-def erf(x):
+def _normal_cdf_and_pdf(x):
+    """Phi(x) and phi(x) for one piece of x, in place where possible (~20 passes over x).
+
+    With z = x / sqrt 2:  Phi = (1 + erf z) / 2,  and e^(-z^2) = e^(-x^2/2) = sqrt(2 pi) phi,
+    so the exponential erf needs is reused for the pdf that backward needs.
+    """
     xp = xp_of(x)
-    ax = abs(x)
-    t = 1 / (1 + _ERF_P * ax)
-    a1, a2, a3, a4, a5 = _ERF_A
-    poly = t * (a1 + t * (a2 + t * (a3 + t * (a4 + t * a5))))
-    y = 1 - poly * xp.exp(-ax * ax)
-    return xp.copysign(y, x)
+    z = x * x.dtype.type(_SQRT_HALF)
+    e = xp.abs(z)
+    t = e * x.dtype.type(_ERF_P)
+    t += 1
+    xp.reciprocal(t, out=t)
+    a1, a2, a3, a4, a5 = (x.dtype.type(a) for a in _ERF_A)
+    poly = t * a5
+    for a in (a4, a3, a2, a1):
+        poly += a
+        poly *= t
+    xp.multiply(e, e, out=e)
+    xp.negative(e, out=e)
+    xp.exp(e, out=e)                       # e^(-z^2)
+    poly *= e
+    xp.subtract(1, poly, out=poly)         # erf |z|
+    xp.copysign(poly, z, out=poly)         # erf z
+    poly += 1
+    poly *= 0.5                            # Phi(x)
+    e *= x.dtype.type(_INV_SQRT_2PI)       # phi(x)
+    return poly, e
+
+
+def _in_chunks(fn, x, n_out):
+    """Apply fn piece by piece over a flat x, so its ~20 temporaries stay in cache.
+
+    An element-wise formula of many steps is limited by memory bandwidth when
+    each step streams the whole tensor through RAM; on cache-sized pieces the
+    same NumPy calls run about 3x faster.
+    """
+    xp = xp_of(x)
+    flat = x.reshape(-1)
+    if xp is not np or flat.size <= CHUNK:
+        return fn(flat)
+    outs = [xp.empty_like(flat) for _ in range(n_out)]
+    for start in range(0, flat.size, CHUNK):
+        for out, piece in zip(outs, fn(flat[start:start + CHUNK])):
+            out[start:start + CHUNK] = piece
+    return outs
 
 
 class GELU(Function):
@@ -273,14 +314,17 @@ class GELU(Function):
         if self.approximate == "tanh":
             self.tanh_u = xp_of(x).tanh(_SQRT_2_OVER_PI * (x + 0.044715 * x * x * x))
             return 0.5 * x * (1 + self.tanh_u)
-        self.cdf = 0.5 * (1 + erf(x * _SQRT_HALF))
+        cdf, pdf = _in_chunks(_normal_cdf_and_pdf, x, 2)
+        self.cdf, self.pdf = cdf.reshape(x.shape), pdf.reshape(x.shape)
         return x * self.cdf
 
     def backward(self, gy):
-        x, xp = self.x, xp_of(gy)
+        x = self.x
         if self.approximate == "tanh":
             t = self.tanh_u
             du = _SQRT_2_OVER_PI * (1 + 3 * 0.044715 * x * x)
             return gy * (0.5 * (1 + t) + 0.5 * x * (1 - t * t) * du)
-        pdf = xp.exp(-0.5 * x * x) * (1 / math.sqrt(2 * math.pi))
-        return gy * (self.cdf + x * pdf)
+        gx = x * self.pdf
+        gx += self.cdf
+        gx *= gy
+        return gx
