@@ -9,6 +9,7 @@ reductions take PyTorch's `dim`/`keepdim` and also NumPy's `axis`/`keepdims`.
 import numpy as np
 
 from .backend import xp_of
+from .ops.attention import ScaledDotProductAttention
 from .ops.dropout import Dropout
 from .ops.elementwise import (GELU, Abs, Add, Clamp, Div, Exp, Log, Mul, Neg, Pow, PowScalar, ReLU,
                               Sigmoid, Sqrt, Sub, Tanh)
@@ -275,6 +276,12 @@ def dropout(x, p=0.5, training=True):
     if not training or p == 0:
         return x
     return Dropout(p)(x)
+
+
+def scaled_dot_product_attention(q, k, v, attn_mask=None, is_causal=False, dropout_p=0.0, scale=None):
+    """softmax(q k^T * scale + mask) v, one fused node. A bool attn_mask is True where attending is allowed."""
+    mask = _raw(attn_mask)
+    return ScaledDotProductAttention(mask, is_causal, dropout_p, scale)(q, k, v)
 
 
 def one_hot(ids, num_classes):

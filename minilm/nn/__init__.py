@@ -2,9 +2,15 @@
 from .activation import GELU, Dropout, ReLU, Sigmoid, Tanh
 from .embedding import Embedding
 from .linear import Linear
-from .module import Module, ModuleList, Parameter, Sequential
+from .attention import MultiheadAttention, MultiHeadAttention
+from .module import Module, ModuleDict, ModuleList, Parameter, Sequential
+from .positional import LearnedPositionalEmbedding, PositionalEncoding
+from .transformer import (TransformerDecoder, TransformerDecoderLayer, TransformerEncoder,
+                          TransformerEncoderLayer)
 from .normalization import LayerNorm
 from . import init
 
-__all__ = ["Module", "Parameter", "Sequential", "ModuleList", "Linear", "Embedding", "LayerNorm",
+__all__ = ["Module", "Parameter", "Sequential", "ModuleList", "ModuleDict", "MultiheadAttention",
+           "MultiHeadAttention", "PositionalEncoding", "LearnedPositionalEmbedding",
+           "TransformerEncoderLayer", "TransformerDecoderLayer", "TransformerEncoder", "TransformerDecoder", "Linear", "Embedding", "LayerNorm",
            "Dropout", "ReLU", "GELU", "Tanh", "Sigmoid", "init"]

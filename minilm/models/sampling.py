@@ -1,0 +1,38 @@
+"""Choosing the next token from a model's logits.
+
+    temperature  divides the logits: < 1 sharpens the distribution, > 1 flattens it,
+                 0 means greedy (always the most likely token)
+    top_k        keep only the k most likely tokens
+    top_p        keep the smallest set of most likely tokens whose probabilities
+                 add up to at least p ("nucleus" sampling, Holtzman et al., 2019)
+
+Everything here runs on NumPy on the host: one (B, V) row of logits per step.
+"""
+import numpy as np
+
+
+def sample_next(logits, temperature=1.0, top_k=None, top_p=None, rng=None):
+    """Token ids (B,) drawn from logits (B, V)."""
+    logits = np.asarray(logits, dtype=np.float64)
+    if temperature == 0:
+        return logits.argmax(axis=-1)
+    if temperature < 0:
+        raise ValueError(f"temperature must be >= 0, got {temperature}")
+    logits = logits / temperature
+    if top_k is not None and top_k < logits.shape[-1]:
+        kth = np.partition(logits, -top_k, axis=-1)[:, -top_k][:, None]
+        logits = np.where(logits < kth, -np.inf, logits)
+    probs = np.exp(logits - logits.max(axis=-1, keepdims=True))
+    probs /= probs.sum(axis=-1, keepdims=True)
+    if top_p is not None and top_p < 1.0:
+        order = np.argsort(-probs, axis=-1)
+        sorted_probs = np.take_along_axis(probs, order, axis=-1)
+        # drop a token when the tokens ranked above it already reach top_p
+        drop = np.cumsum(sorted_probs, axis=-1) - sorted_probs >= top_p
+        sorted_probs[drop] = 0
+        probs = np.zeros_like(probs)
+        np.put_along_axis(probs, order, sorted_probs, axis=-1)
+        probs /= probs.sum(axis=-1, keepdims=True)
+    rng = rng if rng is not None else np.random.default_rng()
+    u = rng.random((probs.shape[0], 1))
+    return np.minimum((np.cumsum(probs, axis=-1) < u).sum(axis=-1), probs.shape[-1] - 1)
