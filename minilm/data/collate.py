@@ -1,0 +1,37 @@
+"""Batching examples of different lengths: pad to the longest, and say where the padding is.
+
+    collate_pairs([(src, tgt), ...])    -> src (B, S), tgt (B, T), src_pad (B, S), tgt_pad (B, T)
+    collate_labeled([(ids, label), ...]) -> ids (B, T), pad_mask (B, T), labels (B,)
+
+Masks are True at padding positions (PyTorch's key_padding_mask convention),
+ids are int64 tensors.
+"""
+import numpy as np
+
+from ..tensor import Tensor
+
+
+def pad_sequences(sequences, pad_id=0):
+    """(B, T_max) int64 ids and a (B, T_max) bool mask, True where padded."""
+    if not sequences:
+        raise ValueError("cannot collate an empty batch")
+    longest = max(len(s) for s in sequences)
+    ids = np.full((len(sequences), longest), pad_id, dtype=np.int64)
+    pad = np.ones((len(sequences), longest), dtype=bool)
+    for row, seq in enumerate(sequences):
+        ids[row, :len(seq)] = seq
+        pad[row, :len(seq)] = False
+    return ids, pad
+
+
+def collate_pairs(pairs, pad_id=0, device="cpu"):
+    src, src_pad = pad_sequences([p[0] for p in pairs], pad_id)
+    tgt, tgt_pad = pad_sequences([p[1] for p in pairs], pad_id)
+    return (Tensor(src, device=device), Tensor(tgt, device=device),
+            Tensor(src_pad, device=device), Tensor(tgt_pad, device=device))
+
+
+def collate_labeled(examples, pad_id=0, device="cpu"):
+    ids, pad = pad_sequences([e[0] for e in examples], pad_id)
+    labels = np.asarray([e[1] for e in examples], dtype=np.int64)
+    return Tensor(ids, device=device), Tensor(pad, device=device), Tensor(labels, device=device)

@@ -1,0 +1,86 @@
+"""Raw text in: the bundled corpus, cleaning, and labelled examples.
+
+Language-model training keeps text as it is: capitals, punctuation and small
+words are exactly what the model must learn to predict, so `clean_text` by
+default only repairs encoding noise (Unicode normal form, control characters,
+line endings, runs of spaces). Lowercasing, punctuation stripping and stopword
+removal are opt-in: they shrink the vocabulary for a bag-of-words classifier,
+but would leave a language model unable to write a capital letter.
+"""
+import csv
+import json
+import os
+import unicodedata
+
+import regex
+
+CORPORA = {"shakespeare": "tinyshakespeare.txt"}
+
+# A short English stopword list (function words), for classic classification pipelines.
+STOPWORDS = frozenset("""a an and are as at be but by for from had has have he her his i if in into is
+it its me my no not of on or our she so than that the their them then there these they this to
+was we were what when which who will with would you your""".split())
+
+
+def load_corpus(name_or_path):
+    """The text of a bundled corpus ("shakespeare") or of any UTF-8 text file."""
+    if name_or_path in CORPORA:
+        path = os.path.join(os.path.dirname(__file__), CORPORA[name_or_path])
+    else:
+        path = os.fspath(name_or_path)
+        if not os.path.exists(path):
+            raise FileNotFoundError(f"no corpus named {name_or_path!r}: expected one of "
+                                    f"{sorted(CORPORA)} or the path of a text file")
+    with open(path, encoding="utf-8") as f:
+        text = f.read()
+    if not text:
+        raise ValueError(f"corpus {name_or_path!r} is empty")
+    return text
+
+
+def clean_text(text, lowercase=False, strip_punctuation=False, remove_stopwords=False,
+               collapse_whitespace=True):
+    """NFC-normalise, drop control characters, normalise newlines and spaces; optional extras."""
+    text = unicodedata.normalize("NFC", text)
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    text = regex.sub(r"[^\P{C}\n\t]", "", text)               # control/format chars, keep \n \t
+    if collapse_whitespace:
+        text = regex.sub(r"[ \t\p{Zs}]+", " ", text)          # runs of spaces -> one space
+        text = regex.sub(r" *\n *", "\n", text)
+        text = regex.sub(r"\n{3,}", "\n\n", text)              # at most one blank line
+    if lowercase:
+        text = text.lower()
+    if strip_punctuation:
+        text = regex.sub(r"\p{P}+", "", text)
+    if remove_stopwords:
+        text = "\n".join(" ".join(w for w in line.split(" ") if w.lower() not in STOPWORDS)
+                         for line in text.split("\n"))
+    return text
+
+
+def load_labeled(path, text_field="text", label_field="label"):
+    """[(text, label)] from a .csv (with a header) or .jsonl file; names the line of a bad record."""
+    path = os.fspath(path)
+    examples = []
+    with open(path, encoding="utf-8", newline="") as f:
+        if path.endswith(".jsonl"):
+            for line_no, line in enumerate(f, 1):
+                if not line.strip():
+                    continue
+                try:
+                    record = json.loads(line)
+                    examples.append((record[text_field], record[label_field]))
+                except (json.JSONDecodeError, KeyError, TypeError) as e:
+                    raise ValueError(f"{path}, line {line_no}: malformed record ({e!r}); expected "
+                                     f"a JSON object with {text_field!r} and {label_field!r}") from None
+        elif path.endswith(".csv"):
+            reader = csv.DictReader(f)
+            for record in reader:
+                line_no = reader.line_num
+                if record.get(text_field) is None or record.get(label_field) in (None, ""):
+                    raise ValueError(f"{path}, line {line_no}: malformed record; expected columns "
+                                     f"{text_field!r} and {label_field!r}, got {record}")
+                examples.append((record[text_field], record[label_field]))
+        else:
+            raise ValueError(f"{path}: expected a .csv or .jsonl file")
+    return examples

@@ -1,0 +1,237 @@
+"""Byte-level byte-pair encoding (BPE), as in GPT-2 and GPT-4 (Sennrich et al., 2016).
+
+Text is UTF-8 bytes, so the first 256 token ids are the 256 byte values and
+any string can be encoded. Training then repeats: find the most frequent pair
+of adjacent tokens, give it a new id, replace it everywhere. Each merge adds
+one token; `vocab_size - 256` merges later, frequent words are single tokens.
+
+Before counting, a regex splits the text into chunks (words, numbers,
+punctuation runs, whitespace), and merges never cross a chunk boundary, so
+"dog." and "dog!" share the token for "dog". The `regex` package runs the
+GPT-2 and GPT-4 patterns (they need \\p{L} and possessive quantifiers).
+
+Training fast (what the naive loop would recount, this keeps up to date):
+  * each distinct chunk is stored once, with its count (chunks repeat heavily);
+  * pair counts live in a dict, and an index maps each pair to the chunks
+    containing it, so a merge touches only those chunks and adjusts counts by
+    their difference;
+  * a heap gives the most frequent pair; entries made stale by later updates
+    are skipped when popped. Ties go to the smallest (left id, right id), so
+    training is deterministic.
+
+Encoding applies merges in the order they were learned (lowest rank first),
+and remembers the ids of every chunk it has seen.
+
+Not handled: normalisation (text is encoded as given) and the byte-shuffling
+of GPT-2's printable-unicode vocabulary file format.
+"""
+import heapq
+import json
+from collections import Counter, defaultdict
+
+import regex
+
+from ..serialization import atomic_write
+
+PATTERNS = {
+    "gpt2": r"""'(?:[sdmt]|ll|ve|re)| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+""",
+    "gpt4": r"""'(?i:[sdmt]|ll|ve|re)|[^\r\n\p{L}\p{N}]?+\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]++[\r\n]*|\s*[\r\n]|\s+(?!\S)|\s+""",
+}
+FORMAT_VERSION = 1
+
+
+def pair_counts(ids, counts, weight=1):
+    """Add weight to counts[(a, b)] for every adjacent pair in ids (overlapping: "aaa" has two)."""
+    for pair in zip(ids, ids[1:]):
+        counts[pair] += weight
+
+
+def merge(ids, pair, new_id):
+    """Replace every non-overlapping occurrence of pair, left to right, by new_id."""
+    out, i, n = [], 0, len(ids)
+    while i < n:
+        if i < n - 1 and ids[i] == pair[0] and ids[i + 1] == pair[1]:
+            out.append(new_id)
+            i += 2
+        else:
+            out.append(ids[i])
+            i += 1
+    return out
+
+
+class BPETokenizer:
+    kind = "bpe"
+
+    def __init__(self, pattern="gpt4", merges=(), special_tokens=None):
+        self.pattern = PATTERNS.get(pattern, pattern)
+        try:
+            self.compiled = regex.compile(self.pattern)
+        except regex.error as e:
+            raise ValueError(f"invalid split pattern {pattern!r}: {e}") from None
+        self.merges = {}                                   # (left, right) -> new id, in rank order
+        self.vocab = {i: bytes([i]) for i in range(256)}   # id -> bytes
+        for left, right in merges:
+            self._add_merge((left, right))
+        self.special_tokens = {}
+        for token in (special_tokens or []):
+            self.add_special_token(token)
+        self.cache = {}
+
+    def _add_merge(self, pair):
+        new_id = 256 + len(self.merges)
+        self.merges[pair] = new_id
+        self.vocab[new_id] = self.vocab[pair[0]] + self.vocab[pair[1]]
+
+    def add_special_token(self, token):
+        """A string that is never split, with an id after all merges (e.g. <|endoftext|>)."""
+        if token not in self.special_tokens:
+            self.special_tokens[token] = 256 + len(self.merges) + len(self.special_tokens)
+        return self.special_tokens[token]
+
+    @property
+    def vocab_size(self):
+        return 256 + len(self.merges) + len(self.special_tokens)
+
+    # ---------------------------------------------------------------- training
+    def train(self, text, vocab_size, verbose=False):
+        """Learn vocab_size - 256 merges (fewer if the text runs out of pairs) from text."""
+        if vocab_size < 256:
+            raise ValueError(f"byte-level BPE needs vocab_size >= 256 (one id per byte), got {vocab_size}")
+        if self.merges or self.special_tokens:
+            raise ValueError("train() needs a fresh tokenizer (this one already has merges or special tokens)")
+        if not text:
+            raise ValueError("cannot train BPE on empty text")
+        chunk_counts = Counter(self.compiled.findall(text))
+        words = [list(chunk.encode("utf-8")) for chunk in chunk_counts]   # each distinct chunk once
+        freqs = list(chunk_counts.values())
+        counts, where = defaultdict(int), defaultdict(set)
+        for w, (ids, freq) in enumerate(zip(words, freqs)):
+            pair_counts(ids, counts, freq)
+            for pair in zip(ids, ids[1:]):
+                where[pair].add(w)
+        heap = [(-c, pair) for pair, c in counts.items()]
+        heapq.heapify(heap)
+        while len(self.merges) < vocab_size - 256 and heap:
+            neg_count, pair = heapq.heappop(heap)
+            if counts.get(pair, 0) != -neg_count or neg_count == 0:
+                continue                                   # stale entry: its count changed since
+            new_id = 256 + len(self.merges)
+            self._add_merge(pair)
+            if verbose:
+                print(f"merge {len(self.merges)}: {pair} -> {new_id} {self.vocab[new_id]!r} ({-neg_count})")
+            changed = set()
+            for w in where.pop(pair):
+                old = words[w]
+                new = merge(old, pair, new_id)
+                delta = defaultdict(int)
+                pair_counts(old, delta, -freqs[w])
+                pair_counts(new, delta, freqs[w])
+                for p, d in delta.items():
+                    if d:
+                        counts[p] += d
+                        changed.add(p)
+                for p in zip(new, new[1:]):
+                    where[p].add(w)
+                words[w] = new
+            counts.pop(pair, None)
+            for p in changed:
+                if counts.get(p, 0) > 0:
+                    heapq.heappush(heap, (-counts[p], p))
+                else:
+                    counts.pop(p, None)
+        self.cache = {}
+        return self
+
+    # ---------------------------------------------------------------- encoding
+    def _encode_chunk(self, chunk_bytes):
+        ids = list(chunk_bytes)
+        merges = self.merges
+        while len(ids) >= 2:
+            # the adjacent pair learned earliest (lowest id) is merged first, everywhere
+            best = min(zip(ids, ids[1:]), key=lambda p: merges.get(p, float("inf")))
+            if best not in merges:
+                break
+            ids = merge(ids, best, merges[best])
+        return ids
+
+    def encode_ordinary(self, text):
+        """Ids of text, treating special-token strings as ordinary text."""
+        out, cache = [], self.cache
+        for chunk in self.compiled.findall(text):
+            ids = cache.get(chunk)
+            if ids is None:
+                ids = cache[chunk] = self._encode_chunk(chunk.encode("utf-8"))
+            out.extend(ids)
+        return out
+
+    def encode(self, text, allowed_special=()):
+        """Ids of text. Special tokens in text must be allowed ("all" or a set of them), else error."""
+        allowed = set(self.special_tokens) if allowed_special == "all" else set(allowed_special)
+        unknown = allowed - set(self.special_tokens)
+        if unknown:
+            raise ValueError(f"allowed_special names tokens this tokenizer does not have: {sorted(unknown)}")
+        for token in self.special_tokens:
+            if token not in allowed and token in text:
+                raise ValueError(f"text contains the special token {token!r}, which was not allowed; "
+                                 f"pass allowed_special={{{token!r}}} (or 'all') to encode it as one token, "
+                                 "or use encode_ordinary() to encode it as plain text")
+        if not allowed:
+            return self.encode_ordinary(text)
+        splitter = "(" + "|".join(regex.escape(t) for t in sorted(allowed, key=len, reverse=True)) + ")"
+        out = []
+        for i, part in enumerate(regex.split(splitter, text)):
+            if i % 2:
+                out.append(self.special_tokens[part])
+            elif part:
+                out.extend(self.encode_ordinary(part))
+        return out
+
+    def decode(self, ids, errors="replace"):
+        inverse_special = {i: t.encode("utf-8") for t, i in self.special_tokens.items()}
+        parts = []
+        for i in ids:
+            i = int(i)
+            if i in self.vocab:
+                parts.append(self.vocab[i])
+            elif i in inverse_special:
+                parts.append(inverse_special[i])
+            else:
+                raise ValueError(f"token id {i} is out of range for a vocabulary of size {self.vocab_size}")
+        return b"".join(parts).decode("utf-8", errors=errors)
+
+    def merge_strings(self):
+        """The learned merges, in order, as readable lines: 'th' + 'e' -> 'the'."""
+        show = lambda b: repr(b.decode("utf-8", errors="backslashreplace"))  # noqa: E731
+        return [f"{show(self.vocab[a])} + {show(self.vocab[b])} -> {show(self.vocab[i])}"
+                for (a, b), i in self.merges.items()]
+
+    # ---------------------------------------------------------------- saving
+    def to_dict(self):
+        return {"type": self.kind, "version": FORMAT_VERSION, "pattern": self.pattern,
+                "special_tokens": self.special_tokens, "merges": [list(p) for p in self.merges]}
+
+    @classmethod
+    def from_dict(cls, d):
+        if d.get("type") != cls.kind:
+            raise ValueError(f"not a BPE tokenizer file (type {d.get('type')!r})")
+        if d.get("version") != FORMAT_VERSION:
+            raise ValueError(f"BPE tokenizer file has format version {d.get('version')!r}; this minilm "
+                             f"reads version {FORMAT_VERSION}")
+        tok = cls(d["pattern"], [tuple(p) for p in d["merges"]])
+        for token, i in sorted(d["special_tokens"].items(), key=lambda kv: kv[1]):
+            if tok.add_special_token(token) != i:
+                raise ValueError(f"special token {token!r} has id {i}, expected {tok.special_tokens[token]}")
+        return tok
+
+    def save(self, path):
+        atomic_write(path, lambda tmp: _write_json(tmp, self.to_dict()))
+
+    @classmethod
+    def load(cls, path):
+        with open(path, encoding="utf-8") as f:
+            return cls.from_dict(json.load(f))
+
+
+def _write_json(path, obj):
+    with open(path, "w", encoding="utf-8") as f:
+        json.dump(obj, f, ensure_ascii=False, indent=1)

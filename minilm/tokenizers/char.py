@@ -1,0 +1,75 @@
+"""Character-level tokenizer: every distinct character of the corpus is one token.
+
+The simplest possible vocabulary (65 symbols for tiny Shakespeare): nothing to
+train, nothing hidden, so the model has to learn spelling itself. Ids follow
+the sorted order of the characters. A character never seen in the corpus is
+an error, unless the tokenizer was built with an `<unk>` token to map it to.
+"""
+import json
+
+from ..serialization import atomic_write
+
+
+class CharTokenizer:
+    kind = "char"
+
+    def __init__(self, chars, unk_token=None):
+        self.chars = list(chars)
+        self.unk_token = unk_token
+        self.itos = self.chars + ([unk_token] if unk_token is not None else [])
+        self.stoi = {ch: i for i, ch in enumerate(self.chars)}
+        self.unk_id = len(self.chars) if unk_token is not None else None
+
+    @classmethod
+    def from_text(cls, text, unk_token=None):
+        if not text:
+            raise ValueError("cannot build a character vocabulary from empty text")
+        return cls(sorted(set(text)), unk_token)
+
+    @property
+    def vocab_size(self):
+        return len(self.itos)
+
+    def encode(self, text):
+        stoi, unk = self.stoi, self.unk_id
+        try:
+            return [stoi[ch] for ch in text]
+        except KeyError:
+            pass
+        ids = []
+        for position, ch in enumerate(text):
+            if ch in stoi:
+                ids.append(stoi[ch])
+            elif unk is not None:
+                ids.append(unk)
+            else:
+                raise ValueError(f"character {ch!r} at position {position} is not in the vocabulary "
+                                 f"({len(self.chars)} characters); build the tokenizer with "
+                                 "unk_token='<unk>' to map unknown characters")
+        return ids
+
+    def decode(self, ids):
+        return "".join(self.itos[int(i)] for i in ids)
+
+    def to_dict(self):
+        return {"type": self.kind, "version": 1, "chars": self.chars, "unk_token": self.unk_token}
+
+    @classmethod
+    def from_dict(cls, d):
+        if d.get("type") != cls.kind or d.get("version") != 1:
+            raise ValueError(f"not a version-1 character tokenizer: type {d.get('type')!r}, "
+                             f"version {d.get('version')!r}")
+        return cls(d["chars"], d.get("unk_token"))
+
+    def save(self, path):
+        atomic_write(path, lambda tmp: _write_json(tmp, self.to_dict()))
+
+    @classmethod
+    def load(cls, path):
+        with open(path, encoding="utf-8") as f:
+            return cls.from_dict(json.load(f))
+
+
+def _write_json(path, obj):
+    with open(path, "w", encoding="utf-8") as f:
+        json.dump(obj, f, ensure_ascii=False, indent=1)
