@@ -1,4 +1,6 @@
 """minilm.models: complete language models built from minilm.nn."""
 from .gpt import GPT, GPTConfig
+from .lstm_lm import LSTMLM
+from .sampling import sample_next
 
-__all__ = ["GPT", "GPTConfig"]
+__all__ = ["GPT", "GPTConfig", "LSTMLM", "sample_next"]

@@ -4,13 +4,14 @@ from .embedding import Embedding
 from .linear import Linear
 from .attention import MultiheadAttention, MultiHeadAttention
 from .module import Module, ModuleDict, ModuleList, Parameter, Sequential
+from .rnn import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNCell
 from .positional import LearnedPositionalEmbedding, PositionalEncoding
 from .transformer import (TransformerDecoder, TransformerDecoderLayer, TransformerEncoder,
                           TransformerEncoderLayer)
 from .normalization import LayerNorm
 from . import init
 
-__all__ = ["Module", "Parameter", "Sequential", "ModuleList", "ModuleDict", "MultiheadAttention",
+__all__ = ["RNN", "LSTM", "GRU", "RNNCell", "LSTMCell", "GRUCell", "Module", "Parameter", "Sequential", "ModuleList", "ModuleDict", "MultiheadAttention",
            "MultiHeadAttention", "PositionalEncoding", "LearnedPositionalEmbedding",
            "TransformerEncoderLayer", "TransformerDecoderLayer", "TransformerEncoder", "TransformerDecoder", "Linear", "Embedding", "LayerNorm",
            "Dropout", "ReLU", "GELU", "Tanh", "Sigmoid", "init"]

@@ -1,0 +1,68 @@
+"""LSTMLM: a character (or token) language model made of an LSTM (Graves, 2013; char-rnn).
+
+    idx (B, T) -> embedding (B, T, E) -> LSTM, num_layers (B, T, H) -> linear head (B, T, V)
+
+The hidden state carries across calls: pass the state returned by one window
+into the next, and consecutive windows of a text read as one long sequence
+(truncated backpropagation through time: `detach_state` keeps the values
+but cuts the graph, so backward stops at the window's start). With
+tie_weights the head reuses the embedding matrix (needs E == H).
+"""
+import numpy as np
+
+from .. import functional as F
+from ..autograd import no_grad
+from ..backend import rng as minilm_rng
+from ..nn import LSTM, Dropout, Embedding, Linear, Module
+from ..tensor import Tensor
+from .sampling import sample_next
+
+
+class LSTMLM(Module):
+    def __init__(self, vocab_size, embedding_dim=128, hidden_size=256, num_layers=2, dropout=0.0,
+                 tie_weights=False):
+        super().__init__()
+        self.vocab_size = vocab_size
+        self.embedding = Embedding(vocab_size, embedding_dim)
+        self.drop = Dropout(dropout)
+        self.lstm = LSTM(embedding_dim, hidden_size, num_layers, batch_first=True, dropout=dropout)
+        self.head = Linear(hidden_size, vocab_size)
+        if tie_weights:
+            if embedding_dim != hidden_size:
+                raise ValueError(f"tie_weights needs embedding_dim == hidden_size, got {embedding_dim} "
+                                 f"and {hidden_size}")
+            self.head.weight = self.embedding.weight
+
+    def forward(self, idx, targets=None, state=None):
+        """(logits (B, T, V), loss or None, state (h_n, c_n)) for ids (B, T)."""
+        idx = idx if isinstance(idx, Tensor) else Tensor(np.asarray(idx))
+        x = self.drop(self.embedding(idx))                               # (B, T, E)
+        y, state = self.lstm(x, state)                                   # (B, T, H)
+        logits = self.head(self.drop(y))                                 # (B, T, V)
+        loss = None
+        if targets is not None:
+            B, T = idx.shape
+            targets = targets.data if isinstance(targets, Tensor) else np.asarray(targets)
+            loss = F.cross_entropy(logits.reshape(B * T, self.vocab_size), targets.reshape(B * T))
+        return logits, loss, state
+
+    @staticmethod
+    def detach_state(state):
+        return tuple(s.detach() for s in state) if state is not None else None
+
+    def generate(self, idx, max_new_tokens, temperature=1.0, top_k=None, top_p=None, seed=None):
+        """Read the prompt once, then feed one token at a time, carrying (h, c): O(1) per token."""
+        idx = np.asarray(idx.numpy() if isinstance(idx, Tensor) else idx)
+        rng = np.random.default_rng(seed) if seed is not None else minilm_rng()
+        was_training = self.training
+        self.eval()
+        device = self.device
+        with no_grad():
+            logits, _, state = self(Tensor(idx, device=device))
+            for _ in range(max_new_tokens):
+                next_ids = sample_next(Tensor._wrap(logits.data[:, -1], device).numpy(),
+                                       temperature, top_k, top_p, rng)
+                idx = np.concatenate([idx, next_ids[:, None].astype(idx.dtype)], axis=1)
+                logits, _, state = self(Tensor(next_ids[:, None].astype(np.int64), device=device), state=state)
+        self.train(was_training)
+        return idx

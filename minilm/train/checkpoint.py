@@ -1,0 +1,123 @@
+"""Checkpoints: everything needed to continue training exactly where it stopped.
+
+    out/checkpoints/step-000500/model.safetensors       model weights
+    out/checkpoints/step-000500/optimizer.safetensors   Adam moments etc., by parameter index
+    out/checkpoints/step-000500/state.json              config, step, RNG states, data position, metrics
+    out/checkpoint.json                                 {"latest": ..., "best": ...}
+
+A checkpoint folder is written completely before `checkpoint.json` is
+replaced (atomically, by rename) to point at it, and only then are folders
+no longer pointed at deleted. A process killed at any moment therefore
+leaves checkpoint.json naming a complete, loadable checkpoint.
+"""
+import json
+import os
+import shutil
+
+from ..serialization import load, save, save_json
+
+POINTER = "checkpoint.json"
+
+
+def _flatten_optimizer(state_dict):
+    """Optimizer state_dict -> (arrays for safetensors, the rest as JSON)."""
+    arrays, scalars = {}, {}
+    for index, state in state_dict["state"].items():
+        for name, value in state.items():
+            if hasattr(value, "shape") and value.shape != ():
+                arrays[f"{index}.{name}"] = value
+            else:
+                scalars[f"{index}.{name}"] = value.item() if hasattr(value, "item") else value
+    return arrays, {"scalars": scalars, "param_groups": state_dict["param_groups"]}
+
+
+def _unflatten_optimizer(arrays, meta):
+    state = {}
+    for key, value in list(arrays.items()) + list(meta["scalars"].items()):
+        index, name = key.split(".", 1)
+        state.setdefault(int(index), {})[name] = value
+    groups = [{**g, "betas": tuple(g["betas"])} if "betas" in g else g for g in meta["param_groups"]]
+    return {"state": state, "param_groups": groups}
+
+
+def save_checkpoint(out_dir, step, model, optimizer, state, best=False):
+    """Write a complete checkpoint folder, then point checkpoint.json at it."""
+    name = f"checkpoints/step-{step:06d}"
+    folder = os.path.join(out_dir, name)
+    os.makedirs(folder, exist_ok=True)
+    save(model.state_dict(), os.path.join(folder, "model.safetensors"))
+    arrays, optimizer_meta = _flatten_optimizer(optimizer.state_dict())
+    save(arrays, os.path.join(folder, "optimizer.safetensors"))
+    save_json({**state, "step": step, "optimizer": optimizer_meta}, os.path.join(folder, "state.json"))
+    _pause_for_tests()
+    pointer = read_pointer(out_dir) or {}
+    pointer["latest"] = name
+    if best or "best" not in pointer:
+        pointer["best"] = name
+    save_json(pointer, os.path.join(out_dir, POINTER))
+    _remove_unreferenced(out_dir, pointer)
+    return folder
+
+
+def _pause_for_tests():
+    """Tests kill the process here to prove a half-written checkpoint cannot hurt."""
+    delay = os.environ.get("MINILM_TEST_SAVE_DELAY")
+    if delay:
+        import time
+        time.sleep(float(delay))
+
+
+def _remove_unreferenced(out_dir, pointer):
+    root = os.path.join(out_dir, "checkpoints")
+    keep = {os.path.basename(p) for p in pointer.values()}
+    for entry in os.listdir(root):
+        if entry not in keep:
+            shutil.rmtree(os.path.join(root, entry), ignore_errors=True)
+
+
+def read_pointer(out_dir):
+    path = os.path.join(out_dir, POINTER)
+    if not os.path.exists(path):
+        return None
+    with open(path) as f:
+        return json.load(f)
+
+
+def checkpoint_folder(out_dir, which="latest"):
+    pointer = read_pointer(out_dir)
+    if pointer is None or which not in pointer:
+        raise FileNotFoundError(f"no checkpoint in {out_dir!r} (expected {POINTER} there); "
+                                "train first with `minilm train --out_dir ...`")
+    return os.path.join(out_dir, pointer[which])
+
+
+def load_state(folder):
+    path = os.path.join(folder, "state.json")
+    try:
+        with open(path) as f:
+            return json.load(f)
+    except (OSError, json.JSONDecodeError) as e:
+        raise ValueError(f"checkpoint state {path} is missing or corrupt: {e}") from None
+
+
+def load_model_weights(folder, model):
+    """Load weights into model; a model of another shape gets an error naming the keys."""
+    path = os.path.join(folder, "model.safetensors")
+    try:
+        model.load_state_dict(load(path))
+    except ValueError as e:
+        raise ValueError(f"checkpoint {folder} does not fit this model: {e}") from None
+
+
+def load_optimizer_state(folder, optimizer, state):
+    arrays = load(os.path.join(folder, "optimizer.safetensors"))
+    optimizer.load_state_dict(_unflatten_optimizer(arrays, state["optimizer"]))
+
+
+def rng_state(generator):
+    return generator.bit_generator.state
+
+
+def restore_rng(generator, state):
+    generator.bit_generator.state = state
+    return generator

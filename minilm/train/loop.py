@@ -1,0 +1,226 @@
+"""The training loop: batches in, better weights out, with evaluation and checkpoints.
+
+One iteration:
+    lr = schedule(step)                           warmup, then cosine decay
+    for each of the accumulation micro-batches:   (a large batch, in pieces)
+        loss = model(x, y) / accumulation_steps
+        loss.backward()                           gradients add up
+    clip the global gradient norm, optimizer.step(), zero the gradients
+
+Every eval_interval steps the loss is averaged over eval_iters batches of each
+split, logged (stdout and out_dir/log.jsonl), and a checkpoint is written; the
+one with the best validation loss is kept. A non-finite loss or gradient
+stops training, naming the step; the last good checkpoint stays on disk.
+
+Exact resume: batches come from a generator whose state is saved, evaluation
+draws from a generator seeded anew each time (so it never shifts training's
+batches), and Adam's moments and step count are restored. Training N steps,
+or N/2, stop, resume and N/2 more, gives bit-identical losses.
+"""
+import json
+import math
+import os
+import time
+
+import numpy as np
+from tqdm import tqdm
+
+from .. import backend
+from ..autograd import no_grad
+from ..data import StreamBatcher
+from ..optim import clip_grad_norm_, cosine_with_warmup
+from .checkpoint import (checkpoint_folder, load_model_weights, load_optimizer_state, load_state,
+                         restore_rng, rng_state, save_checkpoint)
+from .config import TrainConfig
+from .setup import build_model, load_split, make_optimizer, prepare_data
+
+
+class TrainingStopped(RuntimeError):
+    """Training cannot go on (e.g. the loss became NaN); the message says why and what was kept."""
+
+
+class Trainer:
+    def __init__(self, cfg):
+        self.cfg = cfg
+        backend.manual_seed(cfg.seed)
+        self.batch_rng = np.random.default_rng(cfg.seed)
+        self.step, self.best_val, self.bad_evals = 0, float("inf"), 0
+        resume_state = None
+        if cfg.resume:
+            folder = checkpoint_folder(cfg.out_dir, "latest")
+            resume_state = load_state(folder)
+            saved = TrainConfig(**resume_state["config"])
+            for key in ("model", "tokenizer", "block_size", "n_layer", "n_head", "n_embd", "bias",
+                        "lstm_embedding", "lstm_hidden", "lstm_layers", "tie_weights", "data", "data_dir"):
+                setattr(cfg, key, getattr(saved, key))
+        source_tokenizer = None
+        if cfg.init_from:
+            source_state = load_state(checkpoint_folder(cfg.init_from, "best"))
+            source = TrainConfig(**source_state["config"])
+            for key in ("model", "block_size", "n_layer", "n_head", "n_embd", "bias", "lstm_embedding",
+                        "lstm_hidden", "lstm_layers", "tie_weights"):
+                setattr(cfg, key, getattr(source, key))
+            from ..tokenizers import tokenizer_from_dict
+            source_tokenizer = tokenizer_from_dict(source_state["tokenizer"])
+        self.tokenizer, self.data_dir = prepare_data(cfg, source_tokenizer)
+        self.train_data = load_split(self.data_dir, "train", cfg.block_size)
+        self.val_data = load_split(self.data_dir, "val", cfg.block_size)
+        self.model = build_model(cfg, self.tokenizer.vocab_size).to(cfg.device)
+        self.optimizer = make_optimizer(cfg, self.model)
+        self.stream = (StreamBatcher(self.train_data, cfg.batch_size, cfg.block_size)
+                       if cfg.model == "lstm" else None)
+        self.carry = None
+        if cfg.init_from:
+            load_model_weights(checkpoint_folder(cfg.init_from, "best"), self.model)
+            print(f"initialised from {cfg.init_from} ({self.model.num_parameters():,} parameters)")
+        if resume_state is not None:
+            self._restore(folder, resume_state)
+
+    # ---------------------------------------------------------------- state
+    def _state(self):
+        return {"config": self.cfg.to_dict(), "tokenizer": self.tokenizer.to_dict(),
+                "best_val": self.best_val, "bad_evals": self.bad_evals,
+                "rng": {"minilm": backend.get_rng_state(), "batches": rng_state(self.batch_rng)},
+                "stream_position": self.stream.position if self.stream else None}
+
+    def _restore(self, folder, state):
+        load_model_weights(folder, self.model)
+        load_optimizer_state(folder, self.optimizer, state)
+        self.step, self.best_val, self.bad_evals = state["step"], state["best_val"], state["bad_evals"]
+        backend.set_rng_state(state["rng"]["minilm"])
+        restore_rng(self.batch_rng, state["rng"]["batches"])
+        if self.stream is not None:
+            self.stream.position = state["stream_position"]
+        print(f"resumed from {folder} at step {self.step}")
+
+    # ---------------------------------------------------------------- batches and loss
+    def next_batch(self):
+        if self.stream is not None:
+            return self.stream.next_batch(self.cfg.device)
+        return self.train_data.get_batch(self.cfg.batch_size, self.batch_rng, self.cfg.device)
+
+    def loss_on(self, x, y):
+        if self.stream is None:
+            return self.model(x, y)[1]
+        if self.stream.wrapped:
+            self.carry = None
+        _, loss, state = self.model(x, y, self.carry)
+        self.carry = self.model.detach_state(state)   # truncated BPTT: keep values, cut the graph
+        return loss
+
+    @no_grad()
+    def estimate_loss(self):
+        """Mean loss over eval_iters random batches of each split (its own generator, fixed per call)."""
+        self.model.eval()
+        out = {}
+        for split, data in (("train", self.train_data), ("val", self.val_data)):
+            rng = np.random.default_rng(self.cfg.seed + 1)
+            losses = []
+            for _ in range(self.cfg.eval_iters):
+                x, y = data.get_batch(self.cfg.batch_size, rng, self.cfg.device)
+                out_ = self.model(x, y)
+                losses.append(out_[1].item())
+            out[split] = float(np.mean(losses))
+        self.model.train()
+        return out
+
+    # ---------------------------------------------------------------- the loop
+    def lr_at(self, step):
+        c = self.cfg
+        return cosine_with_warmup(step, c.learning_rate, c.warmup_iters, c.lr_decay_iters, c.min_lr)
+
+    def train_step(self):
+        c = self.cfg
+        lr = self.lr_at(self.step)
+        for group in self.optimizer.param_groups:
+            group["lr"] = lr
+        total = 0.0
+        for _ in range(c.gradient_accumulation_steps):
+            x, y = self.next_batch()
+            loss = self.loss_on(x, y)
+            value = loss.item()
+            if not math.isfinite(value):
+                self._stop(f"the loss became {value} at step {self.step}")
+            (loss / c.gradient_accumulation_steps).backward()
+            total += value / c.gradient_accumulation_steps
+        norm = clip_grad_norm_(self.model.parameters(), c.grad_clip if c.grad_clip > 0 else float("inf"))
+        if not math.isfinite(norm):
+            self._stop(f"the gradient norm became {norm} at step {self.step}")
+        self.optimizer.step()
+        self.optimizer.zero_grad()
+        self.step += 1
+        return total, lr, norm
+
+    def _stop(self, why):
+        try:
+            kept = checkpoint_folder(self.cfg.out_dir, "latest")
+        except FileNotFoundError:
+            kept = "none yet"
+        self.optimizer.zero_grad()
+        raise TrainingStopped(f"stopping: {why}. The last good checkpoint is kept: {kept}. "
+                              "Try a lower learning_rate or grad_clip.")
+
+    def evaluate_and_save(self, log):
+        losses = self.estimate_loss()
+        improved = losses["val"] < self.best_val
+        if improved:
+            self.best_val, self.bad_evals = losses["val"], 0
+        else:
+            self.bad_evals += 1
+        record = {"step": self.step, "train_loss": losses["train"], "val_loss": losses["val"],
+                  "train_ppl": math.exp(losses["train"]), "val_ppl": math.exp(losses["val"])}
+        log(record)
+        tqdm.write(f"step {self.step}: train loss {losses['train']:.4f} (ppl {record['train_ppl']:.2f}), "
+                   f"val loss {losses['val']:.4f} (ppl {record['val_ppl']:.2f})")
+        save_checkpoint(self.cfg.out_dir, self.step, self.model, self.optimizer, self._state(), best=improved)
+        return record
+
+    def run(self):
+        c = self.cfg
+        os.makedirs(c.out_dir, exist_ok=True)
+        log_path = os.path.join(c.out_dir, "log.jsonl")
+        mode = "a" if c.resume else "w"
+        tokens_per_step = c.batch_size * c.block_size * c.gradient_accumulation_steps
+        last_eval = None
+        with open(log_path, mode) as log_file, tqdm(total=c.max_iters, initial=self.step, disable=not c.progress,
+                                                   dynamic_ncols=True, unit="it") as bar:
+            def log(record):
+                log_file.write(json.dumps(record) + "\n")
+                log_file.flush()
+
+            while self.step < c.max_iters:
+                if self.step % c.eval_interval == 0 and (last_eval is None or last_eval["step"] != self.step):
+                    last_eval = self.evaluate_and_save(log)
+                    if c.early_stopping_patience and self.bad_evals >= c.early_stopping_patience:
+                        tqdm.write(f"early stopping: no better val loss in {self.bad_evals} evaluations")
+                        break
+                start = time.perf_counter()
+                loss, lr, norm = self.train_step()
+                tokens_per_s = tokens_per_step / (time.perf_counter() - start)
+                log({"step": self.step, "loss": loss, "lr": lr, "grad_norm": norm, "tokens_per_s": tokens_per_s})
+                bar.update(1)
+                if self.step % c.log_interval == 0:
+                    bar.set_postfix(loss=f"{loss:.4f}", lr=f"{lr:.2e}", tok_s=f"{tokens_per_s:,.0f}")
+            if last_eval is None or last_eval["step"] != self.step:
+                last_eval = self.evaluate_and_save(log)
+        return last_eval
+
+    def sample(self, prompt=None, max_new_tokens=None, temperature=None, top_k=None, seed=None):
+        c = self.cfg
+        return generate_text(self.model, self.tokenizer, prompt if prompt is not None else c.prompt,
+                             max_new_tokens or c.sample_tokens,
+                             c.temperature if temperature is None else temperature,
+                             top_k or c.top_k, None, seed, c.device)
+
+
+def generate_text(model, tokenizer, prompt, max_new_tokens, temperature, top_k, top_p, seed, device):
+    ids = tokenizer.encode(prompt) if prompt else [0]
+    out = model.generate(np.asarray([ids], dtype=np.int64), max_new_tokens, temperature=temperature,
+                         top_k=top_k or None, top_p=top_p, seed=seed)
+    return tokenizer.decode(np.asarray(out)[0].tolist())
+
+
+def train(cfg):
+    """Train with cfg; returns (trainer, the last evaluation record)."""
+    trainer = Trainer(cfg)
+    return trainer, trainer.run()
