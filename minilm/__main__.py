@@ -1,0 +1,184 @@
+"""The `minilm` command (also `python -m minilm`).
+
+    minilm train [--preset NAME] [--config FILE.json] [--key value ...]
+    minilm sample --out out/ --prompt "ROMEO:" --max-new-tokens 500 --temperature 0.8 --top-k 200 --top-p 0.95 --seed 1
+    minilm eval --out out/ --split test
+    minilm prepare --input text.txt --out data/ [--tokenizer char|bpe] [--vocab-size 512]
+    minilm plot out/
+
+`minilm train` with no arguments trains a character-level GPT on the bundled
+Shakespeare (the shakespeare-char preset), checkpoints to out/, and ends by
+printing a sample. Any TrainConfig field can be set: --n_layer 6 (or --n-layer 6).
+"""
+import argparse
+import json
+import os
+import sys
+
+
+def cmd_train(argv):
+    from .train.config import PRESETS, config_from, parse_overrides
+    from .train.loop import Trainer, TrainingStopped
+    parser = argparse.ArgumentParser(prog="minilm train", description="Train a language model.",
+                                     epilog="Any TrainConfig field can follow as --name value.")
+    parser.add_argument("--preset", default="shakespeare-char", help=f"one of {sorted(PRESETS)}")
+    parser.add_argument("--config", help="a JSON file of TrainConfig fields")
+    parser.add_argument("--init-from", dest="init_from", help="a checkpoint folder to fine-tune from")
+    parser.add_argument("--resume", action="store_true", help="continue the run in --out_dir exactly")
+    args, rest = parser.parse_known_args(argv)
+    overrides = parse_overrides(rest)
+    if args.init_from:
+        overrides["init_from"] = args.init_from
+    if args.resume:
+        overrides["resume"] = True
+    cfg = config_from(args.preset, args.config, overrides)
+    try:
+        trainer = Trainer(cfg)
+        print(f"training a {cfg.model.upper()} of {trainer.model.num_parameters():,} parameters on "
+              f"{len(trainer.train_data):,} tokens (vocabulary {trainer.tokenizer.vocab_size}), "
+              f"{cfg.max_iters} iterations, device {cfg.device}")
+        result = trainer.run()
+    except TrainingStopped as e:
+        print(e, file=sys.stderr)
+        return 1
+    print(f"final: train loss {result['train_loss']:.4f}, val loss {result['val_loss']:.4f} "
+          f"(perplexity {result['val_ppl']:.2f}); checkpoints in {cfg.out_dir}/")
+    print("-" * 60)
+    print(trainer.sample(seed=cfg.seed))
+    return 0
+
+
+def load_trained(out_dir, which="best", device=None):
+    """(model, tokenizer, config, state) from a training output folder."""
+    from .tokenizers import tokenizer_from_dict
+    from .train.checkpoint import checkpoint_folder, load_model_weights, load_state
+    from .train.config import TrainConfig
+    from .train.setup import build_model
+    folder = checkpoint_folder(out_dir, which)
+    state = load_state(folder)
+    cfg = TrainConfig(**state["config"])
+    if device:
+        cfg.device = device
+    tokenizer = tokenizer_from_dict(state["tokenizer"])
+    model = build_model(cfg, tokenizer.vocab_size)
+    load_model_weights(folder, model)
+    return model.to(cfg.device), tokenizer, cfg, state
+
+
+def cmd_sample(argv):
+    from .train.loop import generate_text
+    p = argparse.ArgumentParser(prog="minilm sample", description="Generate text from a trained model.")
+    p.add_argument("--out", default="out", help="the training output folder")
+    p.add_argument("--prompt", default="\n")
+    p.add_argument("--max-new-tokens", type=int, default=500)
+    p.add_argument("--temperature", type=float, default=0.8)
+    p.add_argument("--top-k", type=int, default=200)
+    p.add_argument("--top-p", type=float, default=None)
+    p.add_argument("--seed", type=int, default=None)
+    p.add_argument("--num-samples", type=int, default=1)
+    p.add_argument("--device", default=None)
+    args = p.parse_args(argv)
+    model, tokenizer, cfg, _ = load_trained(args.out, device=args.device)
+    for i in range(args.num_samples):
+        seed = None if args.seed is None else args.seed + i
+        print(generate_text(model, tokenizer, args.prompt, args.max_new_tokens, args.temperature,
+                            args.top_k, args.top_p, seed, cfg.device))
+        if i + 1 < args.num_samples:
+            print("-" * 60)
+    return 0
+
+
+def cmd_eval(argv):
+    from .autograd import no_grad
+    from .metrics import accuracy, perplexity
+    from .train.setup import load_split, prepare_data
+    p = argparse.ArgumentParser(prog="minilm eval", description="Loss, perplexity and accuracy on a split.")
+    p.add_argument("--out", default="out")
+    p.add_argument("--split", default="test", choices=["train", "val", "test"])
+    p.add_argument("--batch-size", type=int, default=32)
+    p.add_argument("--max-batches", type=int, default=None)
+    p.add_argument("--device", default=None)
+    args = p.parse_args(argv)
+    model, tokenizer, cfg, _ = load_trained(args.out, device=args.device)
+    _, data_dir = prepare_data(cfg, tokenizer)
+    data = load_split(data_dir, args.split, cfg.block_size)
+    model.eval()
+    total_loss, correct, count = 0.0, 0, 0
+    with no_grad():
+        for x, y in data.iter_windows(args.batch_size, cfg.device, args.max_batches):
+            logits, loss = model(x, y)[:2]
+            n = y.numel()
+            total_loss += loss.item() * n
+            correct += accuracy(logits.numpy().argmax(-1), y.numpy()) * n
+            count += n
+    mean = total_loss / count
+    print(json.dumps({"split": args.split, "tokens": count, "loss": round(mean, 4),
+                      "perplexity": round(perplexity(mean), 3), "accuracy": round(correct / count, 4)}))
+    return 0
+
+
+def cmd_prepare(argv):
+    from .data import load_corpus, prepare
+    from .train.config import TrainConfig
+    from .train.setup import build_tokenizer
+    p = argparse.ArgumentParser(prog="minilm prepare", description="Tokenize a text file into a dataset folder.")
+    p.add_argument("--input", default="shakespeare", help="a text file, or a bundled corpus name")
+    p.add_argument("--out", required=True, help="the dataset folder to write")
+    p.add_argument("--tokenizer", default="char", choices=["char", "bpe"])
+    p.add_argument("--vocab-size", type=int, default=512, help="for bpe")
+    args = p.parse_args(argv)
+    text = load_corpus(args.input)
+    tokenizer = build_tokenizer(TrainConfig(tokenizer=args.tokenizer, bpe_vocab_size=args.vocab_size), text)
+    meta = prepare(text, tokenizer, args.out)
+    print(f"wrote {args.out}: {meta['tokens']} tokens, vocabulary {meta['vocab_size']}, {meta['dtype']}")
+    return 0
+
+
+def cmd_plot(argv):
+    p = argparse.ArgumentParser(prog="minilm plot", description="Draw the loss curves of a run to a PNG.")
+    p.add_argument("out", nargs="?", default="out")
+    p.add_argument("--png", default=None, help="where to write (default: OUT/loss.png)")
+    args = p.parse_args(argv)
+    try:
+        import matplotlib
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        print("minilm plot needs matplotlib: pip install 'minilm[plot]'", file=sys.stderr)
+        return 1
+    records = [json.loads(line) for line in open(os.path.join(args.out, "log.jsonl"))]
+    steps = [r for r in records if "loss" in r]
+    evals = [r for r in records if "val_loss" in r]
+    fig, ax = plt.subplots(figsize=(8, 5))
+    ax.plot([r["step"] for r in steps], [r["loss"] for r in steps], alpha=0.4, label="train (batch)")
+    ax.plot([r["step"] for r in evals], [r["train_loss"] for r in evals], "o-", label="train (eval)")
+    ax.plot([r["step"] for r in evals], [r["val_loss"] for r in evals], "o-", label="val")
+    ax.set_xlabel("step")
+    ax.set_ylabel("cross-entropy loss")
+    ax.legend()
+    path = args.png or os.path.join(args.out, "loss.png")
+    fig.savefig(path, dpi=100)
+    print(f"wrote {path}")
+    return 0
+
+
+COMMANDS = {"train": cmd_train, "sample": cmd_sample, "eval": cmd_eval, "prepare": cmd_prepare, "plot": cmd_plot}
+
+
+def main(argv=None):
+    argv = sys.argv[1:] if argv is None else argv
+    if not argv or argv[0] in ("-h", "--help") or argv[0] not in COMMANDS:
+        print(__doc__)
+        if argv and argv[0] not in ("-h", "--help"):
+            print(f"unknown command {argv[0]!r}; commands: {', '.join(COMMANDS)}", file=sys.stderr)
+            return 2
+        return 0
+    try:
+        return COMMANDS[argv[0]](argv[1:])
+    except (ValueError, FileNotFoundError) as e:
+        print(f"minilm {argv[0]}: {e}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

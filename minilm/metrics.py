@@ -1,0 +1,86 @@
+"""Evaluation metrics for language models and classifiers, in plain NumPy.
+
+    perplexity          e^loss: the model is as unsure as a uniform choice among that many tokens
+    accuracy            the fraction of predictions that equal the target
+    precision, recall   per class c: TP / (TP + FP) and TP / (TP + FN);
+    F1                  their harmonic mean. "macro" averages the per-class values (every class
+                        counts equally); "micro" pools the counts (every example counts equally)
+    ROC-AUC             the probability that a random positive scores above a random negative
+                        (ties count half): the Mann-Whitney U statistic divided by n+ n-.
+                        Multi-class: one class against the rest, averaged over classes.
+"""
+import math
+
+import numpy as np
+
+
+def _numpy(x):
+    return np.asarray(x.numpy() if hasattr(x, "numpy") else x)
+
+
+def perplexity(mean_loss):
+    return math.exp(mean_loss)
+
+
+def accuracy(pred, target):
+    pred, target = _numpy(pred), _numpy(target)
+    if pred.shape != target.shape:
+        raise ValueError(f"accuracy: predictions {pred.shape} and targets {target.shape} differ in shape")
+    return float((pred == target).mean())
+
+
+def confusion_matrix(pred, target, num_classes=None):
+    """C[i, j] = number of examples of class i predicted as j."""
+    pred, target = _numpy(pred).ravel(), _numpy(target).ravel()
+    k = num_classes or int(max(pred.max(), target.max())) + 1
+    cm = np.zeros((k, k), dtype=np.int64)
+    np.add.at(cm, (target, pred), 1)
+    return cm
+
+
+def precision_recall_f1(pred, target, average="macro", num_classes=None):
+    """(precision, recall, f1); a class with no predictions (or no examples) scores 0 there."""
+    cm = confusion_matrix(pred, target, num_classes)
+    tp = np.diag(cm).astype(float)
+    fp = cm.sum(axis=0) - tp
+    fn = cm.sum(axis=1) - tp
+    if average == "micro":
+        tp, fp, fn = tp.sum(), fp.sum(), fn.sum()
+    elif average != "macro":
+        raise ValueError(f"average must be 'macro' or 'micro', got {average!r}")
+    precision = np.divide(tp, tp + fp, out=np.zeros_like(tp), where=(tp + fp) > 0)
+    recall = np.divide(tp, tp + fn, out=np.zeros_like(tp), where=(tp + fn) > 0)
+    f1 = np.divide(2 * precision * recall, precision + recall, out=np.zeros_like(tp),
+                   where=(precision + recall) > 0)
+    return float(np.mean(precision)), float(np.mean(recall)), float(np.mean(f1))
+
+
+def _average_ranks(values):
+    """Ranks 1..n of values, tied values sharing the mean of their ranks."""
+    order = np.argsort(values, kind="mergesort")
+    sorted_values = values[order]
+    ranks = np.empty(len(values))
+    start = 0
+    for end in range(1, len(values) + 1):
+        if end == len(values) or sorted_values[end] != sorted_values[start]:
+            ranks[order[start:end]] = (start + 1 + end) / 2
+            start = end
+    return ranks
+
+
+def roc_auc(scores, target):
+    """Binary: scores (N,), target in {0, 1}. Multi-class: scores (N, C), target in 0..C-1 (one-vs-rest, macro)."""
+    scores, target = _numpy(scores).astype(float), _numpy(target)
+    if scores.ndim == 2:
+        aucs = [roc_auc(scores[:, c], (target == c).astype(int)) for c in range(scores.shape[1])
+                if 0 < (target == c).sum() < len(target)]
+        if not aucs:
+            raise ValueError("roc_auc needs at least one class with both positive and negative examples")
+        return float(np.mean(aucs))
+    positive = target == 1
+    n_pos, n_neg = int(positive.sum()), int((~positive).sum())
+    if n_pos == 0 or n_neg == 0:
+        raise ValueError(f"roc_auc needs positives and negatives, got {n_pos} and {n_neg}")
+    ranks = _average_ranks(scores)
+    u = ranks[positive].sum() - n_pos * (n_pos + 1) / 2
+    return float(u / (n_pos * n_neg))
