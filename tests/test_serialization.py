@@ -1,0 +1,45 @@
+"""safetensors save/load: round trips, atomic writes, clear errors for damaged files."""
+import os
+
+import numpy as np
+import pytest
+
+import minilm
+
+
+def test_round_trip(tmp_path):
+    sd = {"a": np.arange(6, dtype=np.float32).reshape(2, 3), "b": np.ones(2), "c": np.arange(3)}
+    path = tmp_path / "w.safetensors"
+    minilm.save(sd, path)
+    back = minilm.load(path)
+    for k in sd:
+        assert back[k].dtype == sd[k].dtype and np.array_equal(back[k], sd[k])
+    assert os.listdir(tmp_path) == ["w.safetensors"]
+
+
+def test_failed_write_keeps_the_old_file(tmp_path):
+    path = tmp_path / "w.safetensors"
+    minilm.save({"a": np.ones(2)}, path)
+    with pytest.raises(Exception):
+        minilm.save({"a": object()}, path)
+    assert np.array_equal(minilm.load(path)["a"], np.ones(2))
+    assert os.listdir(tmp_path) == ["w.safetensors"]
+
+
+def test_corrupt_file_is_a_clear_error(tmp_path):
+    path = tmp_path / "w.safetensors"
+    minilm.save({"a": np.ones(100)}, path)
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) // 2])
+    with pytest.raises(ValueError, match="corrupt"):
+        minilm.load(path)
+    with pytest.raises(FileNotFoundError):
+        minilm.load(tmp_path / "missing.safetensors")
+
+
+def test_tensors_are_saved_as_arrays(tmp_path):
+    model = minilm.nn.Linear(3, 2)
+    minilm.save(model.state_dict(), tmp_path / "m.safetensors")
+    other = minilm.nn.Linear(3, 2)
+    other.load_state_dict(minilm.load(tmp_path / "m.safetensors"))
+    assert np.array_equal(other.weight.numpy(), model.weight.numpy())
