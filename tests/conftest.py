@@ -25,3 +25,12 @@ def t64(array, requires_grad=True):
 
 def fixture(name):
     return minilm.load(os.path.join(FIXTURES, name))
+
+
+def pytest_configure(config):
+    # pytest -n 2 runs two workers on two cores: one BLAS thread each, or they fight over the cores
+    try:
+        from threadpoolctl import threadpool_limits
+        threadpool_limits(1)
+    except ImportError:
+        pass

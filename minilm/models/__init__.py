@@ -2,5 +2,6 @@
 from .gpt import GPT, GPTConfig
 from .lstm_lm import LSTMLM
 from .sampling import sample_next
+from .seq2seq import Seq2SeqTransformer
 
-__all__ = ["GPT", "GPTConfig", "LSTMLM", "sample_next"]
+__all__ = ["GPT", "GPTConfig", "LSTMLM", "sample_next", "Seq2SeqTransformer"]

@@ -76,6 +76,12 @@ class RNNBase(Module):
             return F.squeeze(y, 1)
         return y.transpose(0, 1) if self.batch_first else y
 
+    def _check_state(self, state, B):
+        expected = (self.num_layers, B, self.hidden_size)
+        if state.shape != expected:
+            raise ValueError(f"{type(self).__name__}: initial state must have shape {expected} "
+                             f"(num_layers, batch, hidden_size), got {state.shape}")
+
     def _between_layers(self, y, k):
         return F.dropout(y, self.dropout, self.training) if k < self.num_layers - 1 else y
 
@@ -94,6 +100,8 @@ class LSTM(RNNBase):
             h0 = c0 = _zeros((self.num_layers, B, self.hidden_size), x)
         else:
             h0, c0 = (F.unsqueeze(s, 1) for s in hx) if unbatched else hx
+            self._check_state(h0, B)
+            self._check_state(c0, B)
         h_n, c_n = [], []
         for k in range(self.num_layers):
             x, h, c = LSTMLayer()(x, h0[k], c0[k], *self.layer_params(k))
@@ -119,6 +127,7 @@ class _SteppedRNN(RNNBase):
             h0 = _zeros((self.num_layers, B, self.hidden_size), x)
         else:
             h0 = F.unsqueeze(hx, 1) if unbatched else hx
+            self._check_state(h0, B)
         h_n = []
         for k in range(self.num_layers):
             params, h, outputs = self.layer_params(k), h0[k], []

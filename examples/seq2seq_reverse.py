@@ -1,0 +1,78 @@
+"""Teach an encoder-decoder Transformer to reverse strings of digits.
+
+    3 1 4 1 5  ->  5 1 4 1 3
+
+The decoder must learn to attend to the source from the end backwards, which
+cross-attention makes easy: a few hundred steps reach ~100% exact match on
+strings it never saw. Run:  python examples/seq2seq_reverse.py [--device cpu] [--smoke]
+"""
+import argparse
+import time
+
+import numpy as np
+
+import minilm
+from minilm.data import collate_pairs
+from minilm.models import Seq2SeqTransformer
+
+PAD, BOS, EOS, FIRST_DIGIT = 0, 1, 2, 3
+VOCAB = FIRST_DIGIT + 10
+
+
+def random_strings(n, rng, min_len=3, max_len=6):
+    return [rng.integers(0, 10, rng.integers(min_len, max_len + 1)).tolist() for _ in range(n)]
+
+
+def make_batch(strings, device):
+    pairs = [([d + FIRST_DIGIT for d in s], [BOS] + [d + FIRST_DIGIT for d in s[::-1]] + [EOS]) for s in strings]
+    src, tgt, _, _ = collate_pairs(pairs, pad_id=PAD, device=device)
+    tgt = tgt.numpy()
+    return src, tgt[:, :-1], tgt[:, 1:]                                  # teacher forcing: shift by one
+
+
+def exact_match(model, strings, device, beam=False):
+    src, _, _ = make_batch(strings, device)
+    decode = model.beam_search if beam else model.greedy_decode
+    outputs = decode(src, max_len=8, bos_id=BOS, eos_id=EOS)
+    return np.mean([out == [d + FIRST_DIGIT for d in s[::-1]] for out, s in zip(outputs, strings)])
+
+
+def train(steps=1000, batch_size=64, device="cpu", seed=0, log=print):
+    minilm.manual_seed(seed)
+    rng = np.random.default_rng(seed)
+    model = Seq2SeqTransformer(VOCAB, VOCAB, d_model=64, nhead=4, num_encoder_layers=2, num_decoder_layers=2,
+                               dim_feedforward=128, dropout=0.0, max_len=16, pad_id=PAD).to(device)
+    opt = minilm.optim.AdamW(model.parameters(), lr=3e-3, weight_decay=0.0)
+    sched = minilm.optim.CosineWarmupLR(opt, warmup_steps=30, decay_steps=steps, min_lr=1e-4)
+    for step in range(steps):
+        src, tgt_in, tgt_out = make_batch(random_strings(batch_size, rng), device)
+        _, loss = model(src, tgt_in, tgt_out)
+        opt.zero_grad()
+        loss.backward()
+        minilm.optim.clip_grad_norm_(model.parameters(), 1.0)
+        opt.step()
+        sched.step()
+        if step % 100 == 0 or step == steps - 1:
+            log(f"step {step}: loss {loss.item():.4f}")
+    return model
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--steps", type=int, default=1000)
+    p.add_argument("--device", default="cpu")
+    p.add_argument("--smoke", action="store_true", help="a few steps, to check the script runs")
+    args = p.parse_args()
+    steps = 5 if args.smoke else args.steps
+    start = time.time()
+    model = train(steps, device=args.device)
+    held_out = random_strings(200, np.random.default_rng(12345))
+    print(f"trained {steps} steps in {time.time() - start:.1f} s")
+    print(f"held-out exact match: greedy {exact_match(model, held_out, args.device):.1%}, "
+          f"beam {exact_match(model, held_out[:50], args.device, beam=True):.1%}")
+    src, _, _ = make_batch([[3, 1, 4, 1, 5]], args.device)
+    print("3 1 4 1 5 ->", " ".join(str(t - FIRST_DIGIT) for t in model.greedy_decode(src, 8, BOS, EOS)[0]))
+
+
+if __name__ == "__main__":
+    main()
