@@ -91,7 +91,7 @@ def _check_full(loss, x, input_number, analytic, eps, atol, rtol):
         flat[j] = original
         numeric[j] = (plus - minus) / (2 * eps)
     _compare(analytic.reshape(-1), numeric, atol, rtol, f"input {input_number} (shape {x.shape})",
-             lambda j: f"index {np.unravel_index(j, x.shape) if x.shape else ()}")
+             lambda j: f"index {tuple(int(i) for i in np.unravel_index(j, x.shape))}")
 
 
 def _check_direction(loss, xs, analytic, eps, atol, rtol, rng):

@@ -135,20 +135,8 @@ class GPT(Module):
     def forward(self, idx, targets=None, caches=None):
         """Logits (B, T, V) and, given targets (B, T), the mean cross-entropy (else None)."""
         idx = idx if isinstance(idx, Tensor) else Tensor(np.asarray(idx))
-        if idx.ndim != 2:
-            raise ValueError(f"GPT expects token ids of shape (B, T), got {idx.shape}")
         B, T = idx.shape
-        start = caches[0].length if caches else 0
-        if start + T > self.config.block_size:
-            raise ValueError(f"cannot forward a sequence of length {start + T}: "
-                             f"block_size is {self.config.block_size}")
-        positions = Tensor(np.arange(start, start + T), device=idx.device)
-        tok_emb = self.transformer.wte(idx)                              # (B, T, C)
-        pos_emb = self.transformer.wpe(positions)                        # (T, C)
-        x = self.transformer.drop(tok_emb + pos_emb)
-        for i, block in enumerate(self.transformer.h):
-            x = block(x, caches[i] if caches else None)
-        logits = self.lm_head(self.transformer.ln_f(x))                  # (B, T, V)
+        logits = self.lm_head(transformer_body(self.transformer, self.config, idx, caches))  # (B, T, V)
         if targets is None:
             return logits, None
         targets = targets.data if isinstance(targets, Tensor) else np.asarray(targets)
@@ -191,6 +179,23 @@ class GPT(Module):
                 idx = np.concatenate([idx, next_ids[:, None].astype(idx.dtype)], axis=1)
         self.train(was_training)
         return idx
+
+
+def transformer_body(transformer, config, idx, caches=None):
+    """The final hidden states ln_f(x) (B, T, C) of token ids idx (B, T), shared by GPT and GPTClassifier."""
+    if idx.ndim != 2:
+        raise ValueError(f"GPT expects token ids of shape (B, T), got {idx.shape}")
+    T = idx.shape[1]
+    start = caches[0].length if caches else 0
+    if start + T > config.block_size:
+        raise ValueError(f"cannot forward a sequence of length {start + T}: block_size is {config.block_size}")
+    positions = Tensor(np.arange(start, start + T), device=idx.device)
+    tok_emb = transformer.wte(idx)                                       # (B, T, C)
+    pos_emb = transformer.wpe(positions)                                 # (T, C)
+    x = transformer.drop(tok_emb + pos_emb)
+    for i, block in enumerate(transformer.h):
+        x = block(x, caches[i] if caches else None)
+    return transformer.ln_f(x)
 
 
 def _init_weights(module):

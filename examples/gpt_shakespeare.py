@@ -1,0 +1,35 @@
+"""Train a character-level GPT on Shakespeare and sample from it: the main job, as a script.
+
+This is `python -m minilm train` written out with minilm.train's pieces, so
+you can see (and change) each of them: the configuration, the trainer, the
+evaluation, the sample.
+
+    python examples/gpt_shakespeare.py                  # nanoGPT's CPU configuration, 2000 steps
+    python examples/gpt_shakespeare.py --max_iters 500 --n_layer 2
+"""
+import argparse
+
+from minilm.train.config import config_from, parse_overrides
+from minilm.train.loop import Trainer
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0],
+                                     epilog="Any TrainConfig field can follow as --name value.")
+    parser.add_argument("--smoke", action="store_true", help="a few steps of a tiny model")
+    args, rest = parser.parse_known_args()
+    overrides = parse_overrides(rest)
+    overrides.setdefault("out_dir", "out-gpt-shakespeare")
+    if args.smoke:
+        overrides.update(max_iters=4, eval_interval=2, eval_iters=1, n_layer=1, n_embd=32, sample_tokens=40,
+                         progress=False)
+    cfg = config_from("shakespeare-char", overrides=overrides)
+    trainer = Trainer(cfg)
+    print(f"GPT with {trainer.model.num_parameters():,} parameters, vocabulary {trainer.tokenizer.vocab_size}")
+    result = trainer.run()
+    print(f"val loss {result['val_loss']:.4f}\n---")
+    print(trainer.sample(prompt="ROMEO:", seed=1))
+
+
+if __name__ == "__main__":
+    main()
