@@ -1,0 +1,190 @@
+"""Run minilm's CUDA kernels on the CPU, through the same call shape as CuPy's RawModule.
+
+    module = RawModule(path="minilm/kernels/matmul.cu")
+    kernel = module.get_function("matmul_tiled")
+    kernel((grid_x, grid_y, 1), (32, 32, 1), (a, b, c, np.int32(M), np.int32(N), np.int32(K)), shared_mem=0)
+
+How: the .cu source is compiled by g++ with simt_cpu.h force-included (it
+defines CUDA's built-ins, barriers and warp operations on CPU fibers). For
+every `extern "C" __global__` kernel a small C wrapper `launch_<name>` is
+generated that runs the grid and returns an error code; the shared library is
+cached by a hash of source, header and flags, and loaded with ctypes.
+
+Arguments are checked as strictly as a GPU launch needs them: an array must
+be C-contiguous with exactly the pointee's dtype, and a scalar must be the
+NumPy type of the parameter (np.int32, np.float32): a Python int or float is
+refused, because CuPy would pass it as 64 bits and the kernel would read garbage.
+"""
+import ctypes
+import hashlib
+import os
+import re
+import subprocess
+import tempfile
+
+import numpy as np
+
+HEADER = os.path.join(os.path.dirname(os.path.abspath(__file__)), "simt_cpu.h")
+FLAGS = ["-std=c++17", "-O2", "-shared", "-fPIC", "-pthread", "-fno-strict-aliasing", "-w"]
+KERNEL = re.compile(r'extern\s+"C"\s+__global__\s+(?:__launch_bounds__\s*\([^)]*\)\s*)?void\s+(\w+)\s*\(([^)]*)\)')
+DYNAMIC_SHARED = re.compile(r"extern\s+__shared__\s+(?:__align__\s*\(\s*\d+\s*\)\s*)?([\w\s]+?)\s+(\w+)\s*\[\s*\]\s*;")
+SCHEDULES = {"forward": 0, "reverse": 1, "shuffle": 2}
+
+# C type -> (NumPy dtype, ctypes type) for scalars and pointees
+C_TYPES = {
+    "float": (np.float32, ctypes.c_float), "double": (np.float64, ctypes.c_double),
+    "int": (np.int32, ctypes.c_int32), "unsigned int": (np.uint32, ctypes.c_uint32),
+    "unsigned": (np.uint32, ctypes.c_uint32), "long long": (np.int64, ctypes.c_int64),
+    "unsigned long long": (np.uint64, ctypes.c_uint64), "int64_t": (np.int64, ctypes.c_int64),
+    "unsigned char": (np.uint8, ctypes.c_uint8), "bool": (np.bool_, ctypes.c_bool),
+    "unsigned short": (np.uint16, ctypes.c_uint16), "uint16_t": (np.uint16, ctypes.c_uint16),
+}
+
+_schedule = ("forward", 0)
+
+
+def set_schedule(mode="forward", seed=0):
+    """Order in which the threads of a block run between barriers: forward, reverse or shuffle."""
+    global _schedule
+    if mode not in SCHEDULES:
+        raise ValueError(f"schedule must be one of {sorted(SCHEDULES)}, got {mode!r}")
+    _schedule = (mode, seed)
+
+
+def cache_dir():
+    path = os.environ.get("MINILM_CACHE") or os.path.join(os.path.expanduser("~"), ".cache", "minilm", "emulator")
+    os.makedirs(path, exist_ok=True)
+    return path
+
+
+class Param:
+    def __init__(self, text):
+        text = " ".join(text.replace("__restrict__", " ").replace("const ", " ").split())
+        self.pointer = "*" in text
+        base, _, self.name = text.replace("*", " ").rpartition(" ")
+        base = " ".join(base.split())
+        if base not in C_TYPES:
+            raise ValueError(f"kernel parameter {text!r}: type {base!r} is not supported by the emulator")
+        self.c_type = base
+        self.dtype, self.ctype = C_TYPES[base]
+
+    def declaration(self):
+        return f"{self.c_type}* {self.name}" if self.pointer else f"{self.c_type} {self.name}"
+
+
+def parse_kernels(source):
+    """{name: [Param, ...]} for every extern "C" __global__ kernel of the source."""
+    return {name: [Param(p) for p in params.split(",") if p.strip()]
+            for name, params in KERNEL.findall(source)}
+
+
+def translate(source, filename):
+    """The .cu source with dynamic shared memory declarations rewritten and launch wrappers added."""
+    body = DYNAMIC_SHARED.sub(lambda m: f"SIMT_DYN_SHARED({m.group(1).strip()}, {m.group(2)});", source)
+    wrappers = []
+    for name, params in parse_kernels(source).items():
+        decls = "".join(f", {p.declaration()}" for p in params)
+        names = ", ".join(p.name for p in params)
+        wrappers.append(
+            f'extern "C" int launch_{name}(unsigned gx, unsigned gy, unsigned gz, unsigned bx, unsigned by, '
+            f'unsigned bz, unsigned long smem{decls}) {{\n'
+            f"    return simt::launch(dim3(gx, gy, gz), dim3(bx, by, bz), smem, [=] {{ {name}({names}); }});\n}}\n")
+    return f'#line 1 "{filename}"\n{body}\n#line 1 "<minilm launch wrappers>"\n' + "\n".join(wrappers)
+
+
+def build(source, filename="kernel.cu", extra_flags=()):
+    """Compile (or take from the cache) the shared library for source; returns its path."""
+    with open(HEADER) as f:
+        header = f.read()
+    flags = FLAGS + list(extra_flags)
+    key = hashlib.sha256("\0".join([source, header, filename, *flags]).encode()).hexdigest()[:24]
+    lib = os.path.join(cache_dir(), f"{os.path.splitext(os.path.basename(filename))[0]}-{key}.so")
+    if os.path.exists(lib):
+        return lib
+    folder = cache_dir()
+    with tempfile.NamedTemporaryFile("w", suffix=".cpp", dir=folder, delete=False) as f:
+        f.write(translate(source, filename))
+        cpp = f.name
+    tmp_lib = cpp[:-4] + ".so"
+    try:
+        result = subprocess.run(["g++", *flags, "-include", HEADER, cpp, "-o", tmp_lib],
+                                capture_output=True, text=True)
+        if result.returncode != 0:
+            raise RuntimeError(f"compiling {filename} for the emulator failed:\n{result.stderr[-4000:]}")
+        os.replace(tmp_lib, lib)      # atomic: parallel test workers never see half a library
+    finally:
+        for path in (cpp, tmp_lib):
+            if os.path.exists(path):
+                os.remove(path)
+    return lib
+
+
+class Kernel:
+    def __init__(self, library, name, params):
+        self.name, self.params = name, params
+        self.library = library
+        self.launcher = getattr(library, f"launch_{name}")
+        self.launcher.restype = ctypes.c_int
+        self.launcher.argtypes = [ctypes.c_uint] * 6 + [ctypes.c_ulong] + [
+            ctypes.c_void_p if p.pointer else p.ctype for p in params]
+
+    def _convert(self, param, value, index):
+        if param.pointer:
+            if not isinstance(value, np.ndarray):
+                raise TypeError(f"{self.name}: argument {index} ({param.name}) must be a NumPy array, "
+                                f"got {type(value).__name__}")
+            if value.dtype != param.dtype:
+                raise TypeError(f"{self.name}: argument {index} ({param.name}) is {param.c_type}*, "
+                                f"but the array is {value.dtype}")
+            if not value.flags.c_contiguous:
+                raise ValueError(f"{self.name}: argument {index} ({param.name}) must be C-contiguous")
+            return value.ctypes.data
+        if not isinstance(value, np.generic) or value.dtype != param.dtype:
+            raise TypeError(f"{self.name}: argument {index} ({param.name}) is a {param.c_type}; pass "
+                            f"np.{np.dtype(param.dtype).name}(...), not {type(value).__name__} (a Python "
+                            "number would reach a GPU kernel as 64 bits)")
+        return value.item()
+
+    def __call__(self, grid, block, args, shared_mem=0, poison=()):
+        """Launch; `poison` names output arrays to fill with NaN first (so unwritten elements show)."""
+        grid, block = _dim3(grid), _dim3(block)
+        if len(args) != len(self.params):
+            raise TypeError(f"{self.name} takes {len(self.params)} arguments, got {len(args)}")
+        for i in poison:
+            args[i][...] = np.nan
+        converted = [self._convert(p, a, i) for i, (p, a) in enumerate(zip(self.params, args))]
+        mode, seed = _schedule
+        self.library.simt_set_schedule(SCHEDULES[mode], seed)
+        if self.launcher(*grid, *block, int(shared_mem), *converted) != 0:
+            message = ctypes.string_at(self.library.simt_last_error()).decode()
+            raise RuntimeError(f"kernel {self.name} failed: {message}")
+
+
+def _dim3(d):
+    d = tuple(d) if isinstance(d, (tuple, list)) else (d,)
+    return tuple(int(x) for x in d) + (1,) * (3 - len(d))
+
+
+class RawModule:
+    """CuPy's RawModule(code=..., options=...) for the CPU emulator; also accepts path=."""
+
+    def __init__(self, code=None, path=None, options=(), name_expressions=None, extra_flags=()):
+        if (code is None) == (path is None):
+            raise ValueError("RawModule needs exactly one of code= or path=")
+        if path is not None:
+            with open(path) as f:
+                code = f.read()
+        self.filename = os.path.abspath(path) if path else "<source>"
+        self.kernels = parse_kernels(code)
+        self.library = ctypes.CDLL(build(code, self.filename, extra_flags))
+        self.library.simt_last_error.restype = ctypes.c_void_p
+        self.library.simt_set_schedule.argtypes = [ctypes.c_int, ctypes.c_uint]
+        self._functions = {}
+
+    def get_function(self, name):
+        if name not in self.kernels:
+            raise AttributeError(f"no extern \"C\" __global__ kernel named {name!r} in {self.filename}; "
+                                 f"kernels: {sorted(self.kernels)}")
+        if name not in self._functions:
+            self._functions[name] = Kernel(self.library, name, self.kernels[name])
+        return self._functions[name]
