@@ -26,7 +26,8 @@ import numpy as np
 
 HEADER = os.path.join(os.path.dirname(os.path.abspath(__file__)), "simt_cpu.h")
 FLAGS = ["-std=c++17", "-O2", "-shared", "-fPIC", "-pthread", "-fno-strict-aliasing", "-w"]
-KERNEL = re.compile(r'extern\s+"C"\s+__global__\s+(?:__launch_bounds__\s*\([^)]*\)\s*)?void\s+(\w+)\s*\(([^)]*)\)')
+BOUNDS = r"(?:__launch_bounds__\s*\([^)]*\)\s*)?"
+KERNEL = re.compile(r'extern\s+"C"\s+__global__\s+' + BOUNDS + r"void\s+" + BOUNDS + r"(\w+)\s*\(([^)]*)\)")
 DYNAMIC_SHARED = re.compile(r"extern\s+__shared__\s+(?:__align__\s*\(\s*\d+\s*\)\s*)?([\w\s]+?)\s+(\w+)\s*\[\s*\]\s*;")
 SCHEDULES = {"forward": 0, "reverse": 1, "shuffle": 2}
 
