@@ -22,8 +22,10 @@ import math
 
 import numpy as np
 
+from .. import kernels
 from ..autograd import Function
 from ..backend import rng, xp_of
+from .matmul import product
 from .softmax import softmax_array
 
 _causal_masks = {}
@@ -51,7 +53,13 @@ class ScaledDotProductAttention(Function):
                              "(need q (..., Tq, hs), k (..., Tk, hs), v (..., Tk, hv))")
         scale = self.scale if self.scale is not None else 1 / math.sqrt(q.shape[-1])
         self.scale_used = q.dtype.type(scale)
-        s = q @ xp.swapaxes(k, -1, -2)                                   # (..., Tq, Tk)
+        self.fused_kernel = self._kernel_applies(q, k, v)
+        if self.fused_kernel:                # FlashAttention-style kernel: O and log-sum-exp, no P stored
+            from ..kernels.launch import attention_forward
+            self.q, self.k, self.v = q, k, v
+            self.o, self.lse = attention_forward(q, k, v, self.is_causal, scale, self.device)
+            return self.o
+        s = product(q, k, self.device, tb=True)                          # (..., Tq, Tk)
         s *= self.scale_used
         Tq, Tk = s.shape[-2:]
         if self.is_causal:
@@ -71,13 +79,23 @@ class ScaledDotProductAttention(Function):
         else:
             self.dropped, self.p = None, p
         self.q, self.k, self.v, self.p_used = q, k, v, p
-        return p @ v                                                     # (..., Tq, hv)
+        return product(p, v, self.device)                                # (..., Tq, hv)
+
+    def _kernel_applies(self, q, k, v):
+        """The kernel covers self-attention shapes (same T, D <= 128), float32, no mask or dropout."""
+        return (kernels.enabled(self.device) and self.attn_mask is None and not self.dropout_p
+                and q.dtype == np.float32 and q.shape == k.shape == v.shape and q.shape[-1] <= 128)
 
     def backward(self, do):
-        xp = xp_of(do)
-        q, k, v, p = self.q, self.k, self.v, self.p
-        dv = xp.swapaxes(self.p_used, -1, -2) @ do                       # (..., Tk, hv)
-        dp = do @ xp.swapaxes(v, -1, -2)                                 # (..., Tq, Tk)
+        q, k, v = self.q, self.k, self.v
+        if self.fused_kernel:
+            from ..kernels.launch import attention_backward
+            dq, dk, dv = attention_backward(q, k, v, self.o, self.lse, do, self.is_causal,
+                                            float(self.scale_used), self.device)
+            return dq, dk, dv
+        p = self.p
+        dv = product(self.p_used, do, self.device, ta=True)              # (..., Tk, hv)
+        dp = product(do, v, self.device, tb=True)                        # (..., Tq, Tk)
         if self.dropped is not None:
             dp *= self.dropped
         # dS = P * (dP - rowsum(dP * P)), computed in place in dp
@@ -85,8 +103,8 @@ class ScaledDotProductAttention(Function):
         dp -= row
         dp *= p
         dp *= self.scale_used
-        dq = dp @ k                                                      # (..., Tq, hs)
-        dk = xp.swapaxes(dp, -1, -2) @ q                                 # (..., Tk, hs)
+        dq = product(dp, k, self.device)                                 # (..., Tq, hs)
+        dk = product(dp, q, self.device, ta=True)                        # (..., Tk, hs)
         return _unbroadcast(dq, q), _unbroadcast(dk, k), _unbroadcast(dv, v)
 
 

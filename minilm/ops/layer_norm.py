@@ -14,6 +14,9 @@ Backward, with g = dL/dy and gxhat = g * weight, for one row:
 (The two means are the gradient flowing through mu and through rstd; the
 composite graph would need about ten nodes and their saved temporaries.)
 """
+import numpy as np
+
+from .. import kernels
 from ..autograd import Function
 from ..backend import xp_of
 
@@ -25,6 +28,9 @@ class LayerNorm(Function):
 
     def forward(self, x, *params):
         xp, axes = xp_of(x), self.axes
+        self.kernel = kernels.enabled(self.device) and len(axes) == 1 and x.dtype == np.float32
+        if self.kernel:
+            return self._forward_kernel(x, params, xp)
         mu = x.mean(axis=axes, keepdims=True)
         xc = x - mu
         var = (xc * xc).mean(axis=axes, keepdims=True)
@@ -37,7 +43,24 @@ class LayerNorm(Function):
             y += params[-1]
         return y
 
+    def _forward_kernel(self, x, params, xp):
+        from ..kernels.launch import layernorm_forward
+        C = x.shape[-1]
+        self.weight = params[0] if self.has_weight else xp.ones(C, np.float32)
+        bias = params[-1] if self.has_bias else xp.zeros(C, np.float32)
+        self.x2 = x.reshape(-1, C)
+        y, self.mean, self.rstd_rows = layernorm_forward(self.x2, self.weight, bias, self.eps, self.device)
+        return y.reshape(x.shape)
+
+    def _backward_kernel(self, gy):
+        from ..kernels.launch import layernorm_backward
+        dx, dw, db = layernorm_backward(gy.reshape(self.x2.shape), self.x2, self.weight, self.mean,
+                                        self.rstd_rows, self.device)
+        return (dx.reshape(gy.shape),) + ((dw,) if self.has_weight else ()) + ((db,) if self.has_bias else ())
+
     def backward(self, gy):
+        if self.kernel:
+            return self._backward_kernel(gy)
         axes, xhat = self.axes, self.xhat
         batch_axes = tuple(range(gy.ndim - len(axes)))
         gxhat = gy * self.weight if self.has_weight else gy

@@ -13,6 +13,9 @@ takes the log of an underflowed 0, which the composite log(softmax(x)) does.
 Rows whose target is `ignore_index` (e.g. padding) add nothing and are not
 counted in the mean.
 """
+import numpy as np
+
+from .. import kernels
 from ..autograd import Function
 from ..backend import xp_of
 from .softmax import log_softmax_array
@@ -35,26 +38,43 @@ class CrossEntropy(Function):
         if bad.any():
             raise ValueError(f"cross_entropy: target id {int(t[bad][0])} is out of range for {C} classes")
         safe_t = xp.where(valid, t, 0)
+        if kernels.enabled(self.device) and rows.dtype == np.float32:
+            return self._forward_kernel(rows, t, valid, safe_t)
         logp = log_softmax_array(rows, axis=1)
         loss = -logp[xp.arange(len(t)), safe_t]
         if self.eps:
             loss = (1 - self.eps) * loss - self.eps * logp.mean(axis=1)
         loss = loss * valid
         self.logp, self.t, self.valid = logp, safe_t, valid
+        return self._reduce(loss, xp)  # a mean over no rows is nan, like PyTorch
+
+    def _forward_kernel(self, rows, t, valid, safe_t):
+        """The fused kernel: per-row losses and dloss/dlogits (for a per-row weight of 1) in one pass."""
+        from ..kernels.launch import softmax_xent
+        xp = xp_of(rows)
+        loss, self.unit_grad = softmax_xent(rows, t, xp.ones(len(t), np.float32), self.ignore_index,
+                                            self.eps, self.device)
+        self.t, self.valid = safe_t, valid
+        return self._reduce(loss, xp)
+
+    def _reduce(self, loss, xp):
         if self.reduction == "none":
             return loss.reshape(self.targets.shape)
         if self.reduction == "sum":
             return xp.asarray(loss.sum())
-        self.count = int(valid.sum())
-        return xp.asarray(loss.sum() / self.count)  # nan when every row is ignored, like PyTorch
+        self.count = int(self.valid.sum())
+        return xp.asarray(loss.sum() / self.count)
 
     def backward(self, gy):
         xp = xp_of(gy)
-        grad = xp.exp(self.logp)  # p, (N, C)
-        N, C = grad.shape
-        grad[xp.arange(N), self.t] -= 1 - self.eps
-        if self.eps:
-            grad -= self.eps / C
+        if getattr(self, "unit_grad", None) is not None:
+            grad = self.unit_grad.copy()
+        else:
+            grad = xp.exp(self.logp)  # p, (N, C)
+            N, C = grad.shape
+            grad[xp.arange(N), self.t] -= 1 - self.eps
+            if self.eps:
+                grad -= self.eps / C
         if self.reduction == "none":
             scale = gy.reshape(-1) * self.valid
         else:

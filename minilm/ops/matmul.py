@@ -9,9 +9,27 @@ summed over any batch axes that broadcasting stretched.
 of three (transpose, matmul, add): it folds every leading axis of x into one,
 so each product is a single 2-D BLAS call on contiguous memory.
 """
+import numpy as np
+
+from .. import kernels
 from ..autograd import Function
 from ..backend import xp_of
 from .elementwise import sum_to_shape
+
+
+def product(a, b, device, ta=False, tb=False):
+    """op(a) @ op(b): minilm's GEMM kernel on "cuda"/"emu" for float32, else the array library's."""
+    if kernels.enabled(device) and a.dtype == b.dtype == np.float32 and _kernel_batchable(a, b):
+        from ..kernels.launch import matmul
+        out = matmul(a.reshape((-1,) + a.shape[-2:]), b.reshape((-1,) + b.shape[-2:]), device, ta, tb)
+        return out.reshape(a.shape[:-2] + out.shape[-2:]) if a.ndim > 2 else out.reshape(b.shape[:-2] + out.shape[-2:])
+    xp = xp_of(a)
+    return (xp.swapaxes(a, -1, -2) if ta else a) @ (xp.swapaxes(b, -1, -2) if tb else b)
+
+
+def _kernel_batchable(a, b):
+    """The kernel batches over one leading axis, with equal batch shapes or one plain matrix."""
+    return a.ndim == 2 or b.ndim == 2 or a.shape[:-2] == b.shape[:-2]
 
 
 class MatMul(Function):
@@ -21,14 +39,14 @@ class MatMul(Function):
                              f"(need (..., M, K) @ (..., K, N))")
         self.a, self.b = a, b
         try:
-            return a @ b
+            return product(a, b, self.device)
         except ValueError:
             raise ValueError(f"matmul: batch dims of {a.shape} and {b.shape} do not broadcast") from None
 
     def backward(self, gy):
-        xp, a, b = xp_of(gy), self.a, self.b
-        ga = sum_to_shape(gy @ xp.swapaxes(b, -1, -2), a.shape) if self.needs_input_grad[0] else None
-        gb = sum_to_shape(xp.swapaxes(a, -1, -2) @ gy, b.shape) if self.needs_input_grad[1] else None
+        a, b = self.a, self.b
+        ga = sum_to_shape(product(gy, b, self.device, tb=True), a.shape) if self.needs_input_grad[0] else None
+        gb = sum_to_shape(product(a, gy, self.device, ta=True), b.shape) if self.needs_input_grad[1] else None
         return ga, gb
 
 
@@ -47,15 +65,15 @@ class Linear(Function):
                              f"but the weight of shape {weight.shape} expects {weight.shape[1]}")
         self.x2 = x.reshape(-1, x.shape[-1])
         self.weight, self.x_shape = weight, x.shape
-        y = self.x2 @ weight.T
+        y = product(self.x2, weight, self.device, tb=True)
         if bias is not None:
             y += bias
         return y.reshape(*x.shape[:-1], weight.shape[0])
 
     def backward(self, gy):
         gy2 = gy.reshape(-1, gy.shape[-1])
-        gx = (gy2 @ self.weight).reshape(self.x_shape) if self.needs_input_grad[0] else None
-        gw = gy2.T @ self.x2 if self.needs_input_grad[1] else None
+        gx = product(gy2, self.weight, self.device).reshape(self.x_shape) if self.needs_input_grad[0] else None
+        gw = product(gy2, self.x2, self.device, ta=True) if self.needs_input_grad[1] else None
         if len(self.needs_input_grad) == 2:
             return gx, gw
         gb = gy2.sum(axis=0) if self.needs_input_grad[2] else None

@@ -181,7 +181,8 @@ class Trainer:
         log_path = os.path.join(c.out_dir, "log.jsonl")
         mode = "a" if c.resume else "w"
         tokens_per_step = c.batch_size * c.block_size * c.gradient_accumulation_steps
-        last_eval = None
+        # a resumed run starts right after the evaluation its checkpoint was saved at
+        last_eval = {"step": self.step} if c.resume else None
         with open(log_path, mode) as log_file, tqdm(total=c.max_iters, initial=self.step, disable=not c.progress,
                                                    dynamic_ncols=True, unit="it") as bar:
             def log(record):
