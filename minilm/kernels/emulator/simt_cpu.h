@@ -256,8 +256,7 @@ inline void run_fiber(Fiber& f) {
 
 // After every runnable fiber has run: release a barrier or warp operation that
 // everyone it concerns has reached. Returns false when nothing can move (deadlock).
-inline bool release(std::vector<Fiber>& fs) {
-    unsigned n = fs.size();
+inline bool release(Fiber* fs, unsigned n) {
     bool any_waiting_block = false, any_exited = false, released = false;
     for (unsigned w = 0; w * 32 < n; ++w) {   // warp operations, warp by warp
         unsigned lo = w * 32, hi = std::min(n, lo + 32), arrived = 0, live = 0;
@@ -294,7 +293,8 @@ inline bool release(std::vector<Fiber>& fs) {
     if (released) return true;
     const void* site = nullptr;
     unsigned waiting = 0, live = 0, count = 0;
-    for (auto& f : fs) {
+    for (unsigned i = 0; i < n; ++i) {
+        Fiber& f = fs[i];
         if (f.state == EXITED) { any_exited = true; continue; }
         ++live;
         if (f.state == AT_BLOCK_BARRIER) {
@@ -312,15 +312,17 @@ inline bool release(std::vector<Fiber>& fs) {
     }
     if (any_waiting_block && waiting == live) {
         if (any_exited) {
-            for (auto& f : fs) if (f.state == AT_BLOCK_BARRIER) { sched.current = &f; set_thread_index(f.linear); break; }
+            for (unsigned i = 0; i < n; ++i)
+                if (fs[i].state == AT_BLOCK_BARRIER) { sched.current = &fs[i]; set_thread_index(fs[i].linear); break; }
             sched.error = "barrier divergence: some threads returned while others wait at __syncthreads" + where();
             return false;
         }
         sched.barrier_result = count;
-        for (auto& f : fs) if (f.state == AT_BLOCK_BARRIER) f.state = READY;
+        for (unsigned i = 0; i < n; ++i) if (fs[i].state == AT_BLOCK_BARRIER) fs[i].state = READY;
         return true;
     }
-    for (auto& f : fs) if (f.state != EXITED) { sched.current = &f; set_thread_index(f.linear); break; }
+    for (unsigned i = 0; i < n; ++i)
+        if (fs[i].state != EXITED) { sched.current = &fs[i]; set_thread_index(fs[i].linear); break; }
     sched.error = "deadlock: threads wait at a barrier or warp operation that the others never reach" + where();
     return false;
 }
@@ -351,7 +353,7 @@ inline bool run_block(unsigned n, unsigned salt) {
             alive |= fs[i].state != EXITED;
         }
         if (!alive) return true;
-        if (!release(fs)) return false;
+        if (!release(fs.data(), n)) return false;
     }
 }
 
@@ -412,48 +414,51 @@ template <typename T> inline T shfl(const void* site, T v, int src, int width) {
 
 }  // namespace simt
 
-// Barriers and warp operations are known by their call site: the return address
-// of these (never inlined) functions, which is the same on every loop iteration.
-#define SIMT_CALL_SITE __builtin_return_address(0)
-#define SIMT_ENTRY __attribute__((noinline))
+// Barriers and warp operations are known by their source line (passed in by the
+// macros below), so two __syncthreads in the two branches of an if stay distinct
+// even where the optimiser merges the calls.
+#define SIMT_SITE(line) ((const void*)(uintptr_t)(line))
 
-SIMT_ENTRY inline void __syncthreads() { simt::block_barrier(SIMT_CALL_SITE, 0); }
-SIMT_ENTRY inline int __syncthreads_count(int p) { return simt::block_barrier(SIMT_CALL_SITE, p != 0); }
-SIMT_ENTRY inline int __syncthreads_and(int p) {
-    return simt::block_barrier(SIMT_CALL_SITE, p != 0) == (int)(blockDim.x * blockDim.y * blockDim.z);
-}
-SIMT_ENTRY inline int __syncthreads_or(int p) { return simt::block_barrier(SIMT_CALL_SITE, p != 0) > 0; }
-SIMT_ENTRY inline void __syncwarp(unsigned mask = 0xffffffffu) { simt::warp_op(SIMT_CALL_SITE, simt::SYNCWARP, 0, 0); }
+namespace simt {
+inline int segment(int width) { return (int)(lane_id() & ~(unsigned)(width - 1)); }
+
+inline int syncthreads(int line, int predicate) { return block_barrier(SIMT_SITE(line), predicate != 0); }
+inline void syncwarp(int line, unsigned mask = 0xffffffffu) { warp_op(SIMT_SITE(line), SYNCWARP, 0, 0); }
 
 // Lane arithmetic as in the CUDA programming guide: `width` splits the warp into segments,
 // and a lane asking outside its segment gets its own value back.
-namespace simt {
-inline int segment(int width) { return (int)(lane_id() & ~(unsigned)(width - 1)); }
+template <typename T> T shfl_idx(int line, unsigned mask, T var, int src, int width = 32) {
+    return shfl(SIMT_SITE(line), var, segment(width) + (src & (width - 1)), width);
 }
-template <typename T> SIMT_ENTRY T __shfl_sync(unsigned mask, T var, int src, int width = 32) {
-    return simt::shfl(SIMT_CALL_SITE, var, simt::segment(width) + (src & (width - 1)), width);
+template <typename T> T shfl_xor(int line, unsigned mask, T var, int lane_mask, int width = 32) {
+    int lane = lane_id(), src = lane ^ lane_mask;
+    return shfl(SIMT_SITE(line), var, src < segment(width) + width ? src : lane, width);
 }
-template <typename T> SIMT_ENTRY T __shfl_xor_sync(unsigned mask, T var, int lane_mask, int width = 32) {
-    int lane = simt::lane_id(), src = lane ^ lane_mask;
-    return simt::shfl(SIMT_CALL_SITE, var, src < simt::segment(width) + width ? src : lane, width);
+template <typename T> T shfl_down(int line, unsigned mask, T var, unsigned delta, int width = 32) {
+    int lane = lane_id(), src = lane + (int)delta;
+    return shfl(SIMT_SITE(line), var, src < segment(width) + width ? src : lane, width);
 }
-template <typename T> SIMT_ENTRY T __shfl_down_sync(unsigned mask, T var, unsigned delta, int width = 32) {
-    int lane = simt::lane_id(), src = lane + (int)delta;
-    return simt::shfl(SIMT_CALL_SITE, var, src < simt::segment(width) + width ? src : lane, width);
+template <typename T> T shfl_up(int line, unsigned mask, T var, unsigned delta, int width = 32) {
+    int lane = lane_id(), src = lane - (int)delta;
+    return shfl(SIMT_SITE(line), var, src >= segment(width) ? src : lane, width);
 }
-template <typename T> SIMT_ENTRY T __shfl_up_sync(unsigned mask, T var, unsigned delta, int width = 32) {
-    int lane = simt::lane_id(), src = lane - (int)delta;
-    return simt::shfl(SIMT_CALL_SITE, var, src >= simt::segment(width) ? src : lane, width);
+inline unsigned ballot(int line, unsigned mask, int pred) {
+    return (unsigned)warp_op(SIMT_SITE(line), BALLOT, pred != 0, 0);
 }
-SIMT_ENTRY inline unsigned __ballot_sync(unsigned mask, int pred) {
-    return (unsigned)simt::warp_op(SIMT_CALL_SITE, simt::BALLOT, pred != 0, 0);
-}
-SIMT_ENTRY inline int __any_sync(unsigned mask, int pred) {
-    return simt::warp_op(SIMT_CALL_SITE, simt::BALLOT, pred != 0, 0) != 0;
-}
-SIMT_ENTRY inline int __all_sync(unsigned mask, int pred) {
-    return simt::warp_op(SIMT_CALL_SITE, simt::BALLOT, pred == 0, 0) == 0;   // nobody false
-}
+}  // namespace simt
+
+#define __syncthreads() ((void)simt::syncthreads(__LINE__, 0))
+#define __syncthreads_count(p) simt::syncthreads(__LINE__, (p))
+#define __syncthreads_and(p) (simt::syncthreads(__LINE__, (p)) == (int)(blockDim.x * blockDim.y * blockDim.z))
+#define __syncthreads_or(p) (simt::syncthreads(__LINE__, (p)) > 0)
+#define __syncwarp(...) simt::syncwarp(__LINE__ __VA_OPT__(,) __VA_ARGS__)
+#define __shfl_sync(...) simt::shfl_idx(__LINE__, __VA_ARGS__)
+#define __shfl_xor_sync(...) simt::shfl_xor(__LINE__, __VA_ARGS__)
+#define __shfl_down_sync(...) simt::shfl_down(__LINE__, __VA_ARGS__)
+#define __shfl_up_sync(...) simt::shfl_up(__LINE__, __VA_ARGS__)
+#define __ballot_sync(mask, pred) simt::ballot(__LINE__, (mask), (pred))
+#define __any_sync(mask, pred) (simt::ballot(__LINE__, (mask), (pred)) != 0)
+#define __all_sync(mask, pred) (simt::ballot(__LINE__, (mask), !(pred)) == 0)   // nobody false
 inline unsigned __activemask() { return 0xffffffffu; }
 
 // Fibers of one block never run at the same time, so read-modify-write is atomic here.

@@ -1,0 +1,37 @@
+"""Every kernel compiles with NVRTC for sm_80 and sm_90, spill-free and with no stack frame."""
+import pytest
+
+from minilm.kernels import nvrtc
+
+pytestmark = pytest.mark.skipif(not nvrtc.available(),
+                                reason="NVRTC wheels absent: pip install 'minilm[nvrtc]' (cuda-bindings, nvidia-cuda-nvrtc)")
+
+EXPECTED = {"matmul": {"matmul_naive", "matmul_tiled", "matmul_blocked"},
+            "attention": {"attention_forward", "attention_backward_preprocess", "attention_backward_dkdv",
+                          "attention_backward_dq"},
+            "softmax_xent": {"softmax_xent"},
+            "layernorm": {"layernorm_forward", "layernorm_backward_dx", "layernorm_backward_params_partial",
+                          "layernorm_backward_params_reduce"}}
+
+
+@pytest.mark.parametrize("arch", ["sm_80", "sm_90"])
+@pytest.mark.parametrize("name", nvrtc.KERNELS)
+def test_compiles_without_spills(name, arch):
+    report = nvrtc.compile_report(name, arch)
+    assert set(report) == EXPECTED[name]
+    for kernel, usage in report.items():
+        assert usage["spill_stores"] == 0 and usage["spill_loads"] == 0, (kernel, usage)
+        assert usage["stack_bytes"] == 0, (kernel, usage)
+        assert 0 < usage["registers"] <= 255 and usage["shared_bytes"] <= 48 * 1024, (kernel, usage)
+
+
+def test_register_blocked_gemm_fits_its_launch_bounds():
+    usage = nvrtc.compile_report("matmul", "sm_90")["matmul_blocked"]
+    assert usage["registers"] * 256 <= 65536
+
+
+def test_compile_errors_are_reported(tmp_path, monkeypatch):
+    (tmp_path / "broken.cu").write_text('extern "C" __global__ void k(float* x) { x[0] = nope; }\n')
+    monkeypatch.setattr(nvrtc, "KERNEL_DIR", str(tmp_path))
+    with pytest.raises(RuntimeError, match="nope"):
+        nvrtc.compile_report("broken", "sm_90")
