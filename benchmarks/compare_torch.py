@@ -31,6 +31,15 @@ MODELS = {
     "gpt-small": dict(model="gpt", batch=32, block=128, n_layer=6, n_head=6, n_embd=384, vocab=65),
     "lstm": dict(model="lstm", batch=32, block=64, emb=256, hidden=256, lstm_layers=2, vocab=65),
 }
+# (warmup, timed steps) per model: the big GPT takes seconds per step
+STEPS = {"gpt-baby": (5, 20), "gpt-small": (2, 5), "lstm": (3, 10)}
+
+
+def settings_for(name, args):
+    """args with warmup/steps filled in from STEPS where the command line left them out."""
+    warmup, steps = STEPS[name]
+    return argparse.Namespace(**{**vars(args), "warmup": args.warmup if args.warmup is not None else warmup,
+                                 "steps": args.steps if args.steps is not None else steps})
 
 
 # ---------------------------------------------------------------- the minilm side (child process)
@@ -141,8 +150,8 @@ def main():
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--models", nargs="+", choices=list(MODELS), default=list(MODELS))
     p.add_argument("--repeats", type=int, default=3)
-    p.add_argument("--warmup", type=int, default=5)
-    p.add_argument("--steps", type=int, default=20)
+    p.add_argument("--warmup", type=int, default=None, help="default: per model, see STEPS")
+    p.add_argument("--steps", type=int, default=None)
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--torch-python", help="an interpreter with torch installed")
     p.add_argument("--profile", action="store_true", help="print minilm's top ops by time")
@@ -152,6 +161,7 @@ def main():
     if args.child:
         print(json.dumps(time_minilm(MODELS[args.child], args.warmup, args.steps, args.profile)))
         return
+
 
     torch_python = find_torch_python(args.torch_python)
     if torch_python is None:
@@ -168,10 +178,11 @@ def main():
     print("-" * len(header))
     for name in args.models:
         ours, theirs = [], []
+        run = settings_for(name, args)
         for _ in range(args.repeats):
-            ours.append(minilm_run(name, args))
+            ours.append(minilm_run(name, run))
             if torch_python:
-                theirs.append(torch_run(name, args))
+                theirs.append(torch_run(name, run))
         rows = [("minilm", ours)] + ([("torch", theirs)] if theirs else [])
         ratio = median_of(ours, "ms_total") / median_of(theirs, "ms_total") if theirs else None
         for lib, runs in rows:
@@ -180,7 +191,7 @@ def main():
             print(f"{name:<10}{lib:<8}{cells}{median_of(runs, 'ms_total'):>10.1f}"
                   f"{max(x['rss_mb'] for x in runs):>9.0f}{r}")
         if args.profile:
-            print(f"\nminilm {name}: time per op type over {args.steps} steps\n{ours[-1]['profile']}\n")
+            print(f"\nminilm {name}: time per op type over {run.steps} steps\n{ours[-1]['profile']}\n")
 
 
 if __name__ == "__main__":
