@@ -66,9 +66,9 @@ def encode_examples(examples, tokenizer, block_size):
     return [(tokenizer.encode(line)[:block_size], label) for line, label in examples]
 
 
-def fine_tune(model, train, steps, device, seed=0):
+def fine_tune(model, train, steps, device, lr, seed=0):
     rng = np.random.default_rng(seed)
-    opt = minilm.optim.AdamW(model.parameters(), lr=1e-3, weight_decay=0.01)
+    opt = minilm.optim.AdamW(model.parameters(), lr=lr, weight_decay=0.01)
     for _ in range(steps):
         batch = [train[i] for i in rng.integers(0, len(train), 32)]
         ids, pad, labels = collate_labeled(batch, device=device)
@@ -101,7 +101,9 @@ def main():
     parser.add_argument("--init-from", help="a training output folder with a pre-trained char GPT")
     parser.add_argument("--speakers", type=int, default=4)
     parser.add_argument("--pretrain-steps", type=int, default=600)
-    parser.add_argument("--finetune-steps", type=int, default=300)
+    parser.add_argument("--finetune-steps", type=int, default=200)
+    parser.add_argument("--train-lines", type=int, default=800, help="labelled lines to fine-tune on")
+    parser.add_argument("--lr", type=float, default=5e-4)
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--smoke", action="store_true", help="a few steps, to check the script runs")
     args = parser.parse_args()
@@ -119,14 +121,15 @@ def main():
     block = gpt.config.block_size
     labelled, names = speaker_lines(text, args.speakers)
     train, val, test = train_val_test_split(labelled, (0.8, 0.0, 0.2), seed=0)
-    train, test = encode_examples(train, tokenizer, block), encode_examples(test, tokenizer, block)
+    train = encode_examples(train[:args.train_lines], tokenizer, block)
+    test = encode_examples(test, tokenizer, block)
     print(f"{len(train)} training and {len(test)} held-out lines of {', '.join(names)}")
 
     results = {}
     for name, model in [("pre-trained", GPTClassifier.from_pretrained_gpt(gpt, args.speakers)),
                         ("from scratch", GPTClassifier(gpt.config, args.speakers))]:
         minilm.manual_seed(1)
-        fine_tune(model.to(args.device), train, args.finetune_steps, args.device)
+        fine_tune(model.to(args.device), train, args.finetune_steps, args.device, args.lr)
         results[name] = evaluate(model, test, args.speakers, args.device)
     print(f"\n{'start':<14}{'accuracy':>10}{'precision':>11}{'recall':>9}{'F1':>8}{'ROC-AUC':>9}")
     for name, m in results.items():

@@ -54,6 +54,9 @@ class Trainer:
                         "lstm_embedding", "lstm_hidden", "lstm_layers", "tie_weights", "data", "data_dir"):
                 setattr(cfg, key, getattr(saved, key))
         source_tokenizer = None
+        if cfg.init_from and os.path.abspath(cfg.init_from) == os.path.abspath(cfg.out_dir):
+            raise ValueError(f"--init-from {cfg.init_from} is also the output folder: fine-tuning would "
+                             "overwrite the model it starts from; choose another --out_dir")
         if cfg.init_from:
             source_state = load_state(checkpoint_folder(cfg.init_from, "best"))
             source = TrainConfig(**source_state["config"])

@@ -24,6 +24,10 @@ def prepare_data(cfg, tokenizer=None):
     """(tokenizer, data_dir): an existing prepared folder, or the corpus tokenized into out_dir/data."""
     if cfg.data_dir:
         meta = load_meta(cfg.data_dir)
+        if tokenizer is not None and meta["tokenizer"] != tokenizer.to_dict():
+            raise ValueError(f"{cfg.data_dir} was tokenized with another tokenizer than the checkpoint's; "
+                             "fine-tune on a text file instead (--data file.txt): it is tokenized with "
+                             "the checkpoint's tokenizer")
         return tokenizer_from_dict(meta["tokenizer"]), cfg.data_dir
     data_dir = os.path.join(cfg.out_dir, "data")
     if tokenizer is None and os.path.exists(os.path.join(data_dir, "meta.json")):

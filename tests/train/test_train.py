@@ -147,6 +147,8 @@ def test_fine_tune_from_a_checkpoint_on_other_text(corpus, tmp_path):
     trainer = Trainer(cfg)
     assert trainer.cfg.n_embd == 16
     trainer.run()
+    with pytest.raises(ValueError, match="overwrite"):
+        Trainer(tiny_config(str(romeo), tmp_path / "pre", init_from=str(tmp_path / "pre")))
 
 
 def test_lstm_preset_trains(corpus, tmp_path):
