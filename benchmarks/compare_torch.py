@@ -163,7 +163,7 @@ def main():
         return
 
 
-    torch_python = find_torch_python(args.torch_python)
+    torch_python = args.torch_python = find_torch_python(args.torch_python)
     if torch_python is None:
         print("PyTorch not found: only minilm is timed. For the comparison, run\n"
               "  python -m venv /tmp/torchvenv && /tmp/torchvenv/bin/pip install torch==2.13.0 numpy\n"

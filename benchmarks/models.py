@@ -30,7 +30,8 @@ def main():
         torch_python = None
     print(f"{'model':<12}{'minilm ms':>11}{'pytorch ms':>12}{'ratio':>8}")
     for name in ct.MODELS:
-        run = ct.settings_for(name, argparse.Namespace(warmup=None, steps=None, threads=2, profile=False))
+        run = ct.settings_for(name, argparse.Namespace(warmup=None, steps=None, threads=2, profile=False,
+                                                       torch_python=torch_python))
         ours = [ct.minilm_run(name, run)["ms_total"] for _ in range(args.repeats)]
         theirs = [ct.torch_run(name, run)["ms_total"] for _ in range(args.repeats)] if torch_python else []
         ratio = f"{ct.statistics.median(ours) / ct.statistics.median(theirs):>8.2f}" if theirs else ""

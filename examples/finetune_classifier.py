@@ -1,9 +1,12 @@
-"""Pre-train, then fine-tune: who is speaking this line of Shakespeare?
+"""Pre-train, then fine-tune a GPT as a classifier of lines of Shakespeare.
 
 1. A character-level GPT is pre-trained on the corpus as a language model
    (or loaded with --init-from out/, the folder `python -m minilm train` writes).
-2. A labelled data set is cut from the same text: every line spoken by one of
-   the K most frequent speakers, labelled with the speaker.
+2. A labelled data set is cut from the same text, by --task:
+     speaker   every line spoken by one of the K most frequent speakers, labelled
+               with the speaker (hard: a single line says little about who speaks it)
+     shuffled  lines of at least five words, half of them with their words shuffled:
+               is this line real Shakespeare? (a language model knows word order)
 3. Two GPTClassifiers with the same architecture and the same budget of
    fine-tuning steps are trained: one starts from the pre-trained body, one
    from random weights. Both are scored on held-out lines.
@@ -33,6 +36,19 @@ def speaker_lines(text, k):
             examples += [(line, head[:-1]) for line in body.split("\n") if len(line) > 10]
     top = [name for name, _ in collections.Counter(s for _, s in examples).most_common(k)]
     return [(line, top.index(s)) for line, s in examples if s in top], top
+
+
+def shuffled_lines(text, rng):
+    """(line, 1) for real lines and (line with its words shuffled, 0), one of each per line."""
+    examples = []
+    for line in text.split("\n"):
+        words = line.split()
+        if len(words) >= 5 and not line.endswith(":"):
+            shuffled = list(words)
+            while shuffled == words:
+                rng.shuffle(shuffled)
+            examples += [(line.strip(), 1), (" ".join(shuffled), 0)]
+    return examples, ["shuffled", "real"]
 
 
 def pretrain(tokenizer, text, steps, block_size, device, log):
@@ -99,7 +115,8 @@ def evaluate(model, examples, num_classes, device):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--init-from", help="a training output folder with a pre-trained char GPT")
-    parser.add_argument("--speakers", type=int, default=4)
+    parser.add_argument("--task", choices=["shuffled", "speaker"], default="shuffled")
+    parser.add_argument("--speakers", type=int, default=4, help="K, for --task speaker")
     parser.add_argument("--pretrain-steps", type=int, default=600)
     parser.add_argument("--finetune-steps", type=int, default=200)
     parser.add_argument("--train-lines", type=int, default=800, help="labelled lines to fine-tune on")
@@ -119,24 +136,28 @@ def main():
         print(f"pre-training a small character GPT for {args.pretrain_steps} steps ...")
         gpt = pretrain(tokenizer, text, args.pretrain_steps, 64, args.device, print)
     block = gpt.config.block_size
-    labelled, names = speaker_lines(text, args.speakers)
+    if args.task == "speaker":
+        labelled, names = speaker_lines(text, args.speakers)
+    else:
+        labelled, names = shuffled_lines(text, np.random.default_rng(0))
+    classes = len(names)
     train, val, test = train_val_test_split(labelled, (0.8, 0.0, 0.2), seed=0)
+    test = test[:1000]
     train = encode_examples(train[:args.train_lines], tokenizer, block)
     test = encode_examples(test, tokenizer, block)
-    print(f"{len(train)} training and {len(test)} held-out lines of {', '.join(names)}")
+    print(f"task {args.task}: {len(train)} training and {len(test)} held-out lines; classes {', '.join(names)}")
 
     results = {}
-    for name, model in [("pre-trained", GPTClassifier.from_pretrained_gpt(gpt, args.speakers)),
-                        ("from scratch", GPTClassifier(gpt.config, args.speakers))]:
+    for name, model in [("pre-trained", GPTClassifier.from_pretrained_gpt(gpt, classes)),
+                        ("from scratch", GPTClassifier(gpt.config, classes))]:
         minilm.manual_seed(1)
         fine_tune(model.to(args.device), train, args.finetune_steps, args.device, args.lr)
-        results[name] = evaluate(model, test, args.speakers, args.device)
+        results[name] = evaluate(model, test, classes, args.device)
     print(f"\n{'start':<14}{'accuracy':>10}{'precision':>11}{'recall':>9}{'F1':>8}{'ROC-AUC':>9}")
     for name, m in results.items():
         print(f"{name:<14}{m['accuracy']:>10.3f}{m['precision']:>11.3f}{m['recall']:>9.3f}{m['f1']:>8.3f}"
               f"{m['roc_auc']:>9.3f}")
-    print(f"(chance accuracy for {args.speakers} speakers is about {1 / args.speakers:.2f}; "
-          f"{time.time() - start:.0f} s in all)")
+    print(f"(chance accuracy is about {1 / classes:.2f}; {time.time() - start:.0f} s in all)")
 
 
 if __name__ == "__main__":

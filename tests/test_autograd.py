@@ -4,7 +4,7 @@ import pytest
 
 import minilm
 import minilm.functional as F
-from conftest import t64
+from helpers import t64
 
 
 def test_reused_node_gets_both_contributions():

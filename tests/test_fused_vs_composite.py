@@ -3,7 +3,7 @@ import numpy as np
 
 import minilm
 import minilm.functional as F
-from conftest import t64
+from helpers import t64
 
 R = np.random.default_rng(2)
 

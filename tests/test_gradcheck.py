@@ -4,7 +4,7 @@ import pytest
 
 import minilm
 from minilm.autograd import Function
-from conftest import t64
+from helpers import t64
 
 
 class WrongSquare(Function):

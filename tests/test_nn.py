@@ -4,7 +4,7 @@ import pytest
 
 import minilm
 from minilm import nn
-from conftest import fixture
+from helpers import fixture
 
 
 class Net(nn.Module):

@@ -6,7 +6,7 @@ from hypothesis import strategies as st
 
 import minilm
 import minilm.functional as F
-from conftest import t64
+from helpers import t64
 
 R = np.random.default_rng(1)
 

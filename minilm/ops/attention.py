@@ -31,11 +31,15 @@ from .softmax import softmax_array
 _causal_masks = {}
 
 
-def causal_mask(Tq, Tk, xp=np):
-    """Boolean (Tq, Tk), True where query i may attend to key j (j <= i + Tk - Tq)."""
-    key = (Tq, Tk, xp.__name__)
+def causal_bias(Tq, Tk, dtype, xp=np):
+    """(Tq, Tk): 0 where query i may attend to key j (j <= i + Tk - Tq), -inf where it may not.
+
+    Adding it to the scores is one pass; the softmax then gives the future weight 0.
+    """
+    key = (Tq, Tk, np.dtype(dtype).name, xp.__name__)
     if key not in _causal_masks:
-        _causal_masks[key] = xp.tril(xp.ones((Tq, Tk), dtype=bool), k=Tk - Tq)
+        allowed = xp.tril(xp.ones((Tq, Tk), dtype=bool), k=Tk - Tq)
+        _causal_masks[key] = xp.where(allowed, 0, -np.inf).astype(dtype)
     return _causal_masks[key]
 
 
@@ -63,14 +67,14 @@ class ScaledDotProductAttention(Function):
         s *= self.scale_used
         Tq, Tk = s.shape[-2:]
         if self.is_causal:
-            xp.putmask(s, ~xp.broadcast_to(causal_mask(Tq, Tk, xp), s.shape), -np.inf)
+            s += causal_bias(Tq, Tk, s.dtype, xp)                         # -inf above the diagonal
         if self.attn_mask is not None:
             mask = self.attn_mask
             if mask.dtype == bool:
                 s = xp.where(mask, s, -np.inf)
             else:
                 s = s + mask.astype(s.dtype)
-        p = softmax_array(s, axis=-1)                                    # (..., Tq, Tk)
+        p = softmax_array(s, axis=-1, out=s)                             # (..., Tq, Tk), in place
         if self.dropout_p:
             keep = _uniform(xp, p.shape) >= self.dropout_p
             self.dropped = keep * p.dtype.type(1 / (1 - self.dropout_p))

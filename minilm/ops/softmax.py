@@ -10,9 +10,11 @@ from ..autograd import Function
 from ..backend import xp_of
 
 
-def softmax_array(x, axis):
+def softmax_array(x, axis, out=None):
+    """softmax of x along axis; with out=x it overwrites x (no temporary of x's size)."""
     xp = xp_of(x)
-    e = xp.exp(x - x.max(axis=axis, keepdims=True))
+    e = xp.subtract(x, x.max(axis=axis, keepdims=True), out=out)
+    xp.exp(e, out=e)
     e /= e.sum(axis=axis, keepdims=True)
     return e
 

@@ -4,7 +4,7 @@ import pytest
 
 from minilm.kernels import launch
 from minilm.kernels.emulator import set_schedule
-from conftest import error_bound
+from helpers import error_bound
 
 R = np.random.default_rng(11)
 

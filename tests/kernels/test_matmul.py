@@ -4,13 +4,14 @@ import pytest
 
 from minilm.kernels import launch
 from minilm.kernels.emulator import set_schedule
-from conftest import error_bound
+from helpers import error_bound
 
 R = np.random.default_rng(10)
 SHAPES = [(1, 1, 1), (17, 65, 33), (130, 97, 20), (65, 1, 130)]
 
 
 def operands(M, N, K, ta, tb, batch=None):
+    R = np.random.default_rng([M, N, K, ta, tb, batch or 0])      # the same inputs in any test order
     lead = (batch,) if batch else ()
     a = R.standard_normal(lead + ((K, M) if ta else (M, K))).astype(np.float32)
     b = R.standard_normal(lead + ((N, K) if tb else (K, N))).astype(np.float32)

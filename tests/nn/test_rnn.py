@@ -7,7 +7,7 @@ import minilm.functional as F
 from minilm import nn
 from minilm.ops.lstm import LSTMCell as FusedLSTMStep
 from minilm.ops.lstm import LSTMLayer
-from conftest import fixture, t64
+from helpers import fixture, t64
 
 R = np.random.default_rng(4)
 

@@ -5,7 +5,7 @@ import pytest
 import minilm
 import minilm.functional as F
 from minilm import nn
-from conftest import t64
+from helpers import t64
 
 R = np.random.default_rng(5)
 
