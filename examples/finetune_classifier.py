@@ -21,7 +21,7 @@ import time
 import numpy as np
 
 import minilm
-from minilm.data import collate_labeled, load_corpus, train_val_test_split
+from minilm.data import clean_text, collate_labeled, load_corpus, train_val_test_split
 from minilm.metrics import accuracy, precision_recall_f1, roc_auc
 from minilm.models import GPT, GPTClassifier, GPTConfig
 from minilm.tokenizers import CharTokenizer
@@ -39,11 +39,15 @@ def speaker_lines(text, k):
 
 
 def shuffled_lines(text, rng):
-    """(line, 1) for real lines and (line with its words shuffled, 0), one of each per line."""
+    """(line, 1) for real lines and (line with its words shuffled, 0), one of each per line.
+
+    Lines are lowercased and stripped of punctuation first, so that only the order of the
+    words tells them apart (not a capital or a comma out of place).
+    """
     examples = []
-    for line in text.split("\n"):
+    for line in clean_text(text, lowercase=True, strip_punctuation=True).split("\n"):
         words = line.split()
-        if len(words) >= 5 and not line.endswith(":"):
+        if len(words) >= 5:
             shuffled = list(words)
             while shuffled == words:
                 rng.shuffle(shuffled)

@@ -25,23 +25,58 @@ loops over time only for the recurrent part h W_hh^T. Its backward is
 backpropagation through time: the loop runs in reverse, carrying dL/dh and
 dL/dc from step t to t-1, and the weight gradients, which sum over time, are
 each one matmul over all T*B rows at the end.
+
+Speed: the four gate nonlinearities are one tanh pass over (B, 4H), using
+sigmoid(x) = tanh(x/2)/2 + 1/2; the 1/2 inside is applied once to the input
+projections of all steps and once to W_hh, not at every step. Likewise every
+gate's derivative (s (1 - s), or 1 - g^2) is computed for all T steps in one
+go before the backward loop, which then does about ten array operations a step.
 """
+import numpy as np
+
 from ..autograd import Function
 from ..backend import xp_of
 
 
+def _gate_constants(H, dtype, xp):
+    """Per-column scale and offset of the 4H gates: sigmoid(x) = tanh(x/2)/2 + 1/2 on i, f, o; tanh on g."""
+    key = (H, np.dtype(dtype).name, xp.__name__)
+    if key not in _constants:
+        half = np.full(4 * H, 0.5, dtype)
+        half[2 * H:3 * H] = 1.0
+        offset = np.where(half == 0.5, 0.5, 0.0).astype(dtype)
+        _constants[key] = (xp.asarray(half), xp.asarray(offset))
+    return _constants[key]
+
+
+_constants = {}
+
+
 def gate_activations(a, H):
-    """In place on a (B, 4H): sigmoid on i, f, o and tanh on g. Returns a."""
+    """In place on pre-activations a (..., 4H): sigmoid on i, f, o and tanh on g, one tanh pass.
+
+    (Expects a already multiplied by the per-column scale; see prescale.)
+    """
     xp = xp_of(a)
-    # sigmoid(x) = (1 + tanh(x/2)) / 2: one tanh pass for all four gates, never overflows
-    a[:, 2 * H:3 * H] *= 2
-    a *= 0.5
+    scale, offset = _gate_constants(H, a.dtype, xp)
     xp.tanh(a, out=a)
-    a[:, :2 * H] += 1
-    a[:, 3 * H:] += 1
-    a[:, :2 * H] *= 0.5
-    a[:, 3 * H:] *= 0.5
+    a *= scale
+    a += offset
     return a
+
+
+def prescale(a, H):
+    """Multiply the sigmoid gates' pre-activations by 1/2 (the tanh(x/2) above), in place."""
+    a *= _gate_constants(H, a.dtype, xp_of(a))[0]
+    return a
+
+
+def gate_derivatives(acts, H):
+    """d act / d pre-activation for every gate: s (1 - s) for sigmoids, 1 - g^2 for tanh."""
+    deriv = acts * (1 - acts)
+    g = acts[..., 2 * H:3 * H]
+    deriv[..., 2 * H:3 * H] = 1 - g * g
+    return deriv
 
 
 def cell_forward(acts, c, H):
@@ -53,16 +88,17 @@ def cell_forward(acts, c, H):
     return c_next, xp.tanh(c_next)
 
 
-def cell_backward(acts, c_prev, tanh_c, dh, dc, H):
-    """Gate pre-activation gradients (B, 4H) and dL/dc_prev, from dL/dh' and dL/dc'."""
+def cell_backward(acts, deriv, c_prev, tanh_c, dh, dc, H, da):
+    """Write dL/d(pre-activations) (B, 4H) into da; return dL/dc_prev. dc is dL/dc' (updated here)."""
+    xp = xp_of(acts)
     i, f, g, o = acts[:, :H], acts[:, H:2 * H], acts[:, 2 * H:3 * H], acts[:, 3 * H:]
     dc = dc + dh * o * (1 - tanh_c * tanh_c)
-    da = xp_of(acts).empty_like(acts)
-    da[:, :H] = dc * g * i * (1 - i)
-    da[:, H:2 * H] = dc * c_prev * f * (1 - f)
-    da[:, 2 * H:3 * H] = dc * i * (1 - g * g)
-    da[:, 3 * H:] = dh * tanh_c * o * (1 - o)
-    return da, dc * f
+    xp.multiply(dc, g, out=da[:, :H])
+    xp.multiply(dc, c_prev, out=da[:, H:2 * H])
+    xp.multiply(dc, i, out=da[:, 2 * H:3 * H])
+    xp.multiply(dh, tanh_c, out=da[:, 3 * H:])
+    da *= deriv
+    return dc * f
 
 
 class LSTMCell(Function):
@@ -74,14 +110,16 @@ class LSTMCell(Function):
         a += h @ w_hh.T
         for b in biases:
             a += b
-        self.acts = gate_activations(a, H)
+        self.acts = gate_activations(prescale(a, H), H)
         c_next, self.tanh_c = cell_forward(self.acts, c, H)
         self.saved = x, h, c, w_ih, w_hh, len(biases)
         return self.acts[:, 3 * H:] * self.tanh_c, c_next
 
     def backward(self, dh, dc):
         x, h, c, w_ih, w_hh, n_bias = self.saved
-        da, dc_prev = cell_backward(self.acts, c, self.tanh_c, dh, dc, h.shape[1])
+        H = h.shape[1]
+        da = xp_of(dh).empty_like(self.acts)
+        dc_prev = cell_backward(self.acts, gate_derivatives(self.acts, H), c, self.tanh_c, dh, dc, H, da)
         db = da.sum(axis=0)
         return (da @ w_ih, da @ w_hh, dc_prev, da.T @ x, da.T @ h) + (db,) * n_bias
 
@@ -96,13 +134,15 @@ class LSTMLayer(Function):
         gates = (x.reshape(T * B, I) @ w_ih.T).reshape(T, B, 4 * H)     # all input projections at once
         for b in biases:
             gates += b
+        prescale(gates, H)                                               # once for all steps
+        w_hh_scaled = prescale(w_hh.T.copy(), H)                         # (H, 4H), so h @ it is prescaled
         hs = xp.empty((T + 1, B, H), x.dtype)                           # h_0 .. h_T
         cs = xp.empty((T + 1, B, H), x.dtype)                           # c_0 .. c_T
         tanh_cs = xp.empty((T, B, H), x.dtype)
         hs[0], cs[0] = h0, c0
         for t in range(T):
             a = gates[t]
-            a += hs[t] @ w_hh.T                                          # (B, 4H)
+            a += hs[t] @ w_hh_scaled                                     # (B, 4H)
             gate_activations(a, H)
             cs[t + 1], tanh_cs[t] = cell_forward(a, cs[t], H)
             xp.multiply(a[:, 3 * H:], tanh_cs[t], out=hs[t + 1])
@@ -116,10 +156,11 @@ class LSTMLayer(Function):
         H = w_hh.shape[1]
         xp = xp_of(dy)
         das = xp.empty_like(self.acts)                                  # (T, B, 4H)
+        derivs = gate_derivatives(self.acts, H)                         # for all steps at once
         dh, dc = dh_last.copy(), dc_last
         for t in reversed(range(T)):
             dh += dy[t]
-            das[t], dc = cell_backward(self.acts[t], self.cs[t], self.tanh_cs[t], dh, dc, H)
+            dc = cell_backward(self.acts[t], derivs[t], self.cs[t], self.tanh_cs[t], dh, dc, H, das[t])
             dh = das[t] @ w_hh                                           # (B, H) to step t-1
         da2 = das.reshape(T * B, 4 * H)
         dx = (da2 @ w_ih).reshape(T, B, I)
