@@ -5,8 +5,10 @@
 2. A labelled data set is cut from the same text, by --task:
      speaker   every line spoken by one of the K most frequent speakers, labelled
                with the speaker (hard: a single line says little about who speaks it)
-     shuffled  lines of at least five words, half of them with their words shuffled:
-               is this line real Shakespeare? (a language model knows word order)
+     shuffled  lines of at least five words, lowercased and without punctuation, half of
+               them with their words shuffled: is the word order real?
+     typos     lines of at least 20 characters, half of them with three letters replaced
+               by random ones: is the spelling real? (a language model knows spelling)
 3. Two GPTClassifiers with the same architecture and the same budget of
    fine-tuning steps are trained: one starts from the pre-trained body, one
    from random weights. Both are scored on held-out lines.
@@ -47,12 +49,27 @@ def shuffled_lines(text, rng):
     examples = []
     for line in clean_text(text, lowercase=True, strip_punctuation=True).split("\n"):
         words = line.split()
-        if len(words) >= 5:
+        if len(words) >= 5 and len(set(words)) > 1:                   # a reorder must be possible
             shuffled = list(words)
             while shuffled == words:
                 rng.shuffle(shuffled)
             examples += [(line.strip(), 1), (" ".join(shuffled), 0)]
     return examples, ["shuffled", "real"]
+
+
+def typo_lines(text, rng, typos=3):
+    """(line, 1) for real lines and (the line with `typos` letters replaced at random, 0)."""
+    letters = "abcdefghijklmnopqrstuvwxyz"
+    examples = []
+    for line in text.split("\n"):
+        positions = [i for i, ch in enumerate(line) if ch.isalpha()]
+        if len(line) < 20 or len(positions) < typos:
+            continue
+        chars = list(line)
+        for i in rng.choice(positions, typos, replace=False):
+            chars[i] = rng.choice([c for c in letters if c != chars[i].lower()])
+        examples += [(line, 1), ("".join(chars), 0)]
+    return examples, ["typos", "real"]
 
 
 def pretrain(tokenizer, text, steps, block_size, device, log):
@@ -119,7 +136,7 @@ def evaluate(model, examples, num_classes, device):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--init-from", help="a training output folder with a pre-trained char GPT")
-    parser.add_argument("--task", choices=["shuffled", "speaker"], default="shuffled")
+    parser.add_argument("--task", choices=["typos", "shuffled", "speaker"], default="typos")
     parser.add_argument("--speakers", type=int, default=4, help="K, for --task speaker")
     parser.add_argument("--pretrain-steps", type=int, default=600)
     parser.add_argument("--finetune-steps", type=int, default=200)
@@ -142,8 +159,10 @@ def main():
     block = gpt.config.block_size
     if args.task == "speaker":
         labelled, names = speaker_lines(text, args.speakers)
-    else:
+    elif args.task == "shuffled":
         labelled, names = shuffled_lines(text, np.random.default_rng(0))
+    else:
+        labelled, names = typo_lines(text, np.random.default_rng(0))
     classes = len(names)
     train, val, test = train_val_test_split(labelled, (0.8, 0.0, 0.2), seed=0)
     test = test[:1000]
