@@ -22,12 +22,11 @@ from dataclasses import asdict, dataclass
 import numpy as np
 
 from .. import functional as F
-from ..autograd import no_grad
-from ..backend import rng as minilm_rng, xp_of
+from ..backend import xp_of
 from ..nn import GELU, Dropout, Embedding, LayerNorm, Linear, Module, ModuleDict, ModuleList, init
 from ..optim import AdamW
 from ..tensor import Tensor
-from .sampling import sample_next
+from .sampling import append_sample, generator, inference
 
 
 @dataclass
@@ -161,23 +160,16 @@ class GPT(Module):
         block_size // 2 tokens (one full forward), then decoding goes on incrementally.
         """
         idx = np.asarray(idx.numpy() if isinstance(idx, Tensor) else idx)
-        rng = np.random.default_rng(seed) if seed is not None else minilm_rng()
-        was_training = self.training
-        self.eval()
-        device = self.device
-        with no_grad():
-            caches, window = None, self.config.block_size
+        rng, window, caches = generator(seed), self.config.block_size, None
+        with inference(self):
             for _ in range(max_new_tokens):
                 if caches is None or caches[0].length >= window:
                     caches = self.new_caches()
                     context = idx[:, -(window // 2 if idx.shape[1] >= window else window):]
-                    logits, _ = self(Tensor(context, device=device), caches=caches)
                 else:
-                    logits, _ = self(Tensor(idx[:, -1:], device=device), caches=caches)
-                next_ids = sample_next(Tensor._wrap(logits.data[:, -1], device).numpy(),
-                                       temperature, top_k, top_p, rng)
-                idx = np.concatenate([idx, next_ids[:, None].astype(idx.dtype)], axis=1)
-        self.train(was_training)
+                    context = idx[:, -1:]                                # one new token, the rest is cached
+                logits, _ = self(Tensor(context, device=self.device), caches=caches)
+                idx, _ = append_sample(idx, logits, temperature, top_k, top_p, rng)
         return idx
 
 

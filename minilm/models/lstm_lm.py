@@ -11,11 +11,9 @@ tie_weights the head reuses the embedding matrix (needs E == H).
 import numpy as np
 
 from .. import functional as F
-from ..autograd import no_grad
-from ..backend import rng as minilm_rng
 from ..nn import LSTM, Dropout, Embedding, Linear, Module
 from ..tensor import Tensor
-from .sampling import sample_next
+from .sampling import append_sample, generator, inference
 
 
 class LSTMLM(Module):
@@ -53,16 +51,10 @@ class LSTMLM(Module):
     def generate(self, idx, max_new_tokens, temperature=1.0, top_k=None, top_p=None, seed=None):
         """Read the prompt once, then feed one token at a time, carrying (h, c): O(1) per token."""
         idx = np.asarray(idx.numpy() if isinstance(idx, Tensor) else idx)
-        rng = np.random.default_rng(seed) if seed is not None else minilm_rng()
-        was_training = self.training
-        self.eval()
-        device = self.device
-        with no_grad():
-            logits, _, state = self(Tensor(idx, device=device))
+        rng = generator(seed)
+        with inference(self):
+            logits, _, state = self(Tensor(idx, device=self.device))
             for _ in range(max_new_tokens):
-                next_ids = sample_next(Tensor._wrap(logits.data[:, -1], device).numpy(),
-                                       temperature, top_k, top_p, rng)
-                idx = np.concatenate([idx, next_ids[:, None].astype(idx.dtype)], axis=1)
-                logits, _, state = self(Tensor(next_ids[:, None].astype(np.int64), device=device), state=state)
-        self.train(was_training)
+                idx, next_ids = append_sample(idx, logits, temperature, top_k, top_p, rng)
+                logits, _, state = self(Tensor(next_ids.astype(np.int64), device=self.device), state=state)
         return idx

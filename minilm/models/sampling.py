@@ -8,7 +8,12 @@
 
 Everything here runs on NumPy on the host: one (B, V) row of logits per step.
 """
+import contextlib
+
 import numpy as np
+
+from ..autograd import no_grad
+from ..backend import rng as minilm_rng
 
 
 def sample_next(logits, temperature=1.0, top_k=None, top_p=None, rng=None):
@@ -36,3 +41,28 @@ def sample_next(logits, temperature=1.0, top_k=None, top_p=None, rng=None):
     rng = rng if rng is not None else np.random.default_rng()
     u = rng.random((probs.shape[0], 1))
     return np.minimum((np.cumsum(probs, axis=-1) < u).sum(axis=-1), probs.shape[-1] - 1)
+
+
+def generator(seed=None):
+    """A generator seeded with seed, or minilm's own (seeded by minilm.manual_seed)."""
+    return np.random.default_rng(seed) if seed is not None else minilm_rng()
+
+
+@contextlib.contextmanager
+def inference(model):
+    """Evaluation mode (no dropout) and no graph while generating; the mode is restored after."""
+    was_training = model.training
+    model.eval()
+    try:
+        with no_grad():
+            yield
+    finally:
+        model.train(was_training)
+
+
+def append_sample(idx, logits, temperature, top_k, top_p, rng):
+    """Sample one token per row from the last position of logits (B, T, V); return idx + it, and it."""
+    last = logits.data[:, -1]
+    last = last.get() if hasattr(last, "get") else last                 # CuPy -> NumPy
+    next_ids = sample_next(last, temperature, top_k, top_p, rng)[:, None].astype(idx.dtype)
+    return np.concatenate([idx, next_ids], axis=1), next_ids

@@ -18,10 +18,10 @@ import math
 import numpy as np
 
 from .. import functional as F
-from ..autograd import no_grad
 from ..nn import (Embedding, LayerNorm, Linear, Module, PositionalEncoding, TransformerDecoder,
                   TransformerDecoderLayer, TransformerEncoder, TransformerEncoderLayer)
 from ..tensor import Tensor
+from .sampling import inference
 
 
 class Seq2SeqTransformer(Module):
@@ -65,35 +65,28 @@ class Seq2SeqTransformer(Module):
         loss = F.cross_entropy(logits.reshape(B * T, V), targets.reshape(-1), ignore_index=self.pad_id)
         return logits, loss
 
-    @no_grad()
     def greedy_decode(self, src, max_len, bos_id, eos_id):
         """For each source row, the most likely token at every step until EOS: a list of id lists."""
-        was_training = self.training
-        self.eval()
-        memory, src_pad = self.encode(src)
-        B = memory.shape[0]
-        out = np.full((B, 1), bos_id, dtype=np.int64)
-        done = np.zeros(B, dtype=bool)
-        for _ in range(max_len):
-            logits = self.decode(out, memory, src_pad).numpy()[:, -1]    # (B, V)
-            next_ids = np.where(done, self.pad_id, logits.argmax(-1))
-            out = np.concatenate([out, next_ids[:, None]], axis=1)
-            done |= next_ids == eos_id
-            if done.all():
-                break
-        self.train(was_training)
+        with inference(self):
+            memory, src_pad = self.encode(src)
+            B = memory.shape[0]
+            out = np.full((B, 1), bos_id, dtype=np.int64)
+            done = np.zeros(B, dtype=bool)
+            for _ in range(max_len):
+                logits = self.decode(out, memory, src_pad).numpy()[:, -1]    # (B, V)
+                next_ids = np.where(done, self.pad_id, logits.argmax(-1))
+                out = np.concatenate([out, next_ids[:, None]], axis=1)
+                done |= next_ids == eos_id
+                if done.all():
+                    break
         return [_until_eos(row[1:], eos_id) for row in out]
 
-    @no_grad()
     def beam_search(self, src, max_len, bos_id, eos_id, beam_size=4, length_penalty=0.6):
         """For each source row, the best sequence among beam_size hypotheses kept at every step."""
-        was_training = self.training
-        self.eval()
         src = np.asarray(src.numpy() if isinstance(src, Tensor) else src)
-        results = [self._beam_one(src[b:b + 1], max_len, bos_id, eos_id, beam_size, length_penalty)
-                   for b in range(len(src))]
-        self.train(was_training)
-        return results
+        with inference(self):
+            return [self._beam_one(src[b:b + 1], max_len, bos_id, eos_id, beam_size, length_penalty)
+                    for b in range(len(src))]
 
     def _beam_one(self, src, max_len, bos_id, eos_id, beam_size, alpha):
         memory, src_pad = self.encode(src)

@@ -26,12 +26,11 @@ Not handled: normalisation (text is encoded as given) and the byte-shuffling
 of GPT-2's printable-unicode vocabulary file format.
 """
 import heapq
-import json
 from collections import Counter, defaultdict
 
 import regex
 
-from ..serialization import atomic_write
+from .base import Tokenizer
 
 PATTERNS = {
     "gpt2": r"""'(?:[sdmt]|ll|ve|re)| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+""",
@@ -59,7 +58,7 @@ def merge(ids, pair, new_id):
     return out
 
 
-class BPETokenizer:
+class BPETokenizer(Tokenizer):
     kind = "bpe"
 
     def __init__(self, pattern="gpt4", merges=(), special_tokens=None):
@@ -222,16 +221,3 @@ class BPETokenizer:
             if tok.add_special_token(token) != i:
                 raise ValueError(f"special token {token!r} has id {i}, expected {tok.special_tokens[token]}")
         return tok
-
-    def save(self, path):
-        atomic_write(path, lambda tmp: _write_json(tmp, self.to_dict()))
-
-    @classmethod
-    def load(cls, path):
-        with open(path, encoding="utf-8") as f:
-            return cls.from_dict(json.load(f))
-
-
-def _write_json(path, obj):
-    with open(path, "w", encoding="utf-8") as f:
-        json.dump(obj, f, ensure_ascii=False, indent=1)

@@ -5,12 +5,10 @@ train, nothing hidden, so the model has to learn spelling itself. Ids follow
 the sorted order of the characters. A character never seen in the corpus is
 an error, unless the tokenizer was built with an `<unk>` token to map it to.
 """
-import json
-
-from ..serialization import atomic_write
+from .base import Tokenizer
 
 
-class CharTokenizer:
+class CharTokenizer(Tokenizer):
     kind = "char"
 
     def __init__(self, chars, unk_token=None):
@@ -60,16 +58,3 @@ class CharTokenizer:
             raise ValueError(f"not a version-1 character tokenizer: type {d.get('type')!r}, "
                              f"version {d.get('version')!r}")
         return cls(d["chars"], d.get("unk_token"))
-
-    def save(self, path):
-        atomic_write(path, lambda tmp: _write_json(tmp, self.to_dict()))
-
-    @classmethod
-    def load(cls, path):
-        with open(path, encoding="utf-8") as f:
-            return cls.from_dict(json.load(f))
-
-
-def _write_json(path, obj):
-    with open(path, "w", encoding="utf-8") as f:
-        json.dump(obj, f, ensure_ascii=False, indent=1)
