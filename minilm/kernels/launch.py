@@ -42,6 +42,12 @@ def _c(x):
     return xp_of(x).ascontiguousarray(x)
 
 
+def _output(xp, shape, device):
+    """A buffer for a kernel to fill. On "emu" it starts as NaN, so an element a kernel forgets
+    to write shows up in every comparison instead of passing as whatever memory held."""
+    return xp.full(shape, np.nan, np.float32) if device == "emu" else xp.empty(shape, np.float32)
+
+
 def matmul(a, b, device, ta=False, tb=False, variant="matmul_blocked"):
     """op(a) @ op(b) for 2-D operands or 3-D batches (a batch of 1 is shared by every matrix)."""
     xp = xp_of(a)
@@ -49,7 +55,7 @@ def matmul(a, b, device, ta=False, tb=False, variant="matmul_blocked"):
     M, K = (a3.shape[2], a3.shape[1]) if ta else a3.shape[1:]
     N = b3.shape[1] if tb else b3.shape[2]
     batch = max(len(a3), len(b3))
-    c = xp.empty((batch, M, N), np.float32)
+    c = _output(xp, (batch, M, N), device)
     tile, block = (128, (256, 1, 1)) if variant == "matmul_blocked" else (16, (16, 16, 1))
     grid = ((N + tile - 1) // tile, (M + tile - 1) // tile, batch)
     strides = [np.int64(0 if len(x) == 1 else x[0].size) for x in (a3, b3)] + [np.int64(M * N)]
@@ -63,7 +69,7 @@ def attention_forward(q, k, v, causal, scale, device):
     xp, shape = xp_of(q), q.shape
     T, D = shape[-2:]
     q3, k3, v3 = (_c(t).reshape(-1, T, D) for t in (q, k, v))
-    o, lse = xp.empty_like(q3), xp.empty(q3.shape[:2], np.float32)
+    o, lse = _output(xp, q3.shape, device), _output(xp, q3.shape[:2], device)
     grid = ((T + 3) // 4, len(q3))
     _kernel("attention", "attention_forward", device)(
         grid, (128,), (q3, k3, v3, o, lse, np.int32(T), np.int32(D), np.float32(scale), np.int32(causal)))
@@ -77,10 +83,10 @@ def attention_backward(q, k, v, o, lse, do, causal, scale, device):
     q3, k3, v3, o3, do3 = (_c(t).reshape(-1, T, D) for t in (q, k, v, o, do))
     lse2 = _c(lse).reshape(-1, T)
     rows = q3.shape[0] * T
-    delta = xp.empty((q3.shape[0], T), np.float32)
+    delta = _output(xp, (q3.shape[0], T), device)
     _kernel("attention", "attention_backward_preprocess", device)(
         ((rows + 3) // 4,), (128,), (o3, do3, delta, np.int32(rows), np.int32(D)))
-    dq, dk, dv = xp.empty_like(q3), xp.empty_like(k3), xp.empty_like(v3)
+    dq, dk, dv = (_output(xp, q3.shape, device) for _ in range(3))
     grid = ((T + 3) // 4, len(q3))
     common = (np.int32(T), np.int32(D), np.float32(scale), np.int32(causal))
     _kernel("attention", "attention_backward_dkdv", device)(grid, (128,), (q3, k3, v3, do3, lse2, delta, dk, dv) + common)
@@ -92,7 +98,7 @@ def softmax_xent(logits, targets, dloss, ignore_index, smoothing, device):
     """Per-row losses (N,) and logit gradients (N, V) of logits (N, V) against targets (N,)."""
     xp = xp_of(logits)
     N, V = logits.shape
-    loss, grad = xp.empty(N, np.float32), xp.empty((N, V), np.float32)
+    loss, grad = _output(xp, N, device), _output(xp, (N, V), device)
     _kernel("softmax_xent", "softmax_xent", device)(
         (N,), (256,), (_c(logits), _c(targets.astype(np.int64)), _c(dloss.astype(np.float32)), loss, grad,
                        np.int32(V), np.int64(ignore_index), np.float32(smoothing)))
@@ -103,7 +109,7 @@ def layernorm_forward(x, weight, bias, eps, device):
     """y, mean, rstd for x (N, C) normalised over C."""
     xp = xp_of(x)
     N, C = x.shape
-    y, mean, rstd = xp.empty_like(x), xp.empty(N, np.float32), xp.empty(N, np.float32)
+    y, mean, rstd = _output(xp, x.shape, device), _output(xp, N, device), _output(xp, N, device)
     _kernel("layernorm", "layernorm_forward", device)(
         ((N + 3) // 4,), (128,), (_c(x), _c(weight), _c(bias), y, mean, rstd, np.int32(N), np.int32(C), np.float32(eps)))
     return y, mean, rstd
@@ -114,15 +120,15 @@ def layernorm_backward(dy, x, weight, mean, rstd, device, rows_per_chunk=64):
     xp = xp_of(x)
     N, C = x.shape
     dy, x = _c(dy), _c(x)
-    dx = xp.empty_like(x)
+    dx = _output(xp, x.shape, device)
     _kernel("layernorm", "layernorm_backward_dx", device)(
         ((N + 3) // 4,), (128,), (dy, x, _c(weight), mean, rstd, dx, np.int32(N), np.int32(C)))
     chunks = (N + rows_per_chunk - 1) // rows_per_chunk
-    partial_w, partial_b = xp.empty((chunks, C), np.float32), xp.empty((chunks, C), np.float32)
+    partial_w, partial_b = _output(xp, (chunks, C), device), _output(xp, (chunks, C), device)
     _kernel("layernorm", "layernorm_backward_params_partial", device)(
         ((C + 31) // 32, chunks), (32,), (dy, x, mean, rstd, partial_w, partial_b, np.int32(N), np.int32(C),
                                           np.int32(rows_per_chunk)))
-    dw, db = xp.empty(C, np.float32), xp.empty(C, np.float32)
+    dw, db = _output(xp, C, device), _output(xp, C, device)
     _kernel("layernorm", "layernorm_backward_params_reduce", device)(
         ((C + 127) // 128,), (128,), (partial_w, partial_b, dw, db, np.int32(chunks), np.int32(C)))
     return dx, dw, db

@@ -35,3 +35,14 @@ def test_generate_and_tied_weights():
     out = model.generate(np.array([[1, 2]]), 10, temperature=0.0)
     assert out.shape == (1, 12)
     assert np.array_equal(out, model.generate(np.array([[1, 2]]), 10, temperature=0.0))
+
+
+def test_gradcheck():
+    model = LSTMLM(7, 3, 4, 2, tie_weights=False).to(dtype=np.float64)
+    rng = np.random.default_rng(1)
+    for p in model.parameters():
+        p.data[...] = rng.uniform(-0.5, 0.5, p.shape)
+    seq = rng.integers(0, 7, (2, 6))
+    assert minilm.gradcheck(lambda *p: model(seq[:, :-1], seq[:, 1:])[1], list(model.parameters()),
+                            mode="directional")
+    assert minilm.gradcheck(lambda w: model(seq[:, :-1], seq[:, 1:])[1], [model.lstm.weight_hh_l1])

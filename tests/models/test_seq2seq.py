@@ -28,3 +28,11 @@ def test_padding_does_not_change_the_answer():
     a, _ = model(src, tgt)
     b, _ = model(src[:, :3], tgt)
     np.testing.assert_allclose(a.numpy(), b.numpy(), atol=1e-5)
+
+
+def test_gradcheck():
+    model = minilm.models.Seq2SeqTransformer(9, 9, d_model=8, nhead=2, num_encoder_layers=1, num_decoder_layers=1,
+                                             dim_feedforward=16, dropout=0.0).to(dtype=np.float64)
+    src, tgt = np.array([[3, 4, 5, 0], [6, 7, 8, 3]]), np.array([[1, 5, 4], [1, 3, 8]])
+    targets = np.array([[5, 4, 2], [3, 8, 2]])
+    assert minilm.gradcheck(lambda *p: model(src, tgt, targets)[1], list(model.parameters()), mode="directional")

@@ -136,6 +136,11 @@ def test_cli_train_sample_eval_prepare(corpus, tmp_path, capsys):
     assert json.load(open(tmp_path / "ds" / "meta.json"))["tokens"]["train"] > 0
     assert main(["train", "--n_layerz", "2"]) == 2
     assert "did you mean 'n_layer'" in capsys.readouterr().err
+    try:
+        import matplotlib  # noqa: F401
+        assert main(["plot", out]) == 0 and os.path.exists(os.path.join(out, "loss.png"))
+    except ImportError:
+        assert main(["plot", out]) == 1 and "pip install 'minilm[plot]'" in capsys.readouterr().err
 
 
 def test_fine_tune_from_a_checkpoint_on_other_text(corpus, tmp_path):
