@@ -246,11 +246,11 @@ _SQRT_2_OVER_PI = math.sqrt(2 / math.pi)
 _INV_SQRT_2PI = 1 / math.sqrt(2 * math.pi)
 
 
-def _normal_cdf_and_pdf(x):
-    """Phi(x) and phi(x) for one piece of x, in place where possible (~20 passes over x).
+def _gelu_piece(x):
+    """y = x Phi(x) and the slope Phi(x) + x phi(x), for one piece of x (~20 passes, mostly in place).
 
     With z = x / sqrt 2:  Phi = (1 + erf z) / 2,  and e^(-z^2) = e^(-x^2/2) = sqrt(2 pi) phi,
-    so the exponential erf needs is reused for the pdf that backward needs.
+    so the exponential that erf needs is reused for phi.
     """
     xp = xp_of(x)
     z = x * x.dtype.type(_SQRT_HALF)
@@ -272,6 +272,9 @@ def _normal_cdf_and_pdf(x):
     poly += 1
     poly *= 0.5                            # Phi(x)
     e *= x.dtype.type(_INV_SQRT_2PI)       # phi(x)
+    e *= x
+    e += poly                              # slope: Phi(x) + x phi(x)
+    poly *= x                              # y = x Phi(x)
     return poly, e
 
 
@@ -290,21 +293,17 @@ class GELU(Function):
         self.approximate = approximate
 
     def forward(self, x):
-        self.x = x
+        # Only the slope dy/dx is kept for backward (one array instead of x, Phi and phi).
         if self.approximate == "tanh":
-            self.tanh_u = xp_of(x).tanh(_SQRT_2_OVER_PI * (x + 0.044715 * x * x * x))
-            return 0.5 * x * (1 + self.tanh_u)
-        cdf, pdf = map_pieces(_normal_cdf_and_pdf, x, 2)
-        self.cdf, self.pdf = cdf.reshape(x.shape), pdf.reshape(x.shape)
-        return x * self.cdf
+            xp = xp_of(x)
+            u = _SQRT_2_OVER_PI * (x + 0.044715 * x * x * x)
+            t = xp.tanh(u)
+            du = _SQRT_2_OVER_PI * (1 + 3 * 0.044715 * x * x)
+            self.slope = 0.5 * (1 + t) + 0.5 * x * (1 - t * t) * du
+            return 0.5 * x * (1 + t)
+        y, slope = map_pieces(_gelu_piece, x, 2)
+        self.slope = slope.reshape(x.shape)                              # Phi(x) + x phi(x)
+        return y.reshape(x.shape)
 
     def backward(self, gy):
-        x = self.x
-        if self.approximate == "tanh":
-            t = self.tanh_u
-            du = _SQRT_2_OVER_PI * (1 + 3 * 0.044715 * x * x)
-            return gy * (0.5 * (1 + t) + 0.5 * x * (1 - t * t) * du)
-        gx = x * self.pdf
-        gx += self.cdf
-        gx *= gy
-        return gx
+        return gy * self.slope
