@@ -12,6 +12,10 @@ Devices
 
 CuPy is imported lazily: `import minilm` works on a machine without it.
 """
+import ctypes
+import os
+import sys
+
 import numpy as np
 
 DEVICES = ("cpu", "cuda", "emu")
@@ -67,6 +71,26 @@ def to_device(array, device):
     return array.get() if on_gpu else np.asarray(array)
 
 
+def reuse_freed_memory():
+    """Let freed array memory be reused instead of handed back to the OS (glibc only).
+
+    By default glibc serves every allocation above ~128 KiB with a fresh mmap
+    and unmaps it on free. Training allocates and frees arrays of the same
+    sizes every step, so each new one page-faults on every 4 KiB page as it
+    is first written: measured here, a third of a small GPT's forward pass.
+    Raising the mmap and trim thresholds keeps those pages in the process.
+    Set MINILM_DEFAULT_MALLOC=1 to leave the allocator alone.
+    """
+    if os.environ.get("MINILM_DEFAULT_MALLOC") or sys.platform != "linux":
+        return False
+    try:
+        libc = ctypes.CDLL("libc.so.6")
+    except OSError:
+        return False
+    M_TRIM_THRESHOLD, M_MMAP_THRESHOLD = -1, -3
+    return bool(libc.mallopt(M_MMAP_THRESHOLD, 1 << 30) and libc.mallopt(M_TRIM_THRESHOLD, 1 << 30))
+
+
 def rng():
     """minilm's NumPy random generator (dropout masks, initialisation, sampling)."""
     return _rng
@@ -86,3 +110,6 @@ def get_rng_state():
 
 def set_rng_state(state):
     _rng.bit_generator.state = state
+
+
+reuse_freed_memory()
