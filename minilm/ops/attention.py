@@ -29,6 +29,7 @@ from .matmul import product
 from .softmax import softmax_array
 
 _causal_masks = {}
+GROUP_ELEMENTS = 65536  # scores per group of heads: (Tq, Tk) floats of a few heads, cache-sized
 
 
 def causal_bias(Tq, Tk, dtype, xp=np):
@@ -63,6 +64,8 @@ class ScaledDotProductAttention(Function):
             self.q, self.k, self.v = q, k, v
             self.o, self.lse = attention_forward(q, k, v, self.is_causal, scale, self.device)
             return self.o
+        if self._grouped_applies(q, k, v):
+            return self._forward_grouped(q, k, v)
         s = product(q, k, self.device, tb=True)                          # (..., Tq, Tk)
         s *= self.scale_used
         Tq, Tk = s.shape[-2:]
@@ -85,12 +88,58 @@ class ScaledDotProductAttention(Function):
         self.q, self.k, self.v, self.p_used = q, k, v, p
         return product(p, v, self.device)                                # (..., Tq, hv)
 
+    # ---------------------------------------------------------------- a few heads at a time
+    # With NumPy the same arithmetic runs ~2x faster when the scores of a group of heads
+    # (a few hundred KiB) stay in the CPU cache from the matmul through the softmax to P V,
+    # instead of every step streaming all heads' (Tq, Tk) scores through memory.
+
+    def _grouped_applies(self, q, k, v):
+        return (xp_of(q) is np and self.attn_mask is None and not self.dropout_p
+                and q.shape[:-2] == k.shape[:-2] == v.shape[:-2])
+
+    def _groups(self, n, Tq, Tk):
+        size = max(1, GROUP_ELEMENTS // (Tq * Tk))
+        return [(a, min(a + size, n)) for a in range(0, n, size)]
+
+    def _forward_grouped(self, q, k, v):
+        lead, (Tq, Tk), hv = q.shape[:-2], (q.shape[-2], k.shape[-2]), v.shape[-1]
+        q3, k3, v3 = (t.reshape(-1, *t.shape[-2:]) for t in (q, k, v))   # (N, T, hs): heads in a row
+        p = np.empty((len(q3), Tq, Tk), q.dtype)
+        o = np.empty((len(q3), Tq, hv), q.dtype)
+        bias = causal_bias(Tq, Tk, q.dtype) if self.is_causal else None
+        for a, b in self._groups(len(q3), Tq, Tk):
+            s = np.matmul(q3[a:b], k3[a:b].transpose(0, 2, 1), out=p[a:b])  # (G, Tq, Tk)
+            s *= self.scale_used
+            if bias is not None:
+                s += bias
+            softmax_array(s, axis=-1, out=s)
+            np.matmul(s, v3[a:b], out=o[a:b])                            # (G, Tq, hv)
+        self.grouped = (q3, k3, v3, p, q.shape, k.shape, v.shape)
+        return o.reshape(*lead, Tq, hv)
+
+    def _backward_grouped(self, do):
+        q3, k3, v3, p, q_shape, k_shape, v_shape = self.grouped
+        do3 = do.reshape(-1, *do.shape[-2:])
+        dq, dk, dv = np.empty_like(q3), np.empty_like(k3), np.empty_like(v3)
+        for a, b in self._groups(len(q3), *p.shape[1:]):
+            pg = p[a:b]
+            np.matmul(pg.transpose(0, 2, 1), do3[a:b], out=dv[a:b])      # dV = P^T dO
+            dp = do3[a:b] @ v3[a:b].transpose(0, 2, 1)                   # dP = dO V^T
+            dp -= (dp * pg).sum(axis=-1, keepdims=True)
+            dp *= pg
+            dp *= self.scale_used                                        # dS, as in backward below
+            np.matmul(dp, k3[a:b], out=dq[a:b])
+            np.matmul(dp.transpose(0, 2, 1), q3[a:b], out=dk[a:b])
+        return dq.reshape(q_shape), dk.reshape(k_shape), dv.reshape(v_shape)
+
     def _kernel_applies(self, q, k, v):
         """The kernel covers self-attention shapes (same T, D <= 128), float32, no mask or dropout."""
         return (kernels.enabled(self.device) and self.attn_mask is None and not self.dropout_p
                 and q.dtype == np.float32 and q.shape == k.shape == v.shape and q.shape[-1] <= 128)
 
     def backward(self, do):
+        if getattr(self, "grouped", None) is not None:
+            return self._backward_grouped(do)
         q, k, v = self.q, self.k, self.v
         if self.fused_kernel:
             from ..kernels.launch import attention_backward
