@@ -67,10 +67,10 @@ class Function:
         return Tensor._wrap(outputs, device, requires_grad, creator, 0)
 
     def forward(self, *xs):
-        raise NotImplementedError(f"{type(self).__name__} must define forward")
+        raise TypeError(f"{type(self).__name__} must define forward(*arrays)")
 
     def backward(self, *gys):
-        raise NotImplementedError(f"{type(self).__name__} is not differentiable")
+        raise RuntimeError(f"{type(self).__name__} has no backward: it is not differentiable")
 
 
 def _topological_order(root_fn):

@@ -1,7 +1,7 @@
 """Saving and loading weights: safetensors files, written atomically.
 
 safetensors stores named arrays plus a JSON header, and loading it runs no
-code, unlike pickle, which can execute anything hidden in a file. A save goes
+code: a weights file from anywhere is only ever read as numbers. A save goes
 to a temporary file in the same folder that is then renamed over the target:
 a rename is atomic, so a crash mid-save leaves the previous file intact.
 """

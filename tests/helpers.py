@@ -28,3 +28,15 @@ def error_bound(result, reference64, plain32, factor=4.0, floor=1e-6):
     numpy_error = np.abs(np.asarray(plain32, np.float64) - reference64).max()
     ulp = np.finfo(np.float32).eps * np.abs(reference64).max()
     assert kernel_error <= factor * max(numpy_error, ulp) + floor, (kernel_error, numpy_error)
+
+
+def gpt_training_step(device):
+    """Loss and every gradient of one step of a small GPT on device (the same seed and batch on each)."""
+    from minilm.backend import to_device
+    from minilm.models import GPT, GPTConfig
+    minilm.manual_seed(0)
+    model = GPT(GPTConfig(vocab_size=13, block_size=16, n_layer=2, n_head=2, n_embd=32)).to(device)
+    seq = np.random.default_rng(0).integers(0, 13, (3, 17))
+    _, loss = model(minilm.tensor(seq[:, :-1], device=device), minilm.tensor(seq[:, 1:], device=device))
+    loss.backward()
+    return loss.item(), {n: to_device(p.grad, "cpu") for n, p in model.named_parameters()}

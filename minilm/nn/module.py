@@ -66,7 +66,7 @@ class Module:
         return self.forward(*args, **kwargs)
 
     def forward(self, *args, **kwargs):
-        raise NotImplementedError(f"{type(self).__name__} must define forward")
+        raise TypeError(f"{type(self).__name__} must define forward()")
 
     # ---------------------------------------------------------------- traversal
     def named_modules(self, prefix=""):

@@ -115,10 +115,7 @@ class LSTM(RNNBase):
 
 
 class _SteppedRNN(RNNBase):
-    """RNN and GRU: the layer loops over time calling the fused one-step op."""
-
-    def step(self, x, h, params):
-        raise NotImplementedError
+    """RNN and GRU: the layer loops over time calling the fused one-step op, `self.step`."""
 
     def forward(self, input, hx=None):
         x, unbatched = self._time_major(input)

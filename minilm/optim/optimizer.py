@@ -40,7 +40,7 @@ class Optimizer:
 
     def update(self, p, grad, state, group):
         """Change p.data in place from its gradient, its state and the group's options."""
-        raise NotImplementedError(f"{type(self).__name__} must define update")
+        raise TypeError(f"{type(self).__name__} must define update(p, grad, state, group)")
 
     # ---------------------------------------------------------------- saving
     def _params(self):

@@ -7,16 +7,7 @@ import pytest
 import minilm
 from minilm import kernels
 from minilm.kernels import launch
-from minilm.models import GPT, GPTConfig
-
-
-def gpt_step(device):
-    minilm.manual_seed(0)
-    model = GPT(GPTConfig(vocab_size=13, block_size=16, n_layer=2, n_head=2, n_embd=32)).to(device)
-    seq = np.random.default_rng(0).integers(0, 13, (3, 17))
-    _, loss = model(minilm.tensor(seq[:, :-1], device=device), minilm.tensor(seq[:, 1:], device=device))
-    loss.backward()
-    return loss.item(), {n: p.grad for n, p in model.named_parameters()}
+from helpers import gpt_training_step
 
 
 @pytest.fixture
@@ -34,9 +25,9 @@ def launches(monkeypatch):
 
 
 def test_gpt_training_step_on_emu_matches_cpu(launches):
-    loss_cpu, grads_cpu = gpt_step("cpu")
+    loss_cpu, grads_cpu = gpt_training_step("cpu")
     assert not launches
-    loss_emu, grads_emu = gpt_step("emu")
+    loss_emu, grads_emu = gpt_training_step("emu")
     assert set(launches) == {"matmul", "attention_forward", "attention_backward", "softmax_xent",
                              "layernorm_forward", "layernorm_backward"}
     assert abs(loss_emu - loss_cpu) <= 1e-4 * abs(loss_cpu)
@@ -48,7 +39,7 @@ def test_gpt_training_step_on_emu_matches_cpu(launches):
 def test_the_switch_sends_emu_back_to_numpy(launches):
     kernels.set_enabled(False)
     try:
-        gpt_step("emu")
+        gpt_training_step("emu")
     finally:
         kernels.set_enabled(True)
     assert not launches

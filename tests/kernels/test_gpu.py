@@ -4,6 +4,7 @@ import pytest
 
 import minilm
 from minilm.kernels import launch
+from helpers import gpt_training_step
 
 pytestmark = pytest.mark.skipif(not minilm.cuda_available(), reason="no CUDA device (CuPy with a GPU) here")
 
@@ -45,18 +46,8 @@ def test_attention_softmax_xent_layernorm_on_gpu():
 
 
 def test_gpt_step_on_cuda_matches_cpu():
-    from minilm.models import GPT, GPTConfig
-
-    def step(device):
-        minilm.manual_seed(0)
-        model = GPT(GPTConfig(vocab_size=13, block_size=16, n_layer=2, n_head=2, n_embd=32)).to(device)
-        seq = np.random.default_rng(0).integers(0, 13, (3, 17))
-        _, loss = model(minilm.tensor(seq[:, :-1], device=device), minilm.tensor(seq[:, 1:], device=device))
-        loss.backward()
-        return loss.item(), {n: minilm.backend.to_device(p.grad, "cpu") for n, p in model.named_parameters()}
-
-    loss_cpu, grads_cpu = step("cpu")
-    loss_gpu, grads_gpu = step("cuda")
+    loss_cpu, grads_cpu = gpt_training_step("cpu")
+    loss_gpu, grads_gpu = gpt_training_step("cuda")
     assert abs(loss_gpu - loss_cpu) <= 1e-4 * abs(loss_cpu)
     for name, g in grads_cpu.items():
         assert np.abs(grads_gpu[name] - g).max() <= 1e-3 * (np.abs(g).max() + 1e-12), name
