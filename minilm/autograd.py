@@ -47,22 +47,23 @@ class Function:
     """
 
     def __call__(self, *inputs):
-        device = inputs[0].device
+        device, requires_grad = inputs[0].device, False
         for x in inputs:
             if x.device != device:
                 raise RuntimeError(f"{type(self).__name__}: expected all tensors on one device, "
                                    f"got {device!r} and {x.device!r}; move them with .to(device)")
+            requires_grad = requires_grad or x.requires_grad
         self.device = device  # lets an op pick its CUDA kernel on "cuda" and "emu"
         outputs = self.forward(*[x.data for x in inputs])
-        requires_grad = _grad_enabled and any(x.requires_grad for x in inputs)
-        if requires_grad:
-            self.inputs = inputs
+        creator = None
+        if requires_grad and _grad_enabled:
+            self.inputs, creator = inputs, self
             self.needs_input_grad = tuple(x.requires_grad for x in inputs)
-        creator = self if requires_grad else None
-        if isinstance(outputs, tuple):
+        else:
+            requires_grad = False
+        if type(outputs) is tuple:
             self.output_meta = tuple((y.shape, y.dtype) for y in outputs)
-            return tuple(Tensor._wrap(y, device, requires_grad, creator, i)
-                         for i, y in enumerate(outputs))
+            return tuple(Tensor._wrap(y, device, requires_grad, creator, i) for i, y in enumerate(outputs))
         self.output_meta = None
         return Tensor._wrap(outputs, device, requires_grad, creator, 0)
 

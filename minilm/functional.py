@@ -24,12 +24,12 @@ from .tensor import Tensor
 
 
 def _constant(value, like):
-    """A number or array as a Tensor on `like`'s device, in `like`'s dtype for plain numbers."""
+    """A number or array as a Tensor on `like`'s device; a plain number takes `like`'s dtype."""
     if isinstance(value, Tensor):
         return value
-    xp = xp_of(like.data)
-    dtype = like.dtype if isinstance(value, (int, float)) else None
-    return Tensor._wrap(xp.asarray(value, dtype=dtype), like.device)
+    if isinstance(value, (int, float)):
+        return Tensor._wrap(like.data.dtype.type(value), like.device)   # a NumPy scalar: no array to build
+    return Tensor._wrap(xp_of(like.data).asarray(value), like.device)
 
 
 def _pair(a, b):

@@ -39,7 +39,9 @@ class Add(Function):
 
     def backward(self, gy):
         sa, sb = self.shapes
-        return sum_to_shape(gy, sa), sum_to_shape(gy, sb)
+        ga = sum_to_shape(gy, sa) if self.needs_input_grad[0] else None
+        gb = sum_to_shape(gy, sb) if self.needs_input_grad[1] else None
+        return ga, gb
 
 
 class Sub(Function):
@@ -54,8 +56,9 @@ class Sub(Function):
 
     def backward(self, gy):
         sa, sb = self.shapes
+        ga = sum_to_shape(gy, sa) if self.needs_input_grad[0] else None
         gb = -sum_to_shape(gy, sb) if self.needs_input_grad[1] else None
-        return sum_to_shape(gy, sa), gb
+        return ga, gb
 
 
 class Mul(Function):
