@@ -60,6 +60,20 @@ __device__ __forceinline__ float dot(const float* a, const float* b, int D) {
     return s;
 }
 
+// acc[c] = decay * acc[c] + sum_j weights[j] * tile[j][d] over the lane's slice d = lane + 32 c of the
+// head dimension: a weighted sum of the tile's 32 rows (P V, dS K, P^T dO, dS^T Q).
+__device__ __forceinline__ void accumulate_rows(float* acc, float decay, const float* weights,
+                                                const float (*tile)[MAX_D], int lane, int D) {
+#pragma unroll
+    for (int c = 0; c < PER_LANE; ++c) {
+        int d = lane + 32 * c;
+        float a = acc[c] * decay;
+        if (d < D)
+            for (int j = 0; j < TILE_ROWS; ++j) a += weights[j] * tile[j][d];
+        acc[c] = a;
+    }
+}
+
 extern "C" __global__ void __launch_bounds__(128) attention_forward(
         const float* q, const float* k, const float* v, float* o, float* lse,
         int T, int D, float scale, int causal) {
@@ -93,14 +107,7 @@ extern "C" __global__ void __launch_bounds__(128) attention_forward(
         m = m_new;
         ps[warp][lane] = p;
         __syncwarp();
-#pragma unroll
-        for (int c = 0; c < PER_LANE; ++c) {
-            int d = lane + 32 * c;
-            float a = acc[c] * correction;
-            if (d < D)
-                for (int j = 0; j < TILE_ROWS; ++j) a += ps[warp][j] * vs[j][d];
-            acc[c] = a;
-        }
+        accumulate_rows(acc, correction, ps[warp], vs, lane, D);
         __syncwarp();
     }
     if (active) {
@@ -162,19 +169,8 @@ extern "C" __global__ void __launch_bounds__(128) attention_backward_dkdv(
         ws[warp][0][lane] = p;
         ws[warp][1][lane] = ds;
         __syncwarp();
-#pragma unroll
-        for (int c = 0; c < PER_LANE; ++c) {
-            int d = lane + 32 * c;
-            if (d < D) {
-                float a = acc_v[c], b = acc_k[c];
-                for (int i = 0; i < TILE_ROWS; ++i) {
-                    a += ws[warp][0][i] * dos[i][d];
-                    b += ws[warp][1][i] * qs[i][d];
-                }
-                acc_v[c] = a;
-                acc_k[c] = b;
-            }
-        }
+        accumulate_rows(acc_v, 1.f, ws[warp][0], dos, lane, D);
+        accumulate_rows(acc_k, 1.f, ws[warp][1], qs, lane, D);
         __syncwarp();
     }
     if (active) {
@@ -226,15 +222,7 @@ extern "C" __global__ void __launch_bounds__(128) attention_backward_dq(
         }
         ws[warp][lane] = ds;
         __syncwarp();
-#pragma unroll
-        for (int c = 0; c < PER_LANE; ++c) {
-            int d = lane + 32 * c;
-            if (d < D) {
-                float a = acc[c];
-                for (int j = 0; j < TILE_ROWS; ++j) a += ws[warp][j] * ks[j][d];
-                acc[c] = a;
-            }
-        }
+        accumulate_rows(acc, 1.f, ws[warp], ks, lane, D);
         __syncwarp();
     }
     if (active) {
