@@ -1,7 +1,6 @@
 """Each fused op equals the same function composed from primitive ops, in value and gradient."""
 import numpy as np
 
-import minilm
 import minilm.functional as F
 from helpers import t64
 

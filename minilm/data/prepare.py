@@ -61,7 +61,7 @@ def prepare(text_or_path, tokenizer, out_dir, fractions=(0.9, 0.05, 0.05)):
     bounds = {"train": (0, n_train), "val": (n_train, n_train + n_val), "test": (n_train + n_val, total)}
     counts = {}
     for split, (a, b) in bounds.items():               # pass 2: cut into the three files
-        atomic_write(os.path.join(out_dir, f"{split}.bin"), lambda tmp, a=a, b=b: tokens[a:b].tofile(tmp))
+        atomic_write(os.path.join(out_dir, f"{split}.bin"), lambda tmp, part=tokens[a:b]: part.tofile(tmp))
         counts[split] = int(b - a)
     del tokens
     os.remove(all_path)

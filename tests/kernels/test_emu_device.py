@@ -4,7 +4,6 @@ import collections
 import numpy as np
 import pytest
 
-import minilm
 from minilm import kernels
 from minilm.kernels import launch
 from helpers import gpt_training_step

@@ -4,7 +4,7 @@ import pytest
 
 import minilm
 from minilm.models import GPT, GPTConfig
-from helpers import fixture, t64
+from helpers import fixture
 
 R = np.random.default_rng(6)
 
