@@ -26,6 +26,7 @@ from .. import kernels
 from ..autograd import Function
 from ..backend import rng, xp_of
 from .matmul import product
+from .reduction import sum_last
 from .softmax import softmax_array
 
 _causal_masks = {}
@@ -125,7 +126,7 @@ class ScaledDotProductAttention(Function):
             pg = p[a:b]
             np.matmul(pg.transpose(0, 2, 1), do3[a:b], out=dv[a:b])      # dV = P^T dO
             dp = do3[a:b] @ v3[a:b].transpose(0, 2, 1)                   # dP = dO V^T
-            dp -= (dp * pg).sum(axis=-1, keepdims=True)
+            dp -= sum_last(dp * pg)
             dp *= pg
             dp *= self.scale_used                                        # dS, as in backward below
             np.matmul(dp, k3[a:b], out=dq[a:b])

@@ -23,6 +23,7 @@ import numpy as np
 from .. import kernels
 from ..autograd import Function
 from ..backend import xp_of
+from .reduction import sum_last, sum_rows
 
 GROUP_ELEMENTS = 65536  # rows x D per group
 
@@ -51,9 +52,9 @@ class LayerNorm(Function):
         rstd = xp.empty((len(x2), 1), x.dtype)
         for a, b in row_groups(len(x2), D, xp):
             xs = x2[a:b]
-            xc = xp.subtract(xs, xs.mean(axis=1, keepdims=True), out=xhat[a:b])
+            xc = xp.subtract(xs, sum_last(xs) / D, out=xhat[a:b])
             r = rstd[a:b]
-            r[...] = 1 / xp.sqrt((xc * xc).mean(axis=1, keepdims=True) + self.eps)
+            r[...] = 1 / xp.sqrt(sum_last(xc * xc) / D + self.eps)
             xc *= r                                                       # xhat
             if weight is not None:
                 xp.multiply(xc, weight, out=y[a:b])
@@ -76,14 +77,14 @@ class LayerNorm(Function):
         for a, b in row_groups(N, D, xp):
             g, xh = gy2[a:b], xhat[a:b]
             gxhat = g * weight if weight is not None else g.copy()
-            out = xp.subtract(gxhat, gxhat.mean(axis=1, keepdims=True), out=gx[a:b])
+            out = xp.subtract(gxhat, sum_last(gxhat) / D, out=gx[a:b])
             gxhat *= xh
-            out -= xh * gxhat.mean(axis=1, keepdims=True)
+            out -= xh * (sum_last(gxhat) / D)
             out *= rstd[a:b]
             if dweight is not None:
-                dweight += (g * xh).sum(axis=0)
+                dweight += sum_rows(g * xh)
             if dbias is not None:
-                dbias += g.sum(axis=0)
+                dbias += sum_rows(g)
         grads = [gx.reshape(gy.shape)]
         if self.has_weight:
             grads.append(dweight.reshape(self.param_shape))

@@ -36,6 +36,7 @@ import numpy as np
 
 from ..autograd import Function
 from ..backend import xp_of
+from .reduction import sum_rows
 
 
 def _gate_constants(H, dtype, xp):
@@ -166,5 +167,5 @@ class LSTMLayer(Function):
         dx = (da2 @ w_ih).reshape(T, B, I)
         dw_ih = da2.T @ x.reshape(T * B, I)
         dw_hh = da2.T @ self.hs[:T].reshape(T * B, H)                    # sum_t da_t^T h_{t-1}
-        db = da2.sum(axis=0)
+        db = sum_rows(da2)
         return (dx, dh, dc, dw_ih, dw_hh) + (db,) * n_bias

@@ -15,6 +15,7 @@ from .. import kernels
 from ..autograd import Function
 from ..backend import xp_of
 from .elementwise import sum_to_shape
+from .reduction import sum_rows
 
 
 def product(a, b, device, ta=False, tb=False):
@@ -76,5 +77,5 @@ class Linear(Function):
         gw = product(gy2, self.x2, self.device, ta=True) if self.needs_input_grad[1] else None
         if len(self.needs_input_grad) == 2:
             return gx, gw
-        gb = gy2.sum(axis=0) if self.needs_input_grad[2] else None
+        gb = sum_rows(gy2) if self.needs_input_grad[2] else None
         return gx, gw, gb

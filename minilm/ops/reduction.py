@@ -8,6 +8,32 @@ from ..autograd import Function
 from ..backend import xp_of
 
 
+_ones = {}
+
+
+def sum_last(a):
+    """Sum over the last axis, keeping it (..., 1): as a matrix-vector product with ones.
+
+    NumPy's own reduction walks short rows (64, 128 values) one at a time; BLAS's
+    matrix-vector product does the same additions 4-6x faster. Softmax, layer
+    norm and attention use it on every row of every step.
+    """
+    n = a.shape[-1]
+    key = (n, a.dtype.str, type(a))
+    if key not in _ones:
+        _ones[key] = xp_of(a).ones(n, a.dtype)
+    return (a @ _ones[key])[..., None]
+
+
+def sum_rows(a):
+    """Column sums of a 2-D array, (N, C) -> (C,): ones(N) @ a, for the same reason as sum_last."""
+    n = a.shape[0]
+    key = (n, a.dtype.str, type(a))
+    if key not in _ones:
+        _ones[key] = xp_of(a).ones(n, a.dtype)
+    return _ones[key] @ a
+
+
 def normalize_axes(axis, ndim):
     """None -> all axes; an int or a sequence -> a sorted tuple of non-negative axes."""
     if axis is None:

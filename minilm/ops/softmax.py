@@ -8,6 +8,7 @@
 """
 from ..autograd import Function
 from ..backend import xp_of
+from .reduction import sum_last
 
 
 def softmax_array(x, axis, out=None):
@@ -15,14 +16,15 @@ def softmax_array(x, axis, out=None):
     xp = xp_of(x)
     e = xp.subtract(x, x.max(axis=axis, keepdims=True), out=out)
     xp.exp(e, out=e)
-    e /= e.sum(axis=axis, keepdims=True)
+    e /= sum_last(e) if axis in (-1, x.ndim - 1) else e.sum(axis=axis, keepdims=True)
     return e
 
 
 def log_softmax_array(x, axis):
     xp = xp_of(x)
     shifted = x - x.max(axis=axis, keepdims=True)
-    shifted -= xp.log(xp.exp(shifted).sum(axis=axis, keepdims=True))
+    e = xp.exp(shifted)
+    shifted -= xp.log(sum_last(e) if axis in (-1, x.ndim - 1) else e.sum(axis=axis, keepdims=True))
     return shifted
 
 
