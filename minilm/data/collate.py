@@ -25,6 +25,7 @@ def pad_sequences(sequences, pad_id=0):
 
 
 def collate_pairs(pairs, pad_id=0, device="cpu"):
+    """(source, target) id sequences -> src (B, S), tgt (B, T), src_pad (B, S), tgt_pad (B, T)."""
     src, src_pad = pad_sequences([p[0] for p in pairs], pad_id)
     tgt, tgt_pad = pad_sequences([p[1] for p in pairs], pad_id)
     return (Tensor(src, device=device), Tensor(tgt, device=device),
@@ -32,6 +33,12 @@ def collate_pairs(pairs, pad_id=0, device="cpu"):
 
 
 def collate_labeled(examples, pad_id=0, device="cpu"):
+    """(ids, label) examples -> ids (B, T), pad_mask (B, T), labels (B,)."""
     ids, pad = pad_sequences([e[0] for e in examples], pad_id)
-    labels = np.asarray([e[1] for e in examples], dtype=np.int64)
+    labels = [e[1] for e in examples]
+    try:
+        labels = np.asarray([int(label) for label in labels], dtype=np.int64)
+    except (TypeError, ValueError):
+        raise ValueError(f"labels must be integer class ids, got {labels[:5]!r}...; map class names "
+                         "to ids first, e.g. {name: i for i, name in enumerate(sorted(set(names)))}") from None
     return Tensor(ids, device=device), Tensor(pad, device=device), Tensor(labels, device=device)

@@ -4,60 +4,95 @@
                                            (uint32 when the vocabulary has > 65,536 ids)
     out_dir/meta.json                      tokenizer, dtype, token counts
 
-The text is read and encoded in pieces of about a megabyte, cut at line ends,
-and written as it goes, so a corpus larger than memory works. The split is
-contiguous: the first 90% of the tokens train, the next 5% validate, the
-last 5% test (see split.py for why not shuffled).
+Streaming: the text is encoded in pieces of about a megabyte and the ids are
+written to disk as they come, so neither the text of a file nor its ids ever
+have to fit in memory. Pass 1 writes all ids to one temporary file; pass 2
+cuts it (memory-mapped) into the three splits, contiguously: the first 90% of
+the tokens train, the next 5% validate, the last 5% test (split.py says why
+not shuffled).
+
+Where a piece ends matters for BPE: a cut inside a word would encode "wor" +
+"ld" instead of "world". Pieces are therefore cut just after a newline that
+is followed by a visible character. The GPT-2 and GPT-4 split patterns always
+end a chunk there, so the ids are exactly those of encoding the whole text at
+once. (A custom pattern whose chunks span lines would see a different cut; a
+single line longer than MAX_PIECE_CHARS is cut where it is.)
 """
 import json
 import os
 
 import numpy as np
+import regex
 
 from ..serialization import atomic_write, save_json
+from .split import split_sizes
 from .text import CORPORA, load_corpus
 
 PIECE_CHARS = 1 << 20
+MAX_PIECE_CHARS = 1 << 24
+SAFE_CUT = regex.compile(r"\n(?=\S)")
 
 
 def token_dtype(vocab_size):
     return np.uint16 if vocab_size <= 1 << 16 else np.uint32
 
 
-def _text_pieces(text_or_path):
-    """Yield the corpus in line-aligned pieces of about PIECE_CHARS characters."""
-    if isinstance(text_or_path, str) and (text_or_path in CORPORA or os.path.exists(text_or_path)) \
-            and "\n" not in text_or_path:
-        if text_or_path in CORPORA:
-            yield load_corpus(text_or_path)
-            return
-        with open(text_or_path, encoding="utf-8") as f:
-            while True:
-                piece = f.read(PIECE_CHARS)
-                if not piece:
-                    return
-                yield piece + f.readline()
-    else:
+def _raw_pieces(text_or_path):
+    """The corpus, PIECE_CHARS characters at a time, from a string, a corpus name or a file."""
+    is_path = isinstance(text_or_path, os.PathLike) or (
+        isinstance(text_or_path, str) and "\n" not in text_or_path
+        and (text_or_path in CORPORA or os.path.isfile(text_or_path)))
+    if not is_path:
         for start in range(0, len(text_or_path), PIECE_CHARS):
             yield text_or_path[start:start + PIECE_CHARS]
+    elif text_or_path in CORPORA:
+        yield load_corpus(text_or_path)
+    else:
+        with open(text_or_path, encoding="utf-8") as f:
+            while piece := f.read(PIECE_CHARS):
+                yield piece
 
 
-def prepare(text_or_path, tokenizer, out_dir, fractions=(0.9, 0.05, 0.05)):
-    """Encode text (a string, a corpus name or a file path) into out_dir; returns the meta dict."""
+def text_pieces(text_or_path):
+    """Yield the corpus in pieces that end at a safe cut (see the module docstring)."""
+    carry = ""
+    for raw in _raw_pieces(text_or_path):
+        text = carry + raw
+        # the last safe cut that leaves at least one character after it (the lookahead needs it)
+        last = None
+        for last in SAFE_CUT.finditer(text, max(0, len(text) - len(raw) - 1)):
+            pass
+        if last is None and len(text) < MAX_PIECE_CHARS:
+            carry = text
+            continue
+        cut = last.end() if last is not None else len(text)
+        yield text[:cut]
+        carry = text[cut:]
+    if carry:
+        yield carry
+
+
+def prepare(text_or_path, tokenizer, out_dir, fractions=(0.9, 0.05, 0.05), allowed_special=()):
+    """Encode text (a string, a corpus name or a file path) into out_dir; returns the meta dict.
+
+    allowed_special is passed to a BPE tokenizer's encode, for corpora whose
+    documents are separated by a special token such as <|endoftext|>.
+    """
     os.makedirs(out_dir, exist_ok=True)
     dtype = token_dtype(tokenizer.vocab_size)
+    encode_options = {"allowed_special": allowed_special} if allowed_special else {}
     all_path = os.path.join(out_dir, "all.bin.tmp")
     total = 0
     with open(all_path, "wb") as f:                      # pass 1: encode, stream to disk
-        for piece in _text_pieces(text_or_path):
-            ids = np.asarray(tokenizer.encode(piece), dtype=dtype)
+        for piece in text_pieces(text_or_path):
+            ids = np.asarray(tokenizer.encode(piece, **encode_options), dtype=dtype)
             ids.tofile(f)
             total += len(ids)
     if total == 0:
         os.remove(all_path)
-        raise ValueError("the corpus is empty: nothing to tokenize")
+        raise ValueError(f"the corpus {_describe(text_or_path)} is empty: nothing to tokenize")
     tokens = np.memmap(all_path, dtype=dtype, mode="r", shape=(total,))
-    n_train, n_val = int(total * fractions[0]), int(total * fractions[1])
+    n_train, n_val = split_sizes(total, fractions)
     bounds = {"train": (0, n_train), "val": (n_train, n_train + n_val), "test": (n_train + n_val, total)}
     counts = {}
     for split, (a, b) in bounds.items():               # pass 2: cut into the three files
@@ -69,6 +104,12 @@ def prepare(text_or_path, tokenizer, out_dir, fractions=(0.9, 0.05, 0.05)):
             "dtype": np.dtype(dtype).name, "tokens": counts}
     save_json(meta, os.path.join(out_dir, "meta.json"))
     return meta
+
+
+def _describe(text_or_path):
+    if isinstance(text_or_path, str) and len(text_or_path) > 40:
+        return repr(text_or_path[:40] + "...")
+    return repr(os.fspath(text_or_path)) if text_or_path else "(an empty string)"
 
 
 def load_meta(data_dir):

@@ -8,7 +8,8 @@ seed, for reproducibility) before cutting.
 import numpy as np
 
 
-def _sizes(n, fractions):
+def split_sizes(n, fractions):
+    """(n_train, n_val) for n items; the test split gets the rest."""
     if len(fractions) != 3 or abs(sum(fractions) - 1) > 1e-6 or min(fractions) < 0:
         raise ValueError(f"fractions must be three non-negative numbers adding up to 1, got {fractions}")
     n_train = int(n * fractions[0])
@@ -22,7 +23,7 @@ def train_val_test_split(data, fractions=(0.9, 0.05, 0.05), shuffle=None, seed=0
     `shuffle` defaults to False for an array or string (a token stream) and True
     for a list (labelled examples).
     """
-    n_train, n_val = _sizes(len(data), fractions)
+    n_train, n_val = split_sizes(len(data), fractions)
     if shuffle is None:
         shuffle = isinstance(data, list)
     if shuffle:

@@ -6,6 +6,13 @@ default only repairs encoding noise (Unicode normal form, control characters,
 line endings, runs of spaces). Lowercasing, punctuation stripping and stopword
 removal are opt-in: they shrink the vocabulary for a bag-of-words classifier,
 but would leave a language model unable to write a capital letter.
+
+What counts as noise: control characters (Unicode category Cc: NUL, bell,
+escape...) except newline and tab, lone surrogates (Cs, which cannot be
+written as UTF-8) and the byte-order mark. Other invisible format characters
+(Cf) stay: the zero-width joiner holds emoji sequences like 👨‍👩‍👧 together
+and the zero-width non-joiner is spelling in Persian. Every line break
+(\r\n, \r, U+0085, U+2028, U+2029) becomes \n.
 """
 import csv
 import json
@@ -42,8 +49,8 @@ def clean_text(text, lowercase=False, strip_punctuation=False, remove_stopwords=
                collapse_whitespace=True):
     """NFC-normalise, drop control characters, normalise newlines and spaces; optional extras."""
     text = unicodedata.normalize("NFC", text)
-    text = text.replace("\r\n", "\n").replace("\r", "\n")
-    text = regex.sub(r"[^\P{C}\n\t]", "", text)               # control/format chars, keep \n \t
+    text = regex.sub(r"\r\n|[\r\x85\u2028\u2029]", "\n", text)
+    text = regex.sub(r"(?![\n\t])[\p{Cc}\p{Cs}\ufeff]", "", text)
     if collapse_whitespace:
         text = regex.sub(r"[ \t\p{Zs}]+", " ", text)          # runs of spaces -> one space
         text = regex.sub(r" *\n *", "\n", text)

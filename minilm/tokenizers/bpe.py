@@ -20,7 +20,7 @@ Training fast (what the naive loop would recount, this keeps up to date):
     training is deterministic.
 
 Encoding applies merges in the order they were learned (lowest rank first),
-and remembers the ids of every chunk it has seen.
+and remembers the ids of every chunk it has seen (up to CACHE_SIZE chunks).
 
 Not handled: normalisation (text is encoded as given) and the byte-shuffling
 of GPT-2's printable-unicode vocabulary file format.
@@ -30,13 +30,16 @@ from collections import Counter, defaultdict
 
 import regex
 
-from .base import Tokenizer
+from .base import Tokenizer, check_header
 
 PATTERNS = {
     "gpt2": r"""'(?:[sdmt]|ll|ve|re)| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+""",
     "gpt4": r"""'(?i:[sdmt]|ll|ve|re)|[^\r\n\p{L}\p{N}]?+\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]++[\r\n]*|\s*[\r\n]|\s+(?!\S)|\s+""",
 }
 FORMAT_VERSION = 1
+# Distinct chunks grow slowly with the corpus (most are words seen before), so a cache this big
+# rarely fills; the bound keeps memory flat when prepare() streams a corpus of many gigabytes.
+CACHE_SIZE = 1 << 20
 
 
 def pair_counts(ids, counts, weight=1):
@@ -159,6 +162,8 @@ class BPETokenizer(Tokenizer):
         for chunk in self.compiled.findall(text):
             ids = cache.get(chunk)
             if ids is None:
+                if len(cache) >= CACHE_SIZE:
+                    cache.clear()
                 ids = cache[chunk] = self._encode_chunk(chunk.encode("utf-8"))
             out.extend(ids)
         return out
@@ -211,11 +216,7 @@ class BPETokenizer(Tokenizer):
 
     @classmethod
     def from_dict(cls, d):
-        if d.get("type") != cls.kind:
-            raise ValueError(f"not a BPE tokenizer file (type {d.get('type')!r})")
-        if d.get("version") != FORMAT_VERSION:
-            raise ValueError(f"BPE tokenizer file has format version {d.get('version')!r}; this minilm "
-                             f"reads version {FORMAT_VERSION}")
+        check_header(d, cls.kind, FORMAT_VERSION)
         tok = cls(d["pattern"], [tuple(p) for p in d["merges"]])
         for token, i in sorted(d["special_tokens"].items(), key=lambda kv: kv[1]):
             if tok.add_special_token(token) != i:

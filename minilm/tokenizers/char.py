@@ -5,7 +5,9 @@ train, nothing hidden, so the model has to learn spelling itself. Ids follow
 the sorted order of the characters. A character never seen in the corpus is
 an error, unless the tokenizer was built with an `<unk>` token to map it to.
 """
-from .base import Tokenizer
+from .base import Tokenizer, check_header
+
+FORMAT_VERSION = 1
 
 
 class CharTokenizer(Tokenizer):
@@ -13,6 +15,10 @@ class CharTokenizer(Tokenizer):
 
     def __init__(self, chars, unk_token=None):
         self.chars = list(chars)
+        if len(set(self.chars)) != len(self.chars):
+            repeated = sorted({ch for ch in self.chars if self.chars.count(ch) > 1})
+            raise ValueError(f"each character must appear once in the vocabulary, {repeated} repeat; "
+                             "build it with CharTokenizer.from_text(text)")
         self.unk_token = unk_token
         self.itos = self.chars + ([unk_token] if unk_token is not None else [])
         self.stoi = {ch: i for i, ch in enumerate(self.chars)}
@@ -50,11 +56,9 @@ class CharTokenizer(Tokenizer):
         return "".join(self.itos[int(i)] for i in ids)
 
     def to_dict(self):
-        return {"type": self.kind, "version": 1, "chars": self.chars, "unk_token": self.unk_token}
+        return {"type": self.kind, "version": FORMAT_VERSION, "chars": self.chars, "unk_token": self.unk_token}
 
     @classmethod
     def from_dict(cls, d):
-        if d.get("type") != cls.kind or d.get("version") != 1:
-            raise ValueError(f"not a version-1 character tokenizer: type {d.get('type')!r}, "
-                             f"version {d.get('version')!r}")
+        check_header(d, cls.kind, FORMAT_VERSION)
         return cls(d["chars"], d.get("unk_token"))
