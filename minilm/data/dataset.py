@@ -36,6 +36,8 @@ class TokenDataset:
         self.data = np.asarray(data) if not isinstance(data, np.memmap) else data
         if self.data.ndim != 1:
             raise ValueError(f"token data must be 1-D, got shape {self.data.shape}")
+        if not (isinstance(block_size, (int, np.integer)) and block_size >= 1):
+            raise ValueError(f"block_size must be a positive integer, got {block_size!r}")
         if len(self.data) < block_size + 1:
             raise ValueError(f"this split has {len(self.data)} tokens, fewer than block_size + 1 = "
                              f"{block_size + 1}: use a smaller block_size or more text")

@@ -27,6 +27,7 @@ of GPT-2's printable-unicode vocabulary file format.
 """
 import heapq
 from collections import Counter, defaultdict
+from itertools import repeat
 
 import regex
 
@@ -40,6 +41,7 @@ FORMAT_VERSION = 1
 # Distinct chunks grow slowly with the corpus (most are words seen before), so a cache this big
 # rarely fills; the bound keeps memory flat when prepare() streams a corpus of many gigabytes.
 CACHE_SIZE = 1 << 20
+NOT_A_MERGE = 1 << 62      # the rank of a pair that was never merged: after every real one
 
 
 def pair_counts(ids, counts, weight=1):
@@ -121,6 +123,9 @@ class BPETokenizer(Tokenizer):
             self._add_merge(pair)
             if verbose:
                 print(f"merge {len(self.merges)}: {pair} -> {new_id} {self.vocab[new_id]!r} ({-neg_count})")
+            # Only the words containing the pair change. Recounting such a word before and after the
+            # merge and adding the difference is simpler than patching the neighbours of each
+            # occurrence (overlaps like "aaa" make that fiddly), and words are short.
             changed = set()
             for w in where.pop(pair):
                 old = words[w]
@@ -146,14 +151,21 @@ class BPETokenizer(Tokenizer):
 
     # ---------------------------------------------------------------- encoding
     def _encode_chunk(self, chunk_bytes):
+        """Apply the merges in rank order: the adjacent pair learned earliest (lowest new id) first.
+
+        Merging every occurrence of that pair at once gives the same ids as
+        tiktoken's one-at-a-time loop: a pair containing the new token was
+        learned later, so it cannot outrank another occurrence of this one.
+        """
         ids = list(chunk_bytes)
-        merges = self.merges
         while len(ids) >= 2:
-            # the adjacent pair learned earliest (lowest id) is merged first, everywhere
-            best = min(zip(ids, ids[1:]), key=lambda p: merges.get(p, float("inf")))
-            if best not in merges:
+            # map with a default runs in C: no Python call per pair
+            ranks = list(map(self.merges.get, zip(ids, ids[1:]), repeat(NOT_A_MERGE)))
+            new_id = min(ranks)
+            if new_id == NOT_A_MERGE:
                 break
-            ids = merge(ids, best, merges[best])
+            i = ranks.index(new_id)
+            ids = merge(ids, (ids[i], ids[i + 1]), new_id)
         return ids
 
     def encode_ordinary(self, text):
