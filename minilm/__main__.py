@@ -9,6 +9,18 @@
 `minilm train` with no arguments trains a character-level GPT on the bundled
 Shakespeare (the shakespeare-char preset), checkpoints to out/, and ends by
 printing a sample. Any TrainConfig field can be set: --n_layer 6 (or --n-layer 6).
+Every command takes --device cuda (train: `--device cuda`, like any field).
+
+    minilm train --preset shakespeare-lstm --out_dir out-lstm
+    minilm train --out_dir out --resume --max_iters 4000       continue a run exactly
+
+Fine-tuning starts from a trained checkpoint (its architecture and tokenizer)
+and trains on other text: only one speaker's speeches of the corpus, or any
+text file (tokenized with the checkpoint's tokenizer):
+
+    minilm train --init-from out --speaker ROMEO --out_dir out-romeo --max_iters 300 --learning_rate 3e-4
+    minilm train --init-from out --data my_text.txt --out_dir out-mine
+    minilm sample --out out-romeo --prompt "ROMEO:"
 """
 import argparse
 import json
@@ -17,6 +29,7 @@ import sys
 
 
 def cmd_train(argv):
+    from .train.checkpoint import saved_config
     from .train.config import PRESETS, config_from, parse_overrides
     from .train.loop import Trainer, TrainingStopped
     parser = argparse.ArgumentParser(prog="minilm train", description="Train a language model.",
@@ -24,6 +37,7 @@ def cmd_train(argv):
     parser.add_argument("--preset", default="shakespeare-char", help=f"one of {sorted(PRESETS)}")
     parser.add_argument("--config", help="a JSON file of TrainConfig fields")
     parser.add_argument("--init-from", dest="init_from", help="a checkpoint folder to fine-tune from")
+    parser.add_argument("--speaker", help="train on this speaker's speeches only (e.g. ROMEO)")
     parser.add_argument("--resume", action="store_true", help="continue the run in --out_dir exactly")
     args, rest = parser.parse_known_args(argv)
     overrides = parse_overrides(rest)
@@ -31,7 +45,12 @@ def cmd_train(argv):
         overrides["init_from"] = args.init_from
     if args.resume:
         overrides["resume"] = True
+    if args.speaker:
+        overrides["speaker"] = args.speaker
     cfg = config_from(args.preset, args.config, overrides)
+    if cfg.resume:
+        # a resumed run continues with the settings it was started with, except those given now
+        cfg = config_from(json_path=args.config, overrides=overrides, base=saved_config(cfg.out_dir))
     try:
         trainer = Trainer(cfg)
         print(f"training a {cfg.model.upper()} of {trainer.model.num_parameters():,} parameters on "
@@ -42,7 +61,8 @@ def cmd_train(argv):
         print(e, file=sys.stderr)
         return 1
     print(f"final: train loss {result['train_loss']:.4f}, val loss {result['val_loss']:.4f} "
-          f"(perplexity {result['val_ppl']:.2f}); checkpoints in {cfg.out_dir}/")
+          f"(perplexity {result['val_ppl']:.2f}, next-token accuracy {result['val_acc']:.3f}); "
+          f"checkpoints in {cfg.out_dir}/")
     print("-" * 60)
     print(trainer.sample(seed=cfg.seed))
     return 0
@@ -56,7 +76,7 @@ def load_trained(out_dir, which="best", device=None):
     from .train.setup import build_model
     folder = checkpoint_folder(out_dir, which)
     state = load_state(folder)
-    cfg = TrainConfig(**state["config"])
+    cfg = TrainConfig.from_dict(state["config"])
     if device:
         cfg.device = device
     tokenizer = tokenizer_from_dict(state["tokenizer"])

@@ -3,6 +3,7 @@
     out/checkpoints/step-000500/model.safetensors       model weights
     out/checkpoints/step-000500/optimizer.safetensors   Adam moments etc., by parameter index
     out/checkpoints/step-000500/state.json              config, step, RNG states, data position, metrics
+    out/checkpoints/step-000500/carry.safetensors       a recurrent model's hidden state (LSTM only)
     out/checkpoint.json                                 {"latest": ..., "best": ...}
 
 A checkpoint folder is written completely before `checkpoint.json` is
@@ -15,6 +16,7 @@ import os
 import shutil
 
 from ..serialization import load, save, save_json
+from ..tensor import Tensor
 
 POINTER = "checkpoint.json"
 
@@ -40,14 +42,20 @@ def _unflatten_optimizer(arrays, meta):
     return {"state": state, "param_groups": groups}
 
 
-def save_checkpoint(out_dir, step, model, optimizer, state, best=False):
-    """Write a complete checkpoint folder, then point checkpoint.json at it."""
+def save_checkpoint(out_dir, step, model, optimizer, state, best=False, carry=None):
+    """Write a complete checkpoint folder, then point checkpoint.json at it.
+
+    `carry` is the hidden state a recurrent model carries into its next window
+    (a tuple of Tensors): without it a resumed LSTM would start from zeros.
+    """
     name = f"checkpoints/step-{step:06d}"
     folder = os.path.join(out_dir, name)
     os.makedirs(folder, exist_ok=True)
     save(model.state_dict(), os.path.join(folder, "model.safetensors"))
     arrays, optimizer_meta = _flatten_optimizer(optimizer.state_dict())
     save(arrays, os.path.join(folder, "optimizer.safetensors"))
+    if carry is not None:
+        save({str(i): t for i, t in enumerate(carry)}, os.path.join(folder, "carry.safetensors"))
     save_json({**state, "step": step, "optimizer": optimizer_meta}, os.path.join(folder, "state.json"))
     _pause_for_tests()
     pointer = read_pointer(out_dir) or {}
@@ -79,8 +87,13 @@ def read_pointer(out_dir):
     path = os.path.join(out_dir, POINTER)
     if not os.path.exists(path):
         return None
-    with open(path) as f:
-        return json.load(f)
+    try:
+        with open(path) as f:
+            pointer = json.load(f)
+    except json.JSONDecodeError as e:
+        raise ValueError(f"{path} is corrupt ({e}); it should name the latest and best checkpoint "
+                         f"folders, e.g. {{\"latest\": \"checkpoints/step-000500\", ...}}") from None
+    return pointer
 
 
 def checkpoint_folder(out_dir, which="latest"):
@@ -88,7 +101,11 @@ def checkpoint_folder(out_dir, which="latest"):
     if pointer is None or which not in pointer:
         raise FileNotFoundError(f"no checkpoint in {out_dir!r} (expected {POINTER} there); "
                                 "train first with `minilm train --out_dir ...`")
-    return os.path.join(out_dir, pointer[which])
+    folder = os.path.join(out_dir, pointer[which])
+    if not os.path.isdir(folder):
+        raise FileNotFoundError(f"{POINTER} in {out_dir!r} names {pointer[which]!r} as the {which} "
+                                "checkpoint, but that folder is missing")
+    return folder
 
 
 def load_state(folder):
@@ -98,6 +115,12 @@ def load_state(folder):
             return json.load(f)
     except (OSError, json.JSONDecodeError) as e:
         raise ValueError(f"checkpoint state {path} is missing or corrupt: {e}") from None
+
+
+def saved_config(out_dir, which="latest"):
+    """The TrainConfig a checkpoint was trained with."""
+    from .config import TrainConfig
+    return TrainConfig.from_dict(load_state(checkpoint_folder(out_dir, which))["config"])
 
 
 def load_model_weights(folder, model):
@@ -112,6 +135,15 @@ def load_model_weights(folder, model):
 def load_optimizer_state(folder, optimizer, state):
     arrays = load(os.path.join(folder, "optimizer.safetensors"))
     optimizer.load_state_dict(_unflatten_optimizer(arrays, state["optimizer"]))
+
+
+def load_carry(folder, device="cpu"):
+    """The recurrent state saved with the checkpoint, or None if it had none."""
+    path = os.path.join(folder, "carry.safetensors")
+    if not os.path.exists(path):
+        return None
+    arrays = load(path)
+    return tuple(Tensor(arrays[str(i)], device=device) for i in range(len(arrays)))
 
 
 def rng_state(generator):

@@ -4,6 +4,9 @@
     config_from(preset="shakespeare-lstm", overrides={"max_iters": 500})
     config_from(json_path="my.json", overrides=parse_overrides(["--n_layer", "6"]))
 
+On the command line, `--n_layer 6` and `--n-layer 6` are the same; a boolean
+field takes `--bias false`, `--no-bias` or a bare `--bias`.
+
 Every field can be overridden; an unknown key is an error that names the
 nearest valid one, so a typo never silently trains the wrong model.
 """
@@ -17,6 +20,7 @@ from dataclasses import dataclass, fields
 class TrainConfig:
     # data
     data: str = "shakespeare"          # a bundled corpus name or the path of a text file
+    speaker: str = ""                  # keep only this speaker's speeches (e.g. ROMEO): fine-tuning data
     data_dir: str = ""                 # a folder made by `minilm prepare` (overrides data)
     tokenizer: str = "char"            # "char" or "bpe"
     bpe_vocab_size: int = 512
@@ -59,10 +63,18 @@ class TrainConfig:
     sample_tokens: int = 300
     temperature: float = 0.8
     top_k: int = 200
+    top_p: float = 0.0                 # nucleus sampling (0: off)
     prompt: str = "\n"
 
     def to_dict(self):
         return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, values):
+        """A config saved by to_dict (e.g. in a checkpoint); an unknown key is an error naming it."""
+        for key in values:
+            check_key(key)
+        return cls(**values)
 
 
 PRESETS = {
@@ -100,7 +112,8 @@ def convert(key, value):
     try:
         return kind(value)
     except ValueError:
-        raise ValueError(f"{key} expects a {kind.__name__}, got {value!r}") from None
+        expected = {int: "an integer", float: "a number"}.get(kind, kind.__name__)
+        raise ValueError(f"{key} expects {expected}, got {value!r}") from None
 
 
 def parse_overrides(argv):
@@ -131,8 +144,9 @@ def parse_overrides(argv):
     return out
 
 
-def config_from(preset=None, json_path=None, overrides=None):
-    values = {}
+def config_from(preset=None, json_path=None, overrides=None, base=None):
+    """A TrainConfig: `base` (e.g. a resumed run's saved config) or a preset, then a JSON file, then overrides."""
+    values = base.to_dict() if base is not None else {}
     if preset:
         if preset not in PRESETS:
             near = difflib.get_close_matches(preset, PRESETS, n=1)

@@ -28,10 +28,13 @@ from tqdm import tqdm
 from .. import backend
 from ..autograd import no_grad
 from ..data import StreamBatcher
+from ..metrics import accuracy, perplexity
 from ..optim import clip_grad_norm_, cosine_with_warmup
-from .checkpoint import (checkpoint_folder, load_model_weights, load_optimizer_state, load_state,
-                         restore_rng, rng_state, save_checkpoint)
+from ..serialization import atomic_write
+from .checkpoint import (checkpoint_folder, load_carry, load_model_weights, load_optimizer_state,
+                         load_state, restore_rng, rng_state, save_checkpoint)
 from .config import TrainConfig
+from ..tokenizers import tokenizer_from_dict
 from .setup import build_model, load_split, make_optimizer, prepare_data
 
 
@@ -45,27 +48,27 @@ class Trainer:
         backend.manual_seed(cfg.seed)
         self.batch_rng = np.random.default_rng(cfg.seed)
         self.step, self.best_val, self.bad_evals = 0, float("inf"), 0
-        resume_state = None
+        resume_state, fixed_tokenizer = None, None
         if cfg.resume:
             folder = checkpoint_folder(cfg.out_dir, "latest")
             resume_state = load_state(folder)
-            saved = TrainConfig(**resume_state["config"])
+            saved = TrainConfig.from_dict(resume_state["config"])
             for key in ("model", "tokenizer", "block_size", "n_layer", "n_head", "n_embd", "bias",
-                        "lstm_embedding", "lstm_hidden", "lstm_layers", "tie_weights", "data", "data_dir"):
+                        "lstm_embedding", "lstm_hidden", "lstm_layers", "tie_weights", "data", "data_dir",
+                        "speaker"):
                 setattr(cfg, key, getattr(saved, key))
-        source_tokenizer = None
+            fixed_tokenizer = tokenizer_from_dict(resume_state["tokenizer"])
         if cfg.init_from and os.path.abspath(cfg.init_from) == os.path.abspath(cfg.out_dir):
             raise ValueError(f"--init-from {cfg.init_from} is also the output folder: fine-tuning would "
                              "overwrite the model it starts from; choose another --out_dir")
         if cfg.init_from:
             source_state = load_state(checkpoint_folder(cfg.init_from, "best"))
-            source = TrainConfig(**source_state["config"])
+            source = TrainConfig.from_dict(source_state["config"])
             for key in ("model", "block_size", "n_layer", "n_head", "n_embd", "bias", "lstm_embedding",
                         "lstm_hidden", "lstm_layers", "tie_weights"):
                 setattr(cfg, key, getattr(source, key))
-            from ..tokenizers import tokenizer_from_dict
-            source_tokenizer = tokenizer_from_dict(source_state["tokenizer"])
-        self.tokenizer, self.data_dir = prepare_data(cfg, source_tokenizer)
+            fixed_tokenizer = fixed_tokenizer or tokenizer_from_dict(source_state["tokenizer"])
+        self.tokenizer, self.data_dir = prepare_data(cfg, fixed_tokenizer)
         self.train_data = load_split(self.data_dir, "train", cfg.block_size)
         self.val_data = load_split(self.data_dir, "val", cfg.block_size)
         self.model = build_model(cfg, self.tokenizer.vocab_size).to(cfg.device)
@@ -94,6 +97,7 @@ class Trainer:
         restore_rng(self.batch_rng, state["rng"]["batches"])
         if self.stream is not None:
             self.stream.position = state["stream_position"]
+            self.carry = load_carry(folder, self.cfg.device)
         print(f"resumed from {folder} at step {self.step}")
 
     # ---------------------------------------------------------------- batches and loss
@@ -113,17 +117,25 @@ class Trainer:
 
     @no_grad()
     def estimate_loss(self):
-        """Mean loss over eval_iters random batches of each split (its own generator, fixed per call)."""
+        """Mean loss and next-token accuracy over eval_iters random batches of each split.
+
+        The batches come from a generator seeded the same way at every call:
+        every evaluation sees the same windows (so its numbers are comparable
+        across steps), and training's batch generator is never touched.
+        """
         self.model.eval()
         out = {}
         for split, data in (("train", self.train_data), ("val", self.val_data)):
             rng = np.random.default_rng(self.cfg.seed + 1)
-            losses = []
+            losses, accuracies = [], []
             for _ in range(self.cfg.eval_iters):
                 x, y = data.get_batch(self.cfg.batch_size, rng, self.cfg.device)
-                out_ = self.model(x, y)
-                losses.append(out_[1].item())
-            out[split] = float(np.mean(losses))
+                logits, loss = self.model(x, y)[:2]                      # (B, T, V), ()
+                losses.append(loss.item())
+                accuracies.append(accuracy(logits.numpy().argmax(-1), y.numpy()))
+            out[f"{split}_loss"] = float(np.mean(losses))
+            out[f"{split}_ppl"] = perplexity(out[f"{split}_loss"])
+            out[f"{split}_acc"] = float(np.mean(accuracies))
         self.model.train()
         return out
 
@@ -164,18 +176,18 @@ class Trainer:
                               "Try a lower learning_rate or grad_clip.")
 
     def evaluate_and_save(self, log):
-        losses = self.estimate_loss()
-        improved = losses["val"] < self.best_val
+        record = {"step": self.step, **self.estimate_loss()}
+        improved = record["val_loss"] < self.best_val
         if improved:
-            self.best_val, self.bad_evals = losses["val"], 0
+            self.best_val, self.bad_evals = record["val_loss"], 0
         else:
             self.bad_evals += 1
-        record = {"step": self.step, "train_loss": losses["train"], "val_loss": losses["val"],
-                  "train_ppl": math.exp(losses["train"]), "val_ppl": math.exp(losses["val"])}
         log(record)
-        tqdm.write(f"step {self.step}: train loss {losses['train']:.4f} (ppl {record['train_ppl']:.2f}), "
-                   f"val loss {losses['val']:.4f} (ppl {record['val_ppl']:.2f})")
-        save_checkpoint(self.cfg.out_dir, self.step, self.model, self.optimizer, self._state(), best=improved)
+        tqdm.write(f"step {self.step}: train loss {record['train_loss']:.4f} (ppl {record['train_ppl']:.2f}), "
+                   f"val loss {record['val_loss']:.4f} (ppl {record['val_ppl']:.2f}, "
+                   f"next-token accuracy {record['val_acc']:.3f})")
+        save_checkpoint(self.cfg.out_dir, self.step, self.model, self.optimizer, self._state(), best=improved,
+                        carry=self.carry)
         return record
 
     def run(self):
@@ -183,6 +195,8 @@ class Trainer:
         os.makedirs(c.out_dir, exist_ok=True)
         log_path = os.path.join(c.out_dir, "log.jsonl")
         mode = "a" if c.resume else "w"
+        if c.resume:
+            forget_records_after(log_path, self.step)
         tokens_per_step = c.batch_size * c.block_size * c.gradient_accumulation_steps
         # a resumed run starts right after the evaluation its checkpoint was saved at
         last_eval = {"step": self.step} if c.resume else None
@@ -209,12 +223,26 @@ class Trainer:
                 last_eval = self.evaluate_and_save(log)
         return last_eval
 
-    def sample(self, prompt=None, max_new_tokens=None, temperature=None, top_k=None, seed=None):
+    def sample(self, prompt=None, max_new_tokens=None, temperature=None, top_k=None, top_p=None, seed=None):
         c = self.cfg
         return generate_text(self.model, self.tokenizer, prompt if prompt is not None else c.prompt,
                              max_new_tokens or c.sample_tokens,
                              c.temperature if temperature is None else temperature,
-                             top_k or c.top_k, None, seed, c.device)
+                             top_k or c.top_k, top_p or c.top_p or None, seed, c.device)
+
+
+def forget_records_after(log_path, step):
+    """Drop log records past `step`: a run that went on after its last checkpoint logged steps
+    that the resumed run is about to train again."""
+    if not os.path.exists(log_path):
+        return
+    with open(log_path) as f:
+        kept = "".join(line for line in f if line.strip() and json.loads(line)["step"] <= step)
+
+    def write(tmp):
+        with open(tmp, "w") as f:
+            f.write(kept)
+    atomic_write(log_path, write)
 
 
 def generate_text(model, tokenizer, prompt, max_new_tokens, temperature, top_k, top_p, seed, device):

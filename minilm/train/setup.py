@@ -4,10 +4,14 @@ The corpus is tokenized once into out_dir/data (see minilm.data.prepare); a
 fine-tuning run (`init_from`) reuses the tokenizer of the checkpoint it starts
 from, since the pre-trained embedding rows are indexed by its ids.
 """
+import json
 import os
+from collections import Counter
 
 from ..data import TokenDataset, load_corpus, load_meta, prepare
 from ..models import GPT, LSTMLM, GPTConfig
+from ..optim import AdamW
+from ..serialization import save_json
 from ..tokenizers import BPETokenizer, CharTokenizer, tokenizer_from_dict
 
 
@@ -20,30 +24,71 @@ def build_tokenizer(cfg, text):
     raise ValueError(f"tokenizer must be 'char' or 'bpe', got {cfg.tokenizer!r}")
 
 
+def speeches_of(text, speaker):
+    """Every speech of one speaker, with its "NAME:" line, in a play formatted like tinyshakespeare.
+
+    The corpus is a sequence of speeches separated by blank lines, each opening
+    with the speaker's name and a colon. Fine-tuning a pre-trained model on one
+    speaker's speeches (`minilm train --init-from out --speaker ROMEO`) teaches
+    it that speaker's voice while it keeps the language it learned from all.
+    """
+    speeches = [s for s in text.split("\n\n") if s.split("\n", 1)[0].strip() == f"{speaker}:"]
+    if not speeches:
+        first_lines = (s.split("\n", 1)[0] for s in text.split("\n\n"))
+        names = Counter(line[:-1] for line in first_lines if line.endswith(":"))
+        raise ValueError(f"no speech by {speaker!r} in the corpus (a speech opens with a line '{speaker}:'); "
+                         f"the speakers with most speeches: {', '.join(n for n, _ in names.most_common(8))}")
+    return "\n\n".join(speeches) + "\n"
+
+
+def _source(cfg):
+    """What the token files were made from: a corpus name or a file (with its size and time), a speaker."""
+    source = {"data": cfg.data, "speaker": cfg.speaker}
+    if os.path.isfile(cfg.data):
+        stat = os.stat(cfg.data)
+        source.update(size=stat.st_size, mtime_ns=stat.st_mtime_ns)
+    return source
+
+
+def _canonical(d):
+    return json.loads(json.dumps(d))                # tuples -> lists, as in a JSON file
+
+
+def _reusable(meta, cfg, tokenizer):
+    """Is out_dir/data already what this run would write?"""
+    if meta.get("source") != _source(cfg):
+        return False
+    if tokenizer is not None:
+        return meta["tokenizer"] == _canonical(tokenizer.to_dict())
+    return meta["tokenizer"]["type"] == cfg.tokenizer and (cfg.tokenizer != "bpe"
+                                                            or meta["vocab_size"] == cfg.bpe_vocab_size)
+
+
 def prepare_data(cfg, tokenizer=None):
-    """(tokenizer, data_dir): an existing prepared folder, or the corpus tokenized into out_dir/data."""
+    """(tokenizer, data_dir): an existing prepared folder, or the corpus tokenized into out_dir/data.
+
+    `tokenizer` is given when it is fixed already: the checkpoint's, when
+    resuming or fine-tuning. Otherwise one is built from the text.
+    """
     if cfg.data_dir:
         meta = load_meta(cfg.data_dir)
-        if tokenizer is not None and meta["tokenizer"] != tokenizer.to_dict():
+        if tokenizer is not None and meta["tokenizer"] != _canonical(tokenizer.to_dict()):
             raise ValueError(f"{cfg.data_dir} was tokenized with another tokenizer than the checkpoint's; "
                              "fine-tune on a text file instead (--data file.txt): it is tokenized with "
                              "the checkpoint's tokenizer")
         return tokenizer_from_dict(meta["tokenizer"]), cfg.data_dir
     data_dir = os.path.join(cfg.out_dir, "data")
-    if tokenizer is None and os.path.exists(os.path.join(data_dir, "meta.json")):
+    if os.path.exists(os.path.join(data_dir, "meta.json")):
         meta = load_meta(data_dir)
-        if meta.get("source") == cfg.data and meta["tokenizer"]["type"] == cfg.tokenizer:
-            return tokenizer_from_dict(meta["tokenizer"]), data_dir
+        if _reusable(meta, cfg, tokenizer):
+            return tokenizer or tokenizer_from_dict(meta["tokenizer"]), data_dir
     text = load_corpus(cfg.data)
+    if cfg.speaker:
+        text = speeches_of(text, cfg.speaker)
     tokenizer = tokenizer or build_tokenizer(cfg, text)
     meta = prepare(text, tokenizer, data_dir)
-    _record_source(data_dir, meta, cfg.data)
+    save_json({**meta, "source": _source(cfg)}, os.path.join(data_dir, "meta.json"))
     return tokenizer, data_dir
-
-
-def _record_source(data_dir, meta, source):
-    from ..serialization import save_json
-    save_json({**meta, "source": source}, os.path.join(data_dir, "meta.json"))
 
 
 def load_split(data_dir, split, block_size):
@@ -61,9 +106,11 @@ def build_model(cfg, vocab_size):
 
 
 def make_optimizer(cfg, model):
+    """AdamW with weight decay on the matrices and embeddings (>= 2-D) only, as GPT does it."""
+    betas = (cfg.beta1, cfg.beta2)
+    if hasattr(model, "configure_optimizers"):
+        return model.configure_optimizers(cfg.weight_decay, cfg.learning_rate, betas)
     decay = [p for p in model.parameters() if p.ndim >= 2]
     no_decay = [p for p in model.parameters() if p.ndim < 2]
-    from ..optim import AdamW
     return AdamW([{"params": decay, "weight_decay": cfg.weight_decay},
-                  {"params": no_decay, "weight_decay": 0.0}],
-                 lr=cfg.learning_rate, betas=(cfg.beta1, cfg.beta2))
+                  {"params": no_decay, "weight_decay": 0.0}], lr=cfg.learning_rate, betas=betas)
