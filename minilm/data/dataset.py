@@ -20,8 +20,10 @@ from ..tensor import Tensor
 from .prepare import load_meta
 
 
-def _as_tensor(array, device):
-    return Tensor(np.asarray(array, dtype=np.int64), device=device)
+def windows(data, starts, T, device="cpu"):
+    """x, y (B, T) int64 tensors from the windows data[s : s+T+1], one per start s."""
+    rows = data[np.asarray(starts)[:, None] + np.arange(T + 1)].astype(np.int64)   # (B, T+1)
+    return Tensor(rows[:, :-1], device=device), Tensor(rows[:, 1:], device=device)  # (B, T) each
 
 
 class TokenDataset:
@@ -32,7 +34,8 @@ class TokenDataset:
             path = os.fspath(data)
             if dtype is None:
                 dtype = load_meta(os.path.dirname(path) or ".")["dtype"]
-            data = np.memmap(path, dtype=dtype, mode="r")
+            # an empty split cannot be memory-mapped; as an empty array it gets the error below
+            data = np.memmap(path, dtype=dtype, mode="r") if os.path.getsize(path) else np.zeros(0, dtype)
         self.data = np.asarray(data) if not isinstance(data, np.memmap) else data
         if self.data.ndim != 1:
             raise ValueError(f"token data must be 1-D, got shape {self.data.shape}")
@@ -49,31 +52,30 @@ class TokenDataset:
     def get_batch(self, batch_size, rng, device="cpu"):
         """x, y of shape (B, T) from random offsets; y is x shifted one token left."""
         T = self.block_size
-        starts = rng.integers(0, len(self.data) - T, size=batch_size)
-        rows = np.stack([self.data[s:s + T + 1] for s in starts]).astype(np.int64)   # (B, T+1)
-        return _as_tensor(rows[:, :-1], device), _as_tensor(rows[:, 1:], device)
+        starts = rng.integers(0, len(self.data) - T, size=batch_size)                # (B,)
+        return windows(self.data, starts, T, device)
 
     def iter_windows(self, batch_size, device="cpu", max_batches=None):
         """Consecutive non-overlapping windows, batch_size at a time (the last batch may be smaller)."""
         T = self.block_size
-        starts = range(0, len(self.data) - T, T)
-        batch = []
-        produced = 0
-        for s in starts:
-            batch.append(self.data[s:s + T + 1])
-            if len(batch) == batch_size:
-                rows = np.stack(batch).astype(np.int64)
-                yield _as_tensor(rows[:, :-1], device), _as_tensor(rows[:, 1:], device)
-                batch, produced = [], produced + 1
-                if max_batches is not None and produced >= max_batches:
-                    return
-        if batch:
-            rows = np.stack(batch).astype(np.int64)
-            yield _as_tensor(rows[:, :-1], device), _as_tensor(rows[:, 1:], device)
+        # window k predicts tokens kT+1 .. kT+T, so together they score every token but the first once
+        starts = np.arange(0, len(self.data) - T, T)
+        for n, first in enumerate(range(0, len(starts), batch_size)):
+            if max_batches is not None and n >= max_batches:
+                return
+            yield windows(self.data, starts[first:first + batch_size], T, device)
 
 
 class StreamBatcher:
-    """B contiguous streams cut into BPTT windows; `position` lets training resume mid-epoch."""
+    """B contiguous streams cut into BPTT windows, for recurrent models.
+
+    Stream b is tokens[b*L : (b+1)*L + 1] with L = (n - 1) // B; batch k holds
+    window k of every stream, so row b of batch k+1 starts where row b of
+    batch k ended and the model's final hidden state is the right initial
+    state for the next batch. After the last full window the streams start
+    over and `wrapped` is True for that batch: reset the hidden state then.
+    `position` (the offset inside each stream) lets training resume mid-epoch.
+    """
 
     def __init__(self, data, batch_size, bptt):
         data = data.data if isinstance(data, TokenDataset) else np.asarray(data)
@@ -93,8 +95,6 @@ class StreamBatcher:
         self.wrapped = self.position + self.bptt + 1 > self.stream_len
         if self.wrapped:
             self.position = 0
-        p, L = self.position, self.stream_len
-        offsets = np.arange(self.batch_size)[:, None] * L + p + np.arange(self.bptt + 1)  # (B, bptt+1)
-        rows = self.streams[offsets].astype(np.int64)
+        starts = np.arange(self.batch_size) * self.stream_len + self.position          # (B,)
         self.position += self.bptt
-        return _as_tensor(rows[:, :-1], device), _as_tensor(rows[:, 1:], device)
+        return windows(self.streams, starts, self.bptt, device)

@@ -54,3 +54,8 @@ def test_errors(tmp_path):
         StreamBatcher(np.arange(100), batch_size=10, bptt=10)
     with pytest.raises(FileNotFoundError, match="meta.json"):
         TokenDataset(tmp_path / "train.bin", block_size=4)
+    prepare("abcdefghij", CharTokenizer.from_text("abcdefghij"), tmp_path)
+    with pytest.raises(ValueError, match="has 0 tokens, fewer than block_size"):   # 5% of 10 tokens: none
+        TokenDataset(tmp_path / "val.bin", block_size=4)
+    with pytest.raises(ValueError, match="positive integer"):
+        TokenDataset(np.arange(10), block_size=0)
