@@ -82,6 +82,9 @@ def load_labeled(path, text_field="text", label_field="label"):
                                      f"a JSON object with {text_field!r} and {label_field!r}") from None
         elif path.endswith(".csv"):
             reader = csv.DictReader(f)
+            if not {text_field, label_field} <= set(reader.fieldnames or ()):
+                raise ValueError(f"{path}, line 1: the header has columns {reader.fieldnames}, expected "
+                                 f"{text_field!r} and {label_field!r}; name yours with text_field=, label_field=")
             for record in reader:
                 line_no = reader.line_num
                 if record.get(text_field) is None or record.get(label_field) in (None, ""):

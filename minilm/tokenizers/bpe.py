@@ -22,6 +22,12 @@ Training fast (what the naive loop would recount, this keeps up to date):
 Encoding applies merges in the order they were learned (lowest rank first),
 and remembers the ids of every chunk it has seen (up to CACHE_SIZE chunks).
 
+    >>> tok = BPETokenizer("gpt4").train(load_corpus("shakespeare"), vocab_size=512)
+    >>> tok.merge_strings()[:3]
+    ["' ' + 't' -> ' t'", "'h' + 'e' -> 'he'", "' ' + 'a' -> ' a'"]
+    >>> [tok.decode([i]) for i in tok.encode("Thou art a villain.")]
+    ['Th', 'ou', ' a', 'r', 't', ' a', ' v', 'ill', 'ain', '.']
+
 Not handled: normalisation (text is encoded as given) and the byte-shuffling
 of GPT-2's printable-unicode vocabulary file format.
 """
@@ -83,6 +89,9 @@ class BPETokenizer(Tokenizer):
 
     def _add_merge(self, pair):
         new_id = 256 + len(self.merges)
+        if pair[0] not in self.vocab or pair[1] not in self.vocab:
+            raise ValueError(f"merge {new_id - 256} joins {pair}, but only ids 0..{new_id - 1} exist "
+                             "before it: merges must be listed in the order they were learned")
         self.merges[pair] = new_id
         self.vocab[new_id] = self.vocab[pair[0]] + self.vocab[pair[1]]
 

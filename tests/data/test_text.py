@@ -59,6 +59,10 @@ def test_load_labeled(tmp_path):
     (tmp_path / "bad.csv").write_text("text,label\nok,1\nmissing\n")
     with pytest.raises(ValueError, match="line 3"):
         load_labeled(tmp_path / "bad.csv")
+    (tmp_path / "header.csv").write_text("sentence,label\nok,1\n")
+    with pytest.raises(ValueError, match="line 1.*'sentence'"):
+        load_labeled(tmp_path / "header.csv")
+    assert load_labeled(tmp_path / "header.csv", text_field="sentence") == [("ok", "1")]
     (tmp_path / "d.tsv").write_text("x")
     with pytest.raises(ValueError, match=".csv or .jsonl"):
         load_labeled(tmp_path / "d.tsv")

@@ -158,6 +158,8 @@ def test_errors():
         BPETokenizer().decode([10_000])
     with pytest.raises(ValueError, match="invalid split pattern"):
         BPETokenizer("(unclosed")
+    with pytest.raises(ValueError, match="merge 1 joins \\(256, 999\\)"):
+        BPETokenizer(merges=[(97, 98), (256, 999)])
     with pytest.raises(ValueError, match="fresh tokenizer"):
         BPETokenizer().train("abab", 257).train("abab", 258)
 
