@@ -42,6 +42,11 @@ class TrainingStopped(RuntimeError):
     """Training cannot go on (e.g. the loss became NaN); the message says why and what was kept."""
 
 
+# the fields that fix a model's shape: a checkpoint's values win over the command line's
+ARCHITECTURE = ("model", "block_size", "n_layer", "n_head", "n_embd", "bias", "lstm_embedding", "lstm_hidden",
+                "lstm_layers", "tie_weights")
+
+
 class Trainer:
     def __init__(self, cfg):
         self.cfg = cfg
@@ -53,21 +58,19 @@ class Trainer:
             folder = checkpoint_folder(cfg.out_dir, "latest")
             resume_state = load_state(folder)
             saved = TrainConfig.from_dict(resume_state["config"])
-            for key in ("model", "tokenizer", "block_size", "n_layer", "n_head", "n_embd", "bias",
-                        "lstm_embedding", "lstm_hidden", "lstm_layers", "tie_weights", "data", "data_dir",
-                        "speaker"):
+            for key in (*ARCHITECTURE, "tokenizer", "data", "data_dir", "speaker", "init_from"):
                 setattr(cfg, key, getattr(saved, key))
             fixed_tokenizer = tokenizer_from_dict(resume_state["tokenizer"])
         if cfg.init_from and os.path.abspath(cfg.init_from) == os.path.abspath(cfg.out_dir):
             raise ValueError(f"--init-from {cfg.init_from} is also the output folder: fine-tuning would "
                              "overwrite the model it starts from; choose another --out_dir")
-        if cfg.init_from:
+        starts_from_pretrained = cfg.init_from and resume_state is None   # (a resumed run has its weights)
+        if starts_from_pretrained:
             source_state = load_state(checkpoint_folder(cfg.init_from, "best"))
             source = TrainConfig.from_dict(source_state["config"])
-            for key in ("model", "block_size", "n_layer", "n_head", "n_embd", "bias", "lstm_embedding",
-                        "lstm_hidden", "lstm_layers", "tie_weights"):
+            for key in ARCHITECTURE:
                 setattr(cfg, key, getattr(source, key))
-            fixed_tokenizer = fixed_tokenizer or tokenizer_from_dict(source_state["tokenizer"])
+            fixed_tokenizer = tokenizer_from_dict(source_state["tokenizer"])
         self.tokenizer, self.data_dir = prepare_data(cfg, fixed_tokenizer)
         self.train_data = load_split(self.data_dir, "train", cfg.block_size)
         self.val_data = load_split(self.data_dir, "val", cfg.block_size)
@@ -76,7 +79,7 @@ class Trainer:
         self.stream = (StreamBatcher(self.train_data, cfg.batch_size, cfg.block_size)
                        if cfg.model == "lstm" else None)
         self.carry = None
-        if cfg.init_from:
+        if starts_from_pretrained:
             load_model_weights(checkpoint_folder(cfg.init_from, "best"), self.model)
             print(f"initialised from {cfg.init_from} ({self.model.num_parameters():,} parameters)")
         if resume_state is not None:

@@ -1,6 +1,7 @@
 """The minilm command: train, sample, eval, prepare, plot, fine-tuning; in-process and as a subprocess."""
 import json
 import os
+import shutil
 import subprocess
 import sys
 
@@ -50,11 +51,11 @@ def test_sample_eval_and_plot(corpus, tmp_path, capsys):
     assert 0 <= result["accuracy"] <= 1
     assert os.stat(data_file).st_mtime_ns == written                         # the prepared data is reused
     try:
-        import matplotlib  # noqa: F401
+        import matplotlib
     except ImportError:
         assert main(["plot", out]) == 1 and "pip install 'minilm[plot]'" in capsys.readouterr().err
     else:
-        assert main(["plot", out]) == 0 and os.path.exists(os.path.join(out, "loss.png"))
+        assert matplotlib and main(["plot", out]) == 0 and os.path.exists(os.path.join(out, "loss.png"))
 
 
 def test_prepare_writes_a_dataset_folder(corpus, tmp_path, capsys):
@@ -98,3 +99,6 @@ def test_fine_tune_on_one_speakers_lines(corpus, tmp_path, capsys):
     assert sum(json.load(open(os.path.join(fine, "data", "meta.json")))["tokens"].values()) == len(menenius)
     assert main(["train", *TINY, "--data", corpus, "--init-from", pre, "--out_dir", pre]) == 2
     assert "would overwrite the model it starts from" in capsys.readouterr().err
+    shutil.rmtree(pre)                     # a resumed fine-tuning run needs only its own checkpoint
+    assert main(["train", "--out_dir", fine, "--resume", "--max_iters", "4"]) == 0
+    assert "resumed from" in capsys.readouterr().out
