@@ -26,7 +26,9 @@ def main():
     args = p.parse_args()
     torch_python = ct.find_torch_python(args.torch_python)
     if torch_python is None or not os.path.exists(ct.TORCH_REF):
-        print("PyTorch reference not available: only minilm is timed (see compare_torch.py for how to install)")
+        print("PyTorch reference not available: only minilm is timed. To compare, install torch in a venv:\n"
+              "    python -m venv V && V/bin/pip install torch==2.13.0 numpy\n"
+              "and pass --torch-python V/bin/python (or use /tmp/torchvenv/bin/python).")
         torch_python = None
     print(f"{'model':<12}{'minilm ms':>11}{'pytorch ms':>12}{'ratio':>8}")
     for name in ct.MODELS:

@@ -180,7 +180,8 @@ def transformer_body(transformer, config, idx, caches=None):
     T = idx.shape[1]
     start = caches[0].length if caches else 0
     if start + T > config.block_size:
-        raise ValueError(f"cannot forward a sequence of length {start + T}: block_size is {config.block_size}")
+        raise ValueError(f"cannot forward a sequence of length T={start + T}: block_size is {config.block_size}; "
+                         f"crop the input to its last {config.block_size} tokens (idx[:, -block_size:])")
     positions = Tensor(np.arange(start, start + T), device=idx.device)
     tok_emb = transformer.wte(idx)                                       # (B, T, C)
     pos_emb = transformer.wpe(positions)                                 # (T, C)

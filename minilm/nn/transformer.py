@@ -14,7 +14,11 @@ cross-attention whose keys and values come from the encoder's output
 ("memory"), then the feed-forward network; the same three residual blocks.
 
 Names follow torch.nn.Transformer{Encoder,Decoder}Layer: self_attn,
-multihead_attn, linear1, linear2, norm1..norm3.
+multihead_attn, linear1, linear2, norm1..norm3, so PyTorch weights load
+unchanged. Defaults that differ from PyTorch's: norm_first=True (pre-LN),
+batch_first=True ((B, T, C), minilm's layout), and the decoder's
+tgt_is_causal=True (its self-attention is causal without building a tgt_mask;
+in PyTorch the flag is only a hint about the mask passed).
 """
 import copy
 
@@ -28,7 +32,7 @@ from .normalization import LayerNorm
 
 class TransformerEncoderLayer(Module):
     def __init__(self, d_model, nhead, dim_feedforward=2048, dropout=0.1, activation="relu",
-                 layer_norm_eps=1e-5, batch_first=False, norm_first=True, bias=True):
+                 layer_norm_eps=1e-5, batch_first=True, norm_first=True, bias=True):
         super().__init__()
         self.self_attn = MultiheadAttention(d_model, nhead, dropout, bias, batch_first=True)
         self._init_feedforward(d_model, dim_feedforward, dropout, activation, bias)
@@ -68,7 +72,7 @@ class TransformerEncoderLayer(Module):
 
 class TransformerDecoderLayer(TransformerEncoderLayer):
     def __init__(self, d_model, nhead, dim_feedforward=2048, dropout=0.1, activation="relu",
-                 layer_norm_eps=1e-5, batch_first=False, norm_first=True, bias=True):
+                 layer_norm_eps=1e-5, batch_first=True, norm_first=True, bias=True):
         super().__init__(d_model, nhead, dim_feedforward, dropout, activation, layer_norm_eps,
                          batch_first, norm_first, bias)
         self.multihead_attn = MultiheadAttention(d_model, nhead, dropout, bias, batch_first=True)

@@ -17,6 +17,13 @@ Backward, given dO (by the chain rule through each line above, in reverse):
 Composed from primitives this would be six graph nodes, each saving its own
 temporaries; fused, forward keeps only P and backward is the five lines above.
 A causal mask (query t sees keys <= t) is built once per shape and cached.
+
+Masks. A bool attn_mask is True where a query may attend (PyTorch's convention
+for this function); a float one is added to the scores (0 keeps, -inf blocks).
+Either broadcasts against (..., Tq, Tk). With is_causal and Tq < Tk (a few new
+queries after Tk - Tq cached keys, as in KV-cache decoding) the causal mask is
+aligned to the bottom right: query i is position Tk - Tq + i. A query row whose
+keys are all blocked has no distribution to take: its output is NaN.
 """
 import math
 
@@ -74,10 +81,13 @@ class ScaledDotProductAttention(Function):
             s += causal_bias(Tq, Tk, s.dtype, xp)                         # -inf above the diagonal
         if self.attn_mask is not None:
             mask = self.attn_mask
+            if not _broadcasts_to(mask.shape, s.shape):
+                raise ValueError(f"attention: attn_mask of shape {mask.shape} does not broadcast to the "
+                                 f"scores (..., Tq, Tk) = {s.shape}; give a (Tq, Tk) or (B, nh, Tq, Tk) mask")
             if mask.dtype == bool:
-                s = xp.where(mask, s, -np.inf)
+                xp.copyto(s, -np.inf, where=~mask)                        # in place, blocked -> -inf
             else:
-                s = s + mask.astype(s.dtype)
+                s += mask.astype(s.dtype, copy=False)
         p = softmax_array(s, axis=-1, out=s)                             # (..., Tq, Tk), in place
         if self.dropout_p:
             keep = _uniform(xp, p.shape) >= self.dropout_p
@@ -160,6 +170,13 @@ class ScaledDotProductAttention(Function):
         dq = product(dp, k, self.device)                                 # (..., Tq, hs)
         dk = product(dp, q, self.device, ta=True)                        # (..., Tk, hs)
         return _unbroadcast(dq, q), _unbroadcast(dk, k), _unbroadcast(dv, v)
+
+
+def _broadcasts_to(shape, target):
+    try:
+        return np.broadcast_shapes(shape, target) == tuple(target)
+    except ValueError:
+        return False
 
 
 def _uniform(xp, shape):

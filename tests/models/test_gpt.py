@@ -95,7 +95,22 @@ def test_generate_greedy_sampling_and_long_outputs():
 
 def test_errors_name_the_problem():
     model = tiny()
-    with pytest.raises(ValueError, match="length 9.*block_size is 8"):
+    with pytest.raises(ValueError, match="length T=9.*block_size is 8.*crop"):
         model(np.zeros((1, 9), np.int64))
     with pytest.raises(IndexError, match="token id 11 is out of range for a vocabulary of size 11"):
         model(np.array([[1, 11]]))
+
+
+def test_cached_generation_equals_recomputing_the_whole_sequence():
+    """Greedy decoding with the KV cache picks the tokens a full forward over the prefix picks."""
+    model = tiny(block_size=12)
+    idx = np.array([[1, 2, 3], [4, 5, 6]])
+    cached = model.generate(idx, 9, temperature=0)                # fills the block exactly: no crop
+    naive = idx
+    with minilm.no_grad():
+        for _ in range(9):
+            logits, _ = model.eval()(naive)
+            naive = np.concatenate([naive, logits.numpy()[:, -1].argmax(-1)[:, None]], axis=1)
+    np.testing.assert_array_equal(cached, naive)
+    longer = model.generate(idx, 30, temperature=0)               # past block_size: the window restarts
+    assert longer.shape == (2, 33) and np.array_equal(longer[:, :12], cached)

@@ -1,11 +1,10 @@
-"""Attention and Transformer layers: gradient checks, masks, pre-LN and post-LN."""
+"""Transformer layers and stacks: gradient checks, pre-LN and post-LN, parity with PyTorch."""
 import numpy as np
 import pytest
 
 import minilm
-import minilm.functional as F
 from minilm import nn
-from helpers import t64
+from helpers import fixture, t64
 
 R = np.random.default_rng(5)
 
@@ -15,34 +14,6 @@ def f64(module):
     for p in module.parameters():            # random, non-zero weights and biases
         p.data[...] = R.uniform(-0.5, 0.5, p.shape)
     return module
-
-
-def test_multihead_self_and_cross_attention_gradcheck():
-    mha = f64(nn.MultiheadAttention(8, 2, batch_first=True))
-    x, mem = t64(R.standard_normal((2, 4, 8))), t64(R.standard_normal((2, 5, 8)))
-    params = list(mha.parameters())
-    assert minilm.gradcheck(lambda x, *p: mha(x, x, x, is_causal=True)[0], [x] + params)
-    pad = np.array([[False, False, False, True, True], [False] * 5])
-    assert minilm.gradcheck(lambda x, m: mha(x, m, m, key_padding_mask=pad)[0], [x, mem])
-
-
-def test_padding_mask_hides_keys():
-    mha = nn.MultiheadAttention(8, 2, batch_first=True)
-    x = minilm.tensor(R.standard_normal((1, 4, 8)).astype(np.float32))
-    mem = R.standard_normal((1, 5, 8)).astype(np.float32)
-    pad = np.array([[False, False, False, True, True]])
-    a = mha(x, minilm.tensor(mem), minilm.tensor(mem), key_padding_mask=pad)[0].numpy()
-    mem[0, 3:] = 100.0                           # change only the padded keys
-    b = mha(x, minilm.tensor(mem), minilm.tensor(mem), key_padding_mask=pad)[0].numpy()
-    np.testing.assert_allclose(a, b, atol=1e-6)
-
-
-def test_causal_attention_ignores_the_future():
-    x = R.standard_normal((1, 2, 6, 4)).astype(np.float32)
-    y1 = F.scaled_dot_product_attention(*(minilm.tensor(x),) * 3, is_causal=True).numpy()
-    x[:, :, 4:] = 50.0
-    y2 = F.scaled_dot_product_attention(*(minilm.tensor(x),) * 3, is_causal=True).numpy()
-    np.testing.assert_allclose(y1[:, :, :4], y2[:, :, :4], atol=1e-6)
 
 
 @pytest.mark.parametrize("norm_first", [True, False])
@@ -58,13 +29,23 @@ def test_encoder_and_decoder_layers_gradcheck(norm_first, activation):
 
 
 def test_stacks_and_sequence_first_layout():
-    layer = nn.TransformerEncoderLayer(8, 2, 16, dropout=0.0)        # batch_first=False like PyTorch
+    layer = nn.TransformerEncoderLayer(8, 2, 16, dropout=0.0, batch_first=False)   # PyTorch's (T, B, C)
     stack = nn.TransformerEncoder(layer, 3, norm=nn.LayerNorm(8))
     assert len(stack.layers) == 3 and stack.layers[0] is not stack.layers[1]
     y = stack(minilm.tensor(R.standard_normal((5, 2, 8)).astype(np.float32)))
     assert y.shape == (5, 2, 8)
-    dec = nn.TransformerDecoder(nn.TransformerDecoderLayer(8, 2, 16, dropout=0.0), 2)
+    dec = nn.TransformerDecoder(nn.TransformerDecoderLayer(8, 2, 16, dropout=0.0, batch_first=False), 2)
     assert dec(minilm.tensor(np.zeros((3, 2, 8), np.float32)), y).shape == (3, 2, 8)
+
+
+def test_stacks_gradcheck():
+    enc = f64(nn.TransformerEncoder(nn.TransformerEncoderLayer(8, 2, 16, dropout=0.0), 2, norm=nn.LayerNorm(8)))
+    dec = f64(nn.TransformerDecoder(nn.TransformerDecoderLayer(8, 2, 16, dropout=0.0), 2, norm=nn.LayerNorm(8)))
+    src, tgt = t64(R.standard_normal((2, 5, 8))), t64(R.standard_normal((2, 3, 8)))
+    pad = np.array([[False] * 4 + [True], [False] * 5])
+    params = list(enc.parameters()) + list(dec.parameters())
+    assert minilm.gradcheck(lambda s, t, *p: dec(t, enc(s, src_key_padding_mask=pad), memory_key_padding_mask=pad),
+                            [src, tgt] + params, mode="directional")
 
 
 def test_positional_encodings():
@@ -79,3 +60,16 @@ def test_positional_encodings():
     assert minilm.gradcheck(lambda x, w: learned(x), [x, learned.embedding.weight])
     with pytest.raises(ValueError, match="max_len"):
         pe(minilm.tensor(np.zeros((1, 11, 6), np.float32)))
+
+
+@pytest.mark.parametrize("tag,norm_first,activation", [("post", False, "relu"), ("pre", True, "gelu")])
+def test_layers_match_pytorch(tag, norm_first, activation):
+    d = fixture("attn_layers.safetensors")
+    kw = dict(dim_feedforward=16, dropout=0.0, activation=activation, norm_first=norm_first)
+    enc, dec = nn.TransformerEncoderLayer(8, 2, **kw), nn.TransformerDecoderLayer(8, 2, **kw)
+    for name, layer in (("enc", enc), ("dec", dec)):
+        prefix = f"{name}_{tag}.state."
+        layer.load_state_dict({k[len(prefix):]: v for k, v in d.items() if k.startswith(prefix)})
+    x, memory, pad = minilm.tensor(d["x"]), minilm.tensor(d["memory"]), d["pad"].astype(bool)
+    np.testing.assert_allclose(enc(memory, src_key_padding_mask=pad).numpy(), d[f"enc_{tag}.y"], atol=1e-5)
+    np.testing.assert_allclose(dec(x, memory, memory_key_padding_mask=pad).numpy(), d[f"dec_{tag}.y"], atol=1e-5)
