@@ -50,19 +50,18 @@ def test_load_labeled(tmp_path):
     assert load_labeled(tmp_path / "d.csv") == [("hello", "1"), ("a, b", "0"), ("two\nlines", "1")]
     (tmp_path / "d.jsonl").write_text('{"text": "x", "label": 2}\n\n{"text": "y", "label": 0}\n')
     assert load_labeled(tmp_path / "d.jsonl") == [("x", 2), ("y", 0)]
-    (tmp_path / "bad.jsonl").write_text('{"text": "x", "label": 2}\n{"text": "y"}\n')
-    with pytest.raises(ValueError, match="line 2"):
-        load_labeled(tmp_path / "bad.jsonl")
-    (tmp_path / "broken.jsonl").write_text('{"text": "x", "label": 2}\n\n{"text": \n')
-    with pytest.raises(ValueError, match="line 3"):
-        load_labeled(tmp_path / "broken.jsonl")
-    (tmp_path / "bad.csv").write_text("text,label\nok,1\nmissing\n")
-    with pytest.raises(ValueError, match="line 3"):
-        load_labeled(tmp_path / "bad.csv")
-    (tmp_path / "header.csv").write_text("sentence,label\nok,1\n")
-    with pytest.raises(ValueError, match="line 1.*'sentence'"):
-        load_labeled(tmp_path / "header.csv")
-    assert load_labeled(tmp_path / "header.csv", text_field="sentence") == [("ok", "1")]
-    (tmp_path / "d.tsv").write_text("x")
-    with pytest.raises(ValueError, match=".csv or .jsonl"):
-        load_labeled(tmp_path / "d.tsv")
+    (tmp_path / "s.csv").write_text("sentence,label\nok,1\n")
+    assert load_labeled(tmp_path / "s.csv", text_field="sentence") == [("ok", "1")]
+
+
+@pytest.mark.parametrize("name, content, message", [
+    ("no_label.jsonl", '{"text": "x", "label": 2}\n{"text": "y"}\n', "line 2"),
+    ("broken.jsonl", '{"text": "x", "label": 2}\n\n{"text": \n', "line 3"),
+    ("short_row.csv", "text,label\nok,1\nmissing\n", "line 3"),
+    ("header.csv", "sentence,label\nok,1\n", "line 1.*'sentence'"),
+    ("d.tsv", "x", ".csv or .jsonl"),
+])
+def test_load_labeled_names_the_bad_line(tmp_path, name, content, message):
+    (tmp_path / name).write_text(content)
+    with pytest.raises(ValueError, match=message):
+        load_labeled(tmp_path / name)
