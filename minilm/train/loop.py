@@ -209,6 +209,7 @@ class Trainer:
                 log_file.write(json.dumps(record) + "\n")
                 log_file.flush()
 
+            recent_seconds = 0.0
             while self.step < c.max_iters:
                 if self.step % c.eval_interval == 0 and (last_eval is None or last_eval["step"] != self.step):
                     last_eval = self.evaluate_and_save(log)
@@ -217,11 +218,15 @@ class Trainer:
                         break
                 start = time.perf_counter()
                 loss, lr, norm = self.train_step()
-                tokens_per_s = tokens_per_step / (time.perf_counter() - start)
-                log({"step": self.step, "loss": loss, "lr": lr, "grad_norm": norm, "tokens_per_s": tokens_per_s})
+                seconds = time.perf_counter() - start
+                log({"step": self.step, "loss": loss, "lr": lr, "grad_norm": norm,
+                     "tokens_per_s": tokens_per_step / seconds})
                 bar.update(1)
+                recent_seconds += seconds                   # the bar shows the mean since its last update
                 if self.step % c.log_interval == 0:
+                    tokens_per_s = tokens_per_step * c.log_interval / recent_seconds if recent_seconds else 0
                     bar.set_postfix(loss=f"{loss:.4f}", lr=f"{lr:.2e}", tok_s=f"{tokens_per_s:,.0f}")
+                    recent_seconds = 0.0
             if last_eval is None or last_eval["step"] != self.step:
                 last_eval = self.evaluate_and_save(log)
         return last_eval
