@@ -7,7 +7,8 @@ Every differentiable op is a `Function` with two methods written side by side:
 
 Calling a Function on Tensors runs `forward` and, when some input requires a
 gradient, records the call as a node of the graph: the output remembers its
-`creator`, the creator remembers its `inputs`.
+`creator`, the creator remembers its `parents` (for each input, the Function
+that made it, or the leaf tensor itself).
 
 `Tensor.backward()` then visits the nodes in reverse topological order, so a
 node runs its `backward` only once the gradients from *all* its consumers have
@@ -57,8 +58,11 @@ class Function:
         outputs = self.forward(*[x.data for x in inputs])
         creator = None
         if requires_grad and _grad_enabled:
-            self.inputs, creator = inputs, self
+            # Remember where each input came from, not the input itself: an intermediate
+            # value's array is then freed unless backward saved it (like PyTorch's graph).
+            self.parents = tuple(x if x.creator is None else (x.creator, x._index, x.shape) for x in inputs)
             self.needs_input_grad = tuple(x.requires_grad for x in inputs)
+            creator = self
         else:
             requires_grad = False
         if type(outputs) is tuple:
@@ -86,13 +90,13 @@ def _topological_order(root_fn):
         if id(fn) in visited:
             continue
         visited.add(id(fn))
-        if fn.inputs is None:
+        if fn.parents is None:
             raise RuntimeError("trying to backward through the graph a second time; its saved "
                                "values were freed. Pass retain_graph=True to the first backward()")
         stack.append((fn, True))
-        for x in fn.inputs:
-            if x.creator is not None and id(x.creator) not in visited:
-                stack.append((x.creator, False))
+        for parent in fn.parents:
+            if type(parent) is tuple and id(parent[0]) not in visited:
+                stack.append((parent[0], False))
     return order
 
 
@@ -116,21 +120,24 @@ def backward(root, grad, retain_graph=False):
                                 for gy, (shape, dtype) in zip(gys, fn.output_meta)])
         if not isinstance(gxs, tuple):
             gxs = (gxs,)
-        for x, gx in zip(fn.inputs, gxs):
-            if gx is None or not x.requires_grad:
+        for parent, gx, needed in zip(fn.parents, gxs, fn.needs_input_grad):
+            if gx is None or not needed:
                 continue
-            if gx.shape != x.shape:
+            leaf = type(parent) is not tuple
+            shape = parent.shape if leaf else parent[2]
+            if gx.shape != shape:
                 raise RuntimeError(f"{type(fn).__name__}.backward returned a gradient of shape "
-                                   f"{gx.shape} for an input of shape {x.shape}")
-            if x.creator is None:
-                _accumulate_leaf(x, gx, stored)
+                                   f"{gx.shape} for an input of shape {shape}")
+            if leaf:
+                _accumulate_leaf(parent, gx, stored)
             else:
-                slot = x.creator.grad_outputs
-                slot[x._index] = gx if slot[x._index] is None else slot[x._index] + gx
+                creator, index, _ = parent
+                slot = creator.grad_outputs
+                slot[index] = gx if slot[index] is None else slot[index] + gx
         fn.grad_outputs = None
         if not retain_graph:
             fn.__dict__.clear()
-            fn.inputs = None
+            fn.parents = None
 
 
 def _accumulate_leaf(x, gx, stored):
