@@ -19,14 +19,21 @@ Backward through the step, given dL/dh' and dL/dc' (from the next step and the o
     da    = [di i(1-i), df f(1-f), dg (1-g^2), do o(1-o)]   through each gate's nonlinearity
     dL/dx = da W_ih,   dL/dh = da W_hh,   dW_ih = da^T x,   dW_hh = da^T h,   db = sum_B da
 
-The layer op runs the same step over a whole sequence. Its forward computes
-the input projection of all T steps with one matmul, X (T*B, I) @ W_ih^T, and
-loops over time only for the recurrent part h W_hh^T. Its backward is
-backpropagation through time: the loop runs in reverse, carrying dL/dh and
-dL/dc from step t to t-1, and the weight gradients, which sum over time, are
-each one matmul over all T*B rows at the end.
+Layout. Inside this file every per-step array is stored transposed, features
+by batch: a^T = W_hh h^T + ... is (4H, B), h^T and c^T are (H, B). The math is
+the same; only the orientation changes. Why: with a small batch (B = 32) the
+recurrent product is a thin matrix, and BLAS runs W (4H, H) @ h^T (H, B) about
+1.5x faster than h (B, H) @ W^T (H, 4H). It also makes each gate a block of
+contiguous rows (a^T[:H] is i), so the element-wise steps run on contiguous memory.
 
-Speed: the four gate nonlinearities are one tanh pass over (B, 4H), using
+The layer op runs the same step over a whole sequence. Its forward computes
+the input projection of all T steps with one batched matmul, W_ih @ x_t^T for
+every t, and loops over time only for the recurrent part W_hh h^T. Its backward
+is backpropagation through time: the loop runs in reverse, carrying dL/dh and
+dL/dc from step t to t-1, and the weight gradients, which sum over time, are
+each one matmul over all T*B columns at the end.
+
+Speed: the four gate nonlinearities are one tanh pass over (4H, B), using
 sigmoid(x) = tanh(x/2)/2 + 1/2; the 1/2 inside is applied once to the input
 projections of all steps and once to W_hh, not at every step. Likewise every
 gate's derivative (s (1 - s), or 1 - g^2) is computed for all T steps in one
@@ -36,93 +43,92 @@ import numpy as np
 
 from ..autograd import Function
 from ..backend import xp_of
-from .reduction import sum_rows
+from .reduction import sum_last
 
-
-def _gate_constants(H, dtype, xp):
-    """Per-column scale and offset of the 4H gates: sigmoid(x) = tanh(x/2)/2 + 1/2 on i, f, o; tanh on g."""
-    key = (H, np.dtype(dtype).name, xp.__name__)
-    if key not in _constants:
-        half = np.full(4 * H, 0.5, dtype)
-        half[2 * H:3 * H] = 1.0
-        offset = np.where(half == 0.5, 0.5, 0.0).astype(dtype)
-        _constants[key] = (xp.asarray(half), xp.asarray(offset))
-    return _constants[key]
-
-
-_constants = {}
-
-
-def gate_activations(a, H):
-    """In place on pre-activations a (..., 4H): sigmoid on i, f, o and tanh on g, one tanh pass.
-
-    (Expects a already multiplied by the per-column scale; see prescale.)
-    """
-    xp = xp_of(a)
-    scale, offset = _gate_constants(H, a.dtype, xp)
-    xp.tanh(a, out=a)
-    a *= scale
-    a += offset
-    return a
+def _sigmoid_rows(a, H):
+    """The rows of the sigmoid gates i, f and o in a (..., 4H, B): two blocks, g's rows between them."""
+    return a[..., :2 * H, :], a[..., 3 * H:, :]
 
 
 def prescale(a, H):
-    """Multiply the sigmoid gates' pre-activations by 1/2 (the tanh(x/2) above), in place."""
-    a *= _gate_constants(H, a.dtype, xp_of(a))[0]
+    """Multiply the sigmoid gates' pre-activations by 1/2, in place (the x/2 in tanh(x/2))."""
+    for rows in _sigmoid_rows(a, H):
+        rows *= 0.5
+    return a
+
+
+def gate_activations(a, H):
+    """In place on pre-activations a (..., 4H, B): sigmoid on i, f, o and tanh on g, one tanh pass.
+
+    (Expects a already prescaled.) The affine step touches only the sigmoid rows, with
+    scalars: a per-row scale broadcast over a short batch axis costs twice as much.
+    """
+    xp_of(a).tanh(a, out=a)
+    for rows in _sigmoid_rows(a, H):
+        rows *= 0.5
+        rows += 0.5
     return a
 
 
 def gate_derivatives(acts, H):
     """d act / d pre-activation for every gate: s (1 - s) for sigmoids, 1 - g^2 for tanh."""
     deriv = acts * (1 - acts)
-    g = acts[..., 2 * H:3 * H]
-    deriv[..., 2 * H:3 * H] = 1 - g * g
+    g = acts[..., 2 * H:3 * H, :]
+    deriv[..., 2 * H:3 * H, :] = 1 - g * g
     return deriv
 
 
-def cell_forward(acts, c, H):
-    """c', tanh(c') from activated gates (B, 4H) and the previous cell state c (B, H)."""
+def cell_forward(acts, c, c_next, tanh_c, h_next, H):
+    """From activated gates (4H, B) and c^T (H, B): write c'^T, tanh(c'^T) and h'^T into the out arrays."""
     xp = xp_of(acts)
-    i, f, g = acts[:, :H], acts[:, H:2 * H], acts[:, 2 * H:3 * H]
-    c_next = f * c
+    i, f, g, o = acts[:H], acts[H:2 * H], acts[2 * H:3 * H], acts[3 * H:]
+    xp.multiply(f, c, out=c_next)
     c_next += i * g
-    return c_next, xp.tanh(c_next)
+    xp.tanh(c_next, out=tanh_c)
+    xp.multiply(o, tanh_c, out=h_next)
 
 
 def cell_backward(acts, deriv, c_prev, tanh_c, dh, dc, H, da):
-    """Write dL/d(pre-activations) (B, 4H) into da; return dL/dc_prev. dc is dL/dc' (updated here)."""
+    """Write dL/d(pre-activations) (4H, B) into da; return dL/dc_prev. Every array is transposed (rows = features)."""
     xp = xp_of(acts)
-    i, f, g, o = acts[:, :H], acts[:, H:2 * H], acts[:, 2 * H:3 * H], acts[:, 3 * H:]
+    i, f, g, o = acts[:H], acts[H:2 * H], acts[2 * H:3 * H], acts[3 * H:]
     dc = dc + dh * o * (1 - tanh_c * tanh_c)
-    xp.multiply(dc, g, out=da[:, :H])
-    xp.multiply(dc, c_prev, out=da[:, H:2 * H])
-    xp.multiply(dc, i, out=da[:, 2 * H:3 * H])
-    xp.multiply(dh, tanh_c, out=da[:, 3 * H:])
+    xp.multiply(dc, g, out=da[:H])
+    xp.multiply(dc, c_prev, out=da[H:2 * H])
+    xp.multiply(dc, i, out=da[2 * H:3 * H])
+    xp.multiply(dh, tanh_c, out=da[3 * H:])
     da *= deriv
     return dc * f
 
 
+def _column(b):
+    return b.reshape(-1, 1)
+
+
 class LSTMCell(Function):
-    """One step: (x, h, c, W_ih, W_hh[, b_ih, b_hh]) -> (h', c')."""
+    """One step: (x, h, c, W_ih, W_hh[, b_ih, b_hh]) -> (h', c'), all (B, .) as usual outside."""
 
     def forward(self, x, h, c, w_ih, w_hh, *biases):
+        xp = xp_of(x)
         H = h.shape[1]
-        a = x @ w_ih.T
-        a += h @ w_hh.T
+        a = w_ih @ x.T                                                   # (4H, B)
+        a += w_hh @ h.T
         for b in biases:
-            a += b
+            a += _column(b)
         self.acts = gate_activations(prescale(a, H), H)
-        c_next, self.tanh_c = cell_forward(self.acts, c, H)
+        c_next, self.tanh_c, h_next = (xp.empty_like(c.T) for _ in range(3))
+        cell_forward(self.acts, c.T, c_next, self.tanh_c, h_next, H)
         self.saved = x, h, c, w_ih, w_hh, len(biases)
-        return self.acts[:, 3 * H:] * self.tanh_c, c_next
+        return h_next.T, c_next.T
 
     def backward(self, dh, dc):
         x, h, c, w_ih, w_hh, n_bias = self.saved
         H = h.shape[1]
-        da = xp_of(dh).empty_like(self.acts)
-        dc_prev = cell_backward(self.acts, gate_derivatives(self.acts, H), c, self.tanh_c, dh, dc, H, da)
-        db = da.sum(axis=0)
-        return (da @ w_ih, da @ w_hh, dc_prev, da.T @ x, da.T @ h) + (db,) * n_bias
+        da = xp_of(dh).empty_like(self.acts)                            # (4H, B)
+        dc_prev = cell_backward(self.acts, gate_derivatives(self.acts, H), c.T, self.tanh_c,
+                                dh.T, dc.T, H, da)
+        db = sum_last(da)[:, 0]
+        return (da.T @ w_ih, da.T @ w_hh, dc_prev.T, da @ x, da @ h) + (db,) * n_bias
 
 
 class LSTMLayer(Function):
@@ -132,40 +138,44 @@ class LSTMLayer(Function):
         xp = xp_of(x)
         T, B, I = x.shape
         H = h0.shape[1]
-        gates = (x.reshape(T * B, I) @ w_ih.T).reshape(T, B, 4 * H)     # all input projections at once
+        gates = xp.matmul(w_ih, x.transpose(0, 2, 1))                   # (T, 4H, B): all input projections
         for b in biases:
-            gates += b
+            gates += _column(b)
         prescale(gates, H)                                               # once for all steps
-        w_hh_scaled = prescale(w_hh.T.copy(), H)                         # (H, 4H), so h @ it is prescaled
-        hs = xp.empty((T + 1, B, H), x.dtype)                           # h_0 .. h_T
-        cs = xp.empty((T + 1, B, H), x.dtype)                           # c_0 .. c_T
-        tanh_cs = xp.empty((T, B, H), x.dtype)
-        hs[0], cs[0] = h0, c0
+        w_hh_scaled = prescale(w_hh.copy(), H)                           # (4H, H), so W h^T is prescaled
+        hs = xp.empty((T + 1, H, B), x.dtype)                           # h_0^T .. h_T^T
+        cs = xp.empty((T + 1, H, B), x.dtype)                           # c_0^T .. c_T^T
+        tanh_cs = xp.empty((T, H, B), x.dtype)
+        hs[0], cs[0] = h0.T, c0.T
         for t in range(T):
             a = gates[t]
-            a += hs[t] @ w_hh_scaled                                     # (B, 4H)
+            a += w_hh_scaled @ hs[t]                                     # (4H, B)
             gate_activations(a, H)
-            cs[t + 1], tanh_cs[t] = cell_forward(a, cs[t], H)
-            xp.multiply(a[:, 3 * H:], tanh_cs[t], out=hs[t + 1])
+            cell_forward(a, cs[t], cs[t + 1], tanh_cs[t], hs[t + 1], H)
         self.saved = x, w_ih, w_hh, len(biases)
         self.acts, self.hs, self.cs, self.tanh_cs = gates, hs, cs, tanh_cs
-        return hs[1:], hs[T].copy(), cs[T].copy()
+        y = xp.ascontiguousarray(hs[1:].transpose(0, 2, 1))              # (T, B, H)
+        return y, hs[T].T.copy(), cs[T].T.copy()
 
     def backward(self, dy, dh_last, dc_last):
         x, w_ih, w_hh, n_bias = self.saved
         T, B, I = x.shape
         H = w_hh.shape[1]
         xp = xp_of(dy)
-        das = xp.empty_like(self.acts)                                  # (T, B, 4H)
+        das = xp.empty_like(self.acts)                                  # (T, 4H, B)
         derivs = gate_derivatives(self.acts, H)                         # for all steps at once
-        dh, dc = dh_last.copy(), dc_last
+        dys = xp.ascontiguousarray(dy.transpose(0, 2, 1))               # (T, H, B)
+        w_hh_t = xp.ascontiguousarray(w_hh.T)                            # (H, 4H)
+        dh, dc = dh_last.T.copy(), dc_last.T
         for t in reversed(range(T)):
-            dh += dy[t]
+            dh += dys[t]
             dc = cell_backward(self.acts[t], derivs[t], self.cs[t], self.tanh_cs[t], dh, dc, H, das[t])
-            dh = das[t] @ w_hh                                           # (B, H) to step t-1
-        da2 = das.reshape(T * B, 4 * H)
-        dx = (da2 @ w_ih).reshape(T, B, I)
-        dw_ih = da2.T @ x.reshape(T * B, I)
-        dw_hh = da2.T @ self.hs[:T].reshape(T * B, H)                    # sum_t da_t^T h_{t-1}
-        db = sum_rows(da2)
-        return (dx, dh, dc, dw_ih, dw_hh) + (db,) * n_bias
+            dh = w_hh_t @ das[t]                                         # (H, B) to step t-1
+        # The weight gradients sum over time and batch: one matmul each over all T*B columns.
+        da2 = das.transpose(1, 0, 2).reshape(4 * H, T * B)              # (4H, T*B), a copy
+        h_prev = self.hs[:T].transpose(1, 0, 2).reshape(H, T * B)        # h_{t-1}^T for every column
+        dx = (da2.T @ w_ih).reshape(T, B, I)
+        dw_ih = da2 @ x.reshape(T * B, I)
+        dw_hh = da2 @ h_prev.T
+        db = sum_last(da2)[:, 0]
+        return (dx, dh.T, dc.T, dw_ih, dw_hh) + (db,) * n_bias
