@@ -1,6 +1,8 @@
 """Each fused op equals the same function composed from primitive ops, in value and gradient."""
 import numpy as np
+import pytest
 
+import minilm
 import minilm.functional as F
 from helpers import t64
 
@@ -72,12 +74,43 @@ def test_cross_entropy_is_stable_where_the_composite_is_not():
     assert not np.isfinite(naive.numpy()).all()
 
 
+def composite_causal_attention(q, k, v):
+    T, hs = q.shape[-2:]
+    s = (q @ k.transpose(-2, -1)) * (1 / np.sqrt(hs))
+    s = s.masked_fill(~np.tril(np.ones((T, T), bool)), -np.inf)
+    return composite_softmax(s) @ v
+
+
 def test_attention_matches_composite():
     q, k, v = (t64(R.standard_normal((2, 3, 5, 4))) for _ in range(3))
+    assert_same(lambda q, k, v: F.scaled_dot_product_attention(q, k, v, is_causal=True),
+                composite_causal_attention, [q, k, v])
 
-    def composite(q, k, v):
-        s = (q @ k.transpose(-2, -1)) * (1 / np.sqrt(4))
-        s = s.masked_fill(~np.tril(np.ones((5, 5), bool)), -np.inf)
-        return composite_softmax(s) @ v
 
-    assert_same(lambda q, k, v: F.scaled_dot_product_attention(q, k, v, is_causal=True), composite, [q, k, v])
+def test_gelu_float32_matches_math_erf():
+    """The float32 fast path (pieces, sign by bit operations) against the exact formula in float64."""
+    import math
+
+    from minilm.ops.pieces import CHUNK
+    x = np.concatenate([R.standard_normal(CHUNK + 1000) * 3, [0.0, -0.0, 1e-30, -1e-30, 8.0, -8.0, 40.0, -40.0]])
+    x32 = minilm.tensor(x.astype(np.float32), requires_grad=True)
+    y = F.gelu(x32)
+    y.backward(np.ones(x.shape, np.float32))
+    xs = x32.numpy().astype(np.float64)
+    phi = np.array([0.5 * (1 + math.erf(v / math.sqrt(2))) for v in xs])
+    slope = phi + xs * np.exp(-xs * xs / 2) / math.sqrt(2 * math.pi)
+    scale = np.maximum(1, np.abs(xs))   # float32 resolves |x| Phi(x) to about 1e-7 |x|
+    assert np.max(np.abs(y.numpy() - xs * phi) / scale) < 5e-7
+    assert np.max(np.abs(x32.grad - slope) / scale) < 5e-7
+
+
+@pytest.mark.parametrize("size", [1.0, 300.0])
+def test_attention_with_and_without_the_max_shift(size):
+    """Small scores skip the row max (bounded by |q| |k|); large ones (exp would overflow) use it."""
+    from minilm.ops.attention import _scores_bounded
+    q, k, v = (t64(R.standard_normal((2, 3, 5, 4)) * size) for _ in range(3))
+    assert _scores_bounded(q.data, k.data, 0.5) == (size == 1.0)
+
+    fused = lambda q, k, v: F.scaled_dot_product_attention(q, k, v, is_causal=True)  # noqa: E731
+    assert np.isfinite(fused(q, k, v).numpy()).all()
+    assert_same(fused, composite_causal_attention, [q, k, v], atol=1e-10 * size ** 3)

@@ -34,7 +34,7 @@ from ..autograd import Function
 from ..backend import rng, xp_of
 from .matmul import product
 from .reduction import sum_last
-from .softmax import softmax_array
+from .softmax import SAFE_EXP, softmax_array
 
 _causal_masks = {}
 GROUP_ELEMENTS = 65536  # scores per group of heads: (Tq, Tk) floats of a few heads, cache-sized
@@ -118,12 +118,13 @@ class ScaledDotProductAttention(Function):
         p = np.empty((len(q3), Tq, Tk), q.dtype)
         o = np.empty((len(q3), Tq, hv), q.dtype)
         bias = causal_bias(Tq, Tk, q.dtype) if self.is_causal else None
+        shift = not _scores_bounded(q3, k3, self.scale_used)
         for a, b in self._groups(len(q3), Tq, Tk):
             s = np.matmul(q3[a:b], k3[a:b].transpose(0, 2, 1), out=p[a:b])  # (G, Tq, Tk)
             s *= self.scale_used
             if bias is not None:
                 s += bias
-            softmax_array(s, axis=-1, out=s)
+            softmax_array(s, axis=-1, out=s, shift=shift)
             np.matmul(s, v3[a:b], out=o[a:b])                            # (G, Tq, hv)
         self.grouped = (q3, k3, v3, p, q.shape, k.shape, v.shape)
         return o.reshape(*lead, Tq, hv)
@@ -170,6 +171,16 @@ class ScaledDotProductAttention(Function):
         dq = product(dp, k, self.device)                                 # (..., Tq, hs)
         dk = product(dp, q, self.device, ta=True)                        # (..., Tk, hs)
         return _unbroadcast(dq, q), _unbroadcast(dk, k), _unbroadcast(dv, v)
+
+
+def _scores_bounded(q, k, scale):
+    """Is every score |scale q.k| <= SAFE_EXP? Then softmax may skip subtracting the row max.
+
+    By Cauchy-Schwarz |q_i . k_j| <= |q_i| |k_j| <= max_i |q_i| max_j |k_j|: two squared
+    norms per row of q and k (a pass over (N, T, hs)) instead of a max over (N, T, T) scores.
+    """
+    bound_sq = float(sum_last(q * q).max()) * float(sum_last(k * k).max())
+    return bound_sq * float(scale) ** 2 <= SAFE_EXP ** 2
 
 
 def _broadcasts_to(shape, target):

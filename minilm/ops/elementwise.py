@@ -7,6 +7,8 @@ a: (B, T, C) and b: (C,), dL/db = sum over B and T of dL/dy * a.
 """
 import math
 
+import numpy as np
+
 from ..autograd import Function
 from ..backend import xp_of
 from .pieces import map_pieces
@@ -260,7 +262,7 @@ def _gelu_piece(x):
     e = xp.abs(z)
     t = e * x.dtype.type(_ERF_P)
     t += 1
-    xp.reciprocal(t, out=t)
+    xp.divide(x.dtype.type(1), t, out=t)   # (NumPy's divide is faster than its reciprocal here)
     a1, a2, a3, a4, a5 = (x.dtype.type(a) for a in _ERF_A)
     poly = t * a5
     for a in (a4, a3, a2, a1):
@@ -271,7 +273,7 @@ def _gelu_piece(x):
     xp.exp(e, out=e)                       # e^(-z^2)
     poly *= e
     xp.subtract(1, poly, out=poly)         # erf |z|
-    xp.copysign(poly, z, out=poly)         # erf z
+    _copy_sign(poly, z, out=poly)          # erf z
     poly += 1
     poly *= 0.5                            # Phi(x)
     e *= x.dtype.type(_INV_SQRT_2PI)       # phi(x)
@@ -279,6 +281,19 @@ def _gelu_piece(x):
     e += poly                              # slope: Phi(x) + x phi(x)
     poly *= x                              # y = x Phi(x)
     return poly, e
+
+
+def _copy_sign(magnitude, sign_of, out):
+    """|magnitude| with the sign of sign_of, for magnitude >= 0: or-ing in the IEEE sign bit.
+
+    Two integer passes; NumPy's copysign is not vectorised and takes about 3x as long.
+    """
+    xp = xp_of(out)
+    if xp is not np or out.dtype != np.float32:
+        return xp.copysign(magnitude, sign_of, out=out)
+    bits = out.view(np.int32)
+    sign = np.bitwise_and(sign_of.view(np.int32), np.int32(-2 ** 31))
+    return np.bitwise_or(magnitude.view(np.int32), sign, out=bits).view(np.float32)
 
 
 class GELU(Function):
