@@ -62,10 +62,9 @@ def build_minilm(cfg):
 
 
 def time_minilm(cfg, warmup, steps, profile):
-    import numpy as np
-
-    import minilm
+    import minilm  # before NumPy: minilm sets how long BLAS threads spin (minilm/parallel.py)
     import minilm.profiler
+    import numpy as np
     model, optimizer = build_minilm(cfg)
     params = list(model.parameters())
     rng = np.random.default_rng(0)

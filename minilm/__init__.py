@@ -7,13 +7,24 @@
 
 Read in this order: backend, tensor, autograd, ops/, functional, nn/, optim/.
 """
-from . import functional
+import os
+import sys
+
+# Before NumPy loads OpenBLAS: let its threads rest soon after a matrix product, so that
+# minilm's helper thread gets the second core for element-wise work (see minilm/parallel.py).
+_blas_spin_shortened = "numpy" not in sys.modules or "OPENBLAS_THREAD_TIMEOUT" in os.environ
+os.environ.setdefault("OPENBLAS_THREAD_TIMEOUT", "18")
+
+from . import functional  # noqa: E402
 from .autograd import Function, is_grad_enabled, no_grad
 from .backend import cuda_available, get_rng_state, manual_seed, set_rng_state
 from .gradcheck import GradcheckError, gradcheck
 from .serialization import load, save
 from .tensor import Tensor, tensor
 from . import nn, optim  # noqa: E402  (they build on the names above)
+from . import parallel  # noqa: E402
+
+parallel.configure(_blas_spin_shortened)
 
 __version__ = "0.1.0"
 

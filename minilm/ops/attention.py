@@ -32,12 +32,14 @@ import numpy as np
 from .. import kernels
 from ..autograd import Function
 from ..backend import rng, xp_of
+from ..parallel import balanced_ranges, split_work
 from .matmul import product
 from .reduction import sum_last
 from .softmax import SAFE_EXP, softmax_array
 
 _causal_masks = {}
 GROUP_ELEMENTS = 65536  # scores per group of heads: (Tq, Tk) floats of a few heads, cache-sized
+SINGLE_THREAD_PRODUCT = 4 * 65536  # OpenBLAS's GEMM_MULTITHREAD_THRESHOLD (4) x 65536 multiply-adds
 
 
 def causal_bias(Tq, Tk, dtype, xp=np):
@@ -102,15 +104,22 @@ class ScaledDotProductAttention(Function):
     # ---------------------------------------------------------------- a few heads at a time
     # With NumPy the same arithmetic runs ~2x faster when the scores of a group of heads
     # (a few hundred KiB) stay in the CPU cache from the matmul through the softmax to P V,
-    # instead of every step streaming all heads' (Tq, Tk) scores through memory.
+    # instead of every step streaming all heads' (Tq, Tk) scores through memory. The groups
+    # are independent: half of them run on the helper thread (minilm/parallel.py).
 
     def _grouped_applies(self, q, k, v):
         return (xp_of(q) is np and self.attn_mask is None and not self.dropout_p
                 and q.shape[:-2] == k.shape[:-2] == v.shape[:-2])
 
-    def _groups(self, n, Tq, Tk):
-        size = max(1, GROUP_ELEMENTS // (Tq * Tk))
-        return [(a, min(a + size, n)) for a in range(0, n, size)]
+    def _split(self, fn, n, Tq, Tk, hs):
+        """fn(a, b) for groups of heads [a, b): on both threads when each head's products are small.
+
+        BLAS computes a product of fewer than SINGLE_THREAD_PRODUCT multiply-adds on the calling
+        thread; larger ones it spreads over the cores itself, and two threads calling it at
+        once would fight over them (measured: 2x slower).
+        """
+        groups = balanced_ranges(n, max(1, GROUP_ELEMENTS // (Tq * Tk)))
+        split_work(fn, groups, share=Tq * Tk * hs < SINGLE_THREAD_PRODUCT)
 
     def _forward_grouped(self, q, k, v):
         lead, (Tq, Tk), hv = q.shape[:-2], (q.shape[-2], k.shape[-2]), v.shape[-1]
@@ -119,13 +128,15 @@ class ScaledDotProductAttention(Function):
         o = np.empty((len(q3), Tq, hv), q.dtype)
         bias = causal_bias(Tq, Tk, q.dtype) if self.is_causal else None
         shift = not _scores_bounded(q3, k3, self.scale_used)
-        for a, b in self._groups(len(q3), Tq, Tk):
+
+        def attend(a, b):
             s = np.matmul(q3[a:b], k3[a:b].transpose(0, 2, 1), out=p[a:b])  # (G, Tq, Tk)
             s *= self.scale_used
             if bias is not None:
                 s += bias
             softmax_array(s, axis=-1, out=s, shift=shift)
             np.matmul(s, v3[a:b], out=o[a:b])                            # (G, Tq, hv)
+        self._split(attend, len(q3), Tq, Tk, q3.shape[-1])
         self.grouped = (q3, k3, v3, p, q.shape, k.shape, v.shape)
         return o.reshape(*lead, Tq, hv)
 
@@ -133,7 +144,8 @@ class ScaledDotProductAttention(Function):
         q3, k3, v3, p, q_shape, k_shape, v_shape = self.grouped
         do3 = do.reshape(-1, *do.shape[-2:])
         dq, dk, dv = np.empty_like(q3), np.empty_like(k3), np.empty_like(v3)
-        for a, b in self._groups(len(q3), *p.shape[1:]):
+
+        def backprop(a, b):
             pg = p[a:b]
             np.matmul(pg.transpose(0, 2, 1), do3[a:b], out=dv[a:b])      # dV = P^T dO
             dp = do3[a:b] @ v3[a:b].transpose(0, 2, 1)                   # dP = dO V^T
@@ -142,6 +154,7 @@ class ScaledDotProductAttention(Function):
             dp *= self.scale_used                                        # dS, as in backward below
             np.matmul(dp, k3[a:b], out=dq[a:b])
             np.matmul(dp.transpose(0, 2, 1), q3[a:b], out=dk[a:b])
+        self._split(backprop, len(q3), *p.shape[1:], q3.shape[-1])
         return dq.reshape(q_shape), dk.reshape(k_shape), dv.reshape(v_shape)
 
     def _kernel_applies(self, q, k, v):

@@ -1,0 +1,67 @@
+"""The helper thread (minilm/parallel.py): same numbers with it as without, errors reach the caller."""
+import numpy as np
+import pytest
+
+import minilm
+import minilm.functional as F
+from minilm import parallel
+from minilm.parallel import balanced_ranges, split_work
+
+R = np.random.default_rng(5)
+
+
+@pytest.fixture
+def helper():
+    before = parallel.enabled()
+    parallel.set_enabled(True)
+    yield
+    parallel.set_enabled(before)
+
+
+def values_and_grads(fn, arrays):
+    xs = [minilm.tensor(a, requires_grad=True) for a in arrays]
+    out = fn(*xs)
+    (out * minilm.tensor(np.cos(np.arange(out.numel())).reshape(out.shape).astype(np.float32))).sum().backward()
+    return [out.numpy()] + [x.grad for x in xs]
+
+
+OPS = {
+    "gelu": (F.gelu, [(300, 512)]),
+    "attention": (lambda q, k, v: F.scaled_dot_product_attention(q, k, v, is_causal=True),
+                  [(12, 4, 64, 32)] * 3),
+}
+
+
+@pytest.mark.parametrize("name", OPS)
+def test_helper_gives_bit_identical_results(name, helper):
+    fn, shapes = OPS[name]
+    arrays = [R.standard_normal(s).astype(np.float32) for s in shapes]
+    with_helper = values_and_grads(fn, arrays)
+    parallel.set_enabled(False)
+    alone = values_and_grads(fn, arrays)
+    for a, b in zip(with_helper, alone):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_every_item_runs_once(helper):
+    seen = []
+    split_work(lambda i: seen.append(i), [(i,) for i in range(7)])
+    assert sorted(seen) == list(range(7))
+
+
+def test_an_error_on_the_helper_reaches_the_caller(helper):
+    def fail_on_last(i):
+        if i == 3:
+            raise ValueError("item 3 failed")
+    with pytest.raises(ValueError, match="item 3 failed"):
+        split_work(fail_on_last, [(i,) for i in range(4)])     # item 3 is in the helper's half
+    split_work(lambda i: None, [(0,), (1,)])                     # and the helper still works
+
+
+@pytest.mark.parametrize("n,most", [(48, 16), (768, 512), (1, 512), (192, 4), (5, 512), (1000, 7)])
+def test_balanced_ranges_cover_everything_evenly(n, most):
+    ranges = balanced_ranges(n, most)
+    assert [a for a, _ in ranges] == [0] + [b for _, b in ranges[:-1]] and ranges[-1][1] == n
+    sizes = [b - a for a, b in ranges]
+    assert max(sizes) <= most and max(sizes) - min(sizes) <= 1
+    assert len(ranges) % 2 == 0 or len(ranges) == 1 or n < most // 2
