@@ -10,9 +10,8 @@ information flows forward across windows indefinitely.
 import argparse
 import time
 
+import minilm  # before NumPy: minilm sets how long BLAS threads spin (minilm/parallel.py)
 import numpy as np
-
-import minilm
 from minilm.data import StreamBatcher, load_corpus, train_val_test_split
 from minilm.models import LSTMLM
 from minilm.tokenizers import CharTokenizer

@@ -20,9 +20,8 @@ import argparse
 import collections
 import time
 
+import minilm  # before NumPy: minilm sets how long BLAS threads spin (minilm/parallel.py)
 import numpy as np
-
-import minilm
 from minilm.data import clean_text, collate_labeled, load_corpus, train_val_test_split
 from minilm.metrics import accuracy, precision_recall_f1, roc_auc
 from minilm.models import GPT, GPTClassifier, GPTConfig

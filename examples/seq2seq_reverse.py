@@ -9,9 +9,8 @@ strings it never saw. Run:  python examples/seq2seq_reverse.py [--device cpu] [-
 import argparse
 import time
 
+import minilm  # before NumPy: minilm sets how long BLAS threads spin (minilm/parallel.py)
 import numpy as np
-
-import minilm
 from minilm.data import collate_pairs
 from minilm.models import Seq2SeqTransformer
 

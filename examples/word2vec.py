@@ -13,9 +13,8 @@ Words used in similar contexts end up with similar vectors.
 import argparse
 import collections
 
+import minilm  # before NumPy: minilm sets how long BLAS threads spin (minilm/parallel.py)
 import numpy as np
-
-import minilm
 import minilm.functional as F
 from minilm import nn
 from minilm.data import clean_text, load_corpus
