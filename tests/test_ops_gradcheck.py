@@ -171,3 +171,18 @@ def test_random_reductions(shape, data):
     keepdim = data.draw(st.booleans())
     op = data.draw(st.sampled_from(["sum", "mean"]))
     assert minilm.gradcheck(lambda x: getattr(x, op)(axis, keepdim), [x])
+
+
+@pytest.mark.parametrize("vocab", [7, 300])  # the one-hot product (small vocabulary) and sort + reduceat
+def test_embedding_backward_sums_repeated_ids(vocab):
+    ids = np.random.default_rng(3).integers(0, vocab, (4, 50))
+    ids[0, :5] = 2                                                       # one id many times
+    table = minilm.tensor(np.random.default_rng(4).standard_normal((vocab, 3)), requires_grad=True)
+    gy = np.random.default_rng(5).standard_normal((4, 50, 3))
+    F.embedding(minilm.tensor(ids), table, padding_idx=1).backward(gy)
+    expected = np.zeros((vocab, 3))
+    np.add.at(expected, ids.ravel(), gy.reshape(-1, 3))
+    expected[1] = 0
+    np.testing.assert_allclose(table.grad, expected, atol=1e-12)
+    small = minilm.tensor(np.random.default_rng(6).standard_normal((vocab, 2)), requires_grad=True)
+    assert minilm.gradcheck(lambda t: F.embedding(minilm.tensor(ids[:1, :6]), t), [small])
