@@ -5,6 +5,7 @@ import pytest
 import minilm
 import minilm.functional as F
 from minilm import parallel
+from minilm.ops.pieces import CHUNK
 from minilm.parallel import balanced_ranges, split_work
 
 R = np.random.default_rng(5)
@@ -26,7 +27,7 @@ def values_and_grads(fn, arrays):
 
 
 OPS = {
-    "gelu": (F.gelu, [(300, 512)]),
+    "gelu": (F.gelu, [(3 * CHUNK // 512, 512)]),                  # three pieces
     "attention": (lambda q, k, v: F.scaled_dot_product_attention(q, k, v, is_causal=True),
                   [(12, 4, 64, 32)] * 3),
 }
@@ -43,10 +44,19 @@ def test_helper_gives_bit_identical_results(name, helper):
         np.testing.assert_array_equal(a, b)
 
 
-def test_every_item_runs_once(helper):
-    seen = []
-    split_work(lambda i: seen.append(i), [(i,) for i in range(7)])
+def test_every_item_runs_once_on_both_threads(helper):
+    import threading
+    seen, threads = [], set()
+
+    def item(i):
+        seen.append(i)
+        threads.add(threading.current_thread().name)
+    split_work(item, [(i,) for i in range(7)])
     assert sorted(seen) == list(range(7))
+    assert threads == {threading.current_thread().name, "minilm-helper"}
+    threads.clear()
+    split_work(item, [(i,) for i in range(7)], share=False)
+    assert threads == {threading.current_thread().name}
 
 
 def test_an_error_on_the_helper_reaches_the_caller(helper):

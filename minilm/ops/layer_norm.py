@@ -25,7 +25,7 @@ from ..autograd import Function
 from ..backend import xp_of
 from .reduction import sum_last, sum_rows
 
-GROUP_ELEMENTS = 65536  # rows x D per group
+GROUP_ELEMENTS = 131072  # rows x D per group (measured: 2 x 65536 is ~5% slower)
 
 
 def row_groups(n_rows, D, xp):
