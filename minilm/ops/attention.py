@@ -108,54 +108,59 @@ class ScaledDotProductAttention(Function):
     # are independent: half of them run on the helper thread (minilm/parallel.py).
 
     def _grouped_applies(self, q, k, v):
-        return (xp_of(q) is np and self.attn_mask is None and not self.dropout_p
+        return (xp_of(q) is np and self.attn_mask is None and not self.dropout_p and q.ndim >= 3
                 and q.shape[:-2] == k.shape[:-2] == v.shape[:-2])
 
-    def _split(self, fn, n, Tq, Tk, hs):
-        """fn(a, b) for groups of heads [a, b): on both threads when each head's products are small.
+    def _split(self, fn, shape, Tk):
+        """fn(a, b) for groups [a, b) along the first axis of q's shape (..., Tq, hs), all the
+        heads of those rows at once: on both threads when each head's products are small.
 
         BLAS computes a product of fewer than SINGLE_THREAD_PRODUCT multiply-adds on the calling
         thread; larger ones it spreads over the cores itself, and two threads calling it at
         once would fight over them (measured: 2x slower).
         """
-        groups = balanced_ranges(n, max(1, GROUP_ELEMENTS // (Tq * Tk)))
+        Tq, hs = shape[-2:]
+        heads_per_row = int(np.prod(shape[1:-2]))
+        groups = balanced_ranges(shape[0], max(1, GROUP_ELEMENTS // (heads_per_row * Tq * Tk)))
         split_work(fn, groups, share=Tq * Tk * hs < SINGLE_THREAD_PRODUCT)
 
+    # The operands stay as they come: q, k, v of a GPT are (B, nh, T, hs) views of the (B, T, 3C)
+    # projection, and BLAS reads a view's rows at any stride. The outputs take q's memory order:
+    # O is then (B, T, C) underneath, and re-assembling the heads afterwards copies nothing.
+
     def _forward_grouped(self, q, k, v):
-        lead, (Tq, Tk), hv = q.shape[:-2], (q.shape[-2], k.shape[-2]), v.shape[-1]
-        q3, k3, v3 = (t.reshape(-1, *t.shape[-2:]) for t in (q, k, v))   # (N, T, hs): heads in a row
-        p = np.empty((len(q3), Tq, Tk), q.dtype)
-        o = np.empty((len(q3), Tq, hv), q.dtype)
+        Tq, Tk, hv = q.shape[-2], k.shape[-2], v.shape[-1]
+        p = np.empty(q.shape[:-2] + (Tq, Tk), q.dtype)
+        o = np.empty_like(q, shape=q.shape[:-1] + (hv,))
         bias = causal_bias(Tq, Tk, q.dtype) if self.is_causal else None
-        shift = not _scores_bounded(q3, k3, self.scale_used)
+        shift = not _scores_bounded(q, k, self.scale_used)
 
         def attend(a, b):
-            s = np.matmul(q3[a:b], k3[a:b].transpose(0, 2, 1), out=p[a:b])  # (G, Tq, Tk)
+            s = np.matmul(q[a:b], k[a:b].swapaxes(-1, -2), out=p[a:b])   # (G, ..., Tq, Tk)
             s *= self.scale_used
             if bias is not None:
                 s += bias
             softmax_array(s, axis=-1, out=s, shift=shift)
-            np.matmul(s, v3[a:b], out=o[a:b])                            # (G, Tq, hv)
-        self._split(attend, len(q3), Tq, Tk, q3.shape[-1])
-        self.grouped = (q3, k3, v3, p, q.shape, k.shape, v.shape)
-        return o.reshape(*lead, Tq, hv)
+            np.matmul(s, v[a:b], out=o[a:b])                             # (G, ..., Tq, hv)
+        self._split(attend, q.shape, Tk)
+        self.grouped = (q, k, v, p)
+        return o
 
     def _backward_grouped(self, do):
-        q3, k3, v3, p, q_shape, k_shape, v_shape = self.grouped
-        do3 = do.reshape(-1, *do.shape[-2:])
-        dq, dk, dv = np.empty_like(q3), np.empty_like(k3), np.empty_like(v3)
+        q, k, v, p = self.grouped
+        dq, dk, dv = np.empty_like(q), np.empty_like(k), np.empty_like(v)
 
         def backprop(a, b):
             pg = p[a:b]
-            np.matmul(pg.transpose(0, 2, 1), do3[a:b], out=dv[a:b])      # dV = P^T dO
-            dp = do3[a:b] @ v3[a:b].transpose(0, 2, 1)                   # dP = dO V^T
+            np.matmul(pg.swapaxes(-1, -2), do[a:b], out=dv[a:b])        # dV = P^T dO
+            dp = do[a:b] @ v[a:b].swapaxes(-1, -2)                       # dP = dO V^T
             dp -= sum_last(dp * pg)
             dp *= pg
             dp *= self.scale_used                                        # dS, as in backward below
-            np.matmul(dp, k3[a:b], out=dq[a:b])
-            np.matmul(dp.transpose(0, 2, 1), q3[a:b], out=dk[a:b])
-        self._split(backprop, len(q3), *p.shape[1:], q3.shape[-1])
-        return dq.reshape(q_shape), dk.reshape(k_shape), dv.reshape(v_shape)
+            np.matmul(dp, k[a:b], out=dq[a:b])
+            np.matmul(dp.swapaxes(-1, -2), q[a:b], out=dk[a:b])
+        self._split(backprop, q.shape, k.shape[-2])
+        return dq, dk, dv
 
     def _kernel_applies(self, q, k, v):
         """The kernel covers self-attention shapes (same T, D <= 128), float32, no mask or dropout."""
