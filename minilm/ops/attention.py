@@ -197,8 +197,12 @@ def _scores_bounded(q, k, scale):
     By Cauchy-Schwarz |q_i . k_j| <= |q_i| |k_j| <= max_i |q_i| max_j |k_j|: two squared
     norms per row of q and k (a pass over (N, T, hs)) instead of a max over (N, T, T) scores.
     """
-    bound_sq = float(sum_last(q * q).max()) * float(sum_last(k * k).max())
-    return bound_sq * float(scale) ** 2 <= SAFE_EXP ** 2
+    return _largest_norm_sq(q) * _largest_norm_sq(k) * float(scale) ** 2 <= SAFE_EXP ** 2
+
+
+def _largest_norm_sq(x):
+    """max over the rows of x (..., n) of |row|^2 (einsum: no temporary the size of x)."""
+    return float(np.einsum("...i,...i->...", x, x).max())
 
 
 def _broadcasts_to(shape, target):
