@@ -74,17 +74,21 @@ class LayerNorm(Function):
         gx = xp.empty_like(gy2)
         dweight = xp.zeros(D, gy.dtype) if self.has_weight else None
         dbias = xp.zeros(D, gy.dtype) if self.has_bias else None
+        w = weight if weight is not None else xp.ones(D, gy.dtype)
         for a, b in row_groups(N, D, xp):
             g, xh = gy2[a:b], xhat[a:b]
-            gxhat = g * weight if weight is not None else g.copy()
-            out = xp.subtract(gxhat, sum_last(gxhat) / D, out=gx[a:b])
-            gxhat *= xh
-            out -= xh * (sum_last(gxhat) / D)
-            out *= rstd[a:b]
+            g_xh = g * xh
             if dweight is not None:
-                dweight += sum_rows(g * xh)
+                dweight += sum_rows(g_xh)
             if dbias is not None:
                 dbias += sum_rows(g)
+            # with gxhat = g * w, both means are matrix-vector products: no gxhat * xhat copy
+            mean_gxhat = (g @ w)[:, None] / D
+            mean_gxhat_xhat = (g_xh @ w)[:, None] / D
+            out = xp.multiply(g, w, out=gx[a:b])
+            out -= mean_gxhat
+            out -= xp.multiply(xh, mean_gxhat_xhat, out=g_xh)
+            out *= rstd[a:b]
         grads = [gx.reshape(gy.shape)]
         if self.has_weight:
             grads.append(dweight.reshape(self.param_shape))
