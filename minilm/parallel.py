@@ -25,18 +25,18 @@ import threading
 
 _enabled = False
 _helper = None
-_jobs, _done = queue.SimpleQueue(), queue.SimpleQueue()
+_jobs = queue.SimpleQueue()
 
 
 def _helper_loop():
     while True:
-        fn, items = _jobs.get()
+        fn, items, done = _jobs.get()
         try:
             for item in items:
                 fn(*item)
-            _done.put(None)
+            done.put(None)
         except BaseException as e:  # handed to the caller, which re-raises it
-            _done.put(e)
+            done.put(e)
 
 
 def set_enabled(flag):
@@ -61,19 +61,21 @@ def configure(blas_spin_shortened):
 def split_work(fn, items, share=True):
     """fn(*item) for every item, the last half of them on the helper thread. Returns when all are done.
 
-    share=False (or the helper off) runs them all on the calling thread.
+    share=False (or the helper off) runs them all on the calling thread, and so does a call
+    made on the helper itself (it cannot wait for its own work). Each call waits on a queue
+    of its own, so threads of the user's that call it at the same time do not mix up.
     """
-    if not (_enabled and share) or len(items) < 2:
+    if not (_enabled and share) or len(items) < 2 or threading.current_thread() is _helper:
         for item in items:
             fn(*item)
         return
-    half = len(items) // 2
-    _jobs.put((fn, items[half:]))
+    half, done = len(items) // 2, queue.SimpleQueue()
+    _jobs.put((fn, items[half:], done))
     try:
         for item in items[:half]:
             fn(*item)
     finally:
-        error = _done.get()
+        error = done.get()
     if error is not None:
         raise error
 

@@ -75,3 +75,45 @@ def test_balanced_ranges_cover_everything_evenly(n, most):
     sizes = [b - a for a, b in ranges]
     assert max(sizes) <= most and max(sizes) - min(sizes) <= 1
     assert len(ranges) % 2 == 0 or len(ranges) == 1 or n < most // 2
+
+
+def run_with_deadline(fn, seconds=20):
+    """fn() on a thread of its own; fails (instead of hanging the suite) if it does not finish."""
+    import threading
+    errors = []
+
+    def body():
+        try:
+            fn()
+        except BaseException as e:
+            errors.append(e)
+    thread = threading.Thread(target=body, daemon=True)
+    thread.start()
+    thread.join(seconds)
+    assert not thread.is_alive(), "split_work deadlocked"
+    if errors:
+        raise errors[0]
+
+
+def test_nested_calls_do_not_deadlock(helper):
+    seen = []
+    inner = lambda i, j: seen.append((i, j))  # noqa: E731
+    outer = lambda i: split_work(lambda j: inner(i, j), [(j,) for j in range(4)])  # noqa: E731
+    run_with_deadline(lambda: split_work(outer, [(i,) for i in range(4)]))
+    assert sorted(seen) == [(i, j) for i in range(4) for j in range(4)]
+
+
+def test_two_user_threads_at_once(helper):
+    import threading
+    results = {}
+
+    def work(name):
+        out = []
+        for _ in range(200):
+            split_work(lambda i: out.append(i), [(i,) for i in range(6)])
+        results[name] = sorted(out)
+    threads = [threading.Thread(target=work, args=(n,)) for n in "ab"]
+    for t in threads:
+        t.start()
+    run_with_deadline(lambda: [t.join() for t in threads])
+    assert results == {n: sorted(list(range(6)) * 200) for n in "ab"}
