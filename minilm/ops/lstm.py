@@ -38,6 +38,9 @@ sigmoid(x) = tanh(x/2)/2 + 1/2; the 1/2 inside is applied once to the input
 projections of all steps and once to W_hh, not at every step. Likewise every
 gate's derivative (s (1 - s), or 1 - g^2) is computed for all T steps in one
 go before the backward loop, which then does about ten array operations a step.
+The biases cost no pass of their own: b is one more column of W_hh, facing a
+constant row of ones appended to h^T, so the recurrent matmul adds it; in the
+backward the same product, dL/da @ [h; 1]^T, yields db as that column's gradient.
 """
 import numpy as np
 
@@ -138,24 +141,26 @@ class LSTMLayer(Function):
         xp = xp_of(x)
         T, B, I = x.shape
         H = h0.shape[1]
-        gates = xp.matmul(w_ih, x.transpose(0, 2, 1))                   # (T, 4H, B): all input projections
-        for b in biases:
-            gates += _column(b)
-        prescale(gates, H)                                               # once for all steps
-        w_hh_scaled = prescale(w_hh.copy(), H)                           # (4H, H), so W h^T is prescaled
-        hs = xp.empty((T + 1, H, B), x.dtype)                           # h_0^T .. h_T^T
+        # All input projections in one batched matmul, with the sigmoid rows' 1/2 already in W.
+        acts = xp.matmul(prescale(w_ih.copy(), H), x.transpose(0, 2, 1))   # (T, 4H, B)
+        # The biases ride in the recurrent matmul as one more weight column, on an input row of ones:
+        # [W_hh | b] @ [h; 1] = W_hh h + b, with no pass of their own.
+        bias = sum(biases) if biases else xp.zeros_like(w_hh[:, 0])
+        w_hh_b = prescale(xp.concatenate([w_hh, _column(bias)], 1), H)  # (4H, H + 1)
+        hs = xp.empty((T + 1, H + 1, B), x.dtype)                       # [h_t^T; 1] for t = 0 .. T
+        hs[:, H] = 1
         cs = xp.empty((T + 1, H, B), x.dtype)                           # c_0^T .. c_T^T
         tanh_cs = xp.empty((T, H, B), x.dtype)
-        hs[0], cs[0] = h0.T, c0.T
+        hs[0, :H], cs[0] = h0.T, c0.T
         for t in range(T):
-            a = gates[t]
-            a += w_hh_scaled @ hs[t]                                     # (4H, B)
+            a = acts[t]
+            a += w_hh_b @ hs[t]                                          # (4H, B)
             gate_activations(a, H)
-            cell_forward(a, cs[t], cs[t + 1], tanh_cs[t], hs[t + 1], H)
+            cell_forward(a, cs[t], cs[t + 1], tanh_cs[t], hs[t + 1, :H], H)
         self.saved = x, w_ih, w_hh, len(biases)
-        self.acts, self.hs, self.cs, self.tanh_cs = gates, hs, cs, tanh_cs
-        y = xp.ascontiguousarray(hs[1:].transpose(0, 2, 1))              # (T, B, H)
-        return y, hs[T].T.copy(), cs[T].T.copy()
+        self.acts, self.hs, self.cs, self.tanh_cs = acts, hs, cs, tanh_cs
+        y = xp.ascontiguousarray(hs[1:, :H].transpose(0, 2, 1))          # (T, B, H)
+        return y, hs[T, :H].T.copy(), cs[T].T.copy()
 
     def backward(self, dy, dh_last, dc_last):
         x, w_ih, w_hh, n_bias = self.saved
@@ -172,10 +177,11 @@ class LSTMLayer(Function):
             dc = cell_backward(self.acts[t], derivs[t], self.cs[t], self.tanh_cs[t], dh, dc, H, das[t])
             dh = w_hh_t @ das[t]                                         # (H, B) to step t-1
         # The weight gradients sum over time and batch: one matmul each over all T*B columns.
+        # Against [h_{t-1}; 1] the product gives dW_hh and, in its last column, db = sum da.
         da2 = das.transpose(1, 0, 2).reshape(4 * H, T * B)              # (4H, T*B), a copy
-        h_prev = self.hs[:T].transpose(1, 0, 2).reshape(H, T * B)        # h_{t-1}^T for every column
+        h_prev = self.hs[:T].transpose(1, 0, 2).reshape(H + 1, T * B)    # [h_{t-1}; 1] for every column
         dx = (da2.T @ w_ih).reshape(T, B, I)
         dw_ih = da2 @ x.reshape(T * B, I)
-        dw_hh = da2 @ h_prev.T
-        db = sum_last(da2)[:, 0]
+        dw_hh_b = da2 @ h_prev.T                                         # (4H, H + 1)
+        dw_hh, db = xp.ascontiguousarray(dw_hh_b[:, :H]), dw_hh_b[:, H].copy()
         return (dx, dh.T, dc.T, dw_ih, dw_hh) + (db,) * n_bias

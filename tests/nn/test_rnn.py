@@ -115,11 +115,12 @@ def test_fused_lstm_step_equals_composite():
     assert minilm.gradcheck(composite_lstm_step, inputs)
 
 
-def test_fused_lstm_layer_equals_stepping_the_cell():
+@pytest.mark.parametrize("bias", [True, False])
+def test_fused_lstm_layer_equals_stepping_the_cell(bias):
     T, B, I, H = 6, 2, 3, 4
     x = t64(R.standard_normal((T, B, I)))
     _, h0, c0, w_ih, w_hh, b_ih, b_hh = lstm_inputs(B, I, H)
-    params = [w_ih, w_hh, b_ih, b_hh]
+    params = [w_ih, w_hh, b_ih, b_hh] if bias else [w_ih, w_hh]
     y, hT, cT = LSTMLayer()(x, h0, c0, *params)
     h, c, outs = h0, c0, []
     for t in range(T):
