@@ -15,14 +15,14 @@ CHUNK = 262144  # elements per piece: its few 1 MiB temporaries stay in cache (m
 
 
 def map_pieces(fn, x, n_out):
-    """fn(piece) -> n_out arrays, applied piece by piece to flat x; returns n_out flat arrays."""
+    """fn(piece, *outs) writes n_out results of a piece of flat x; returns the n_out flat arrays."""
     flat = x.reshape(-1)
+    outs = [xp_of(x).empty_like(flat) for _ in range(n_out)]
     if xp_of(x) is not np or flat.size <= CHUNK:
-        return fn(flat)
-    outs = [np.empty_like(flat) for _ in range(n_out)]
+        fn(flat, *outs)
+        return outs
 
     def piece(start, stop):
-        for out, values in zip(outs, fn(flat[start:stop])):
-            out[start:stop] = values
+        fn(flat[start:stop], *(out[start:stop] for out in outs))
     split_work(piece, balanced_ranges(flat.size, CHUNK))
     return outs
