@@ -25,33 +25,46 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import compare_torch as ct  # noqa: E402
 
 
-def evaluations(log_path):
-    """The evaluation records logged so far (lines with val_loss)."""
+def new_evaluations(log_path, offset):
+    """Evaluation records (lines with val_loss) written after byte `offset`; returns (records, new offset).
+
+    Only the new bytes are read, so following the log costs the training run next to nothing;
+    a line still being written waits for the next call.
+    """
     if not os.path.exists(log_path):
-        return []
-    with open(log_path) as f:
-        records = [json.loads(line) for line in f if line.strip().endswith("}")]
-    return [r for r in records if "val_loss" in r]
+        return [], offset
+    with open(log_path, "rb") as f:
+        f.seek(offset)
+        chunk = f.read()
+    complete = chunk[:chunk.rfind(b"\n") + 1]
+    records = [json.loads(line) for line in complete.splitlines() if b'"val_loss"' in line]
+    return records, offset + len(complete)
 
 
 def run_training(target, extra):
     """Train in a temporary folder; returns (seconds to target or None, total seconds, last evaluation)."""
     with tempfile.TemporaryDirectory() as tmp:
         out_dir = os.path.join(tmp, "out")
+        log_path = os.path.join(out_dir, "log.jsonl")
         cmd = [sys.executable, "-m", "minilm", "train", "--out_dir", out_dir, "--progress", "false"] + extra
+        errors = open(os.path.join(tmp, "stderr.txt"), "w+")   # a file: a full pipe could stall the run
         start = time.perf_counter()
-        proc = subprocess.Popen(cmd, cwd=tmp, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-        reached = None
-        while proc.poll() is None:
-            time.sleep(0.1)
-            if reached is None and any(r["val_loss"] <= target for r in evaluations(os.path.join(out_dir, "log.jsonl"))):
+        proc = subprocess.Popen(cmd, cwd=tmp, stdout=subprocess.DEVNULL, stderr=errors)
+        evals, offset, reached = [], 0, None
+        while True:
+            running = proc.poll() is None
+            records, offset = new_evaluations(log_path, offset)
+            evals += records
+            if reached is None and any(r["val_loss"] <= target for r in records):
                 reached = time.perf_counter() - start
+            if not running:
+                break
+            time.sleep(0.1)
         total = time.perf_counter() - start
-        if proc.returncode != 0:
-            raise RuntimeError(f"training failed:\n{proc.stderr.read()[-2000:]}")
-        evals = evaluations(os.path.join(out_dir, "log.jsonl"))
-        if reached is None and any(r["val_loss"] <= target for r in evals):
-            reached = total    # reached at the very end, between two polls
+        with errors:
+            errors.seek(0)
+            if proc.returncode != 0:
+                raise RuntimeError(f"training failed:\n{errors.read()[-2000:]}")
         return reached, total, evals[-1]
 
 

@@ -16,9 +16,9 @@ CHUNK = 262144  # elements per piece: its few 1 MiB temporaries stay in cache (m
 
 def map_pieces(fn, x, n_out):
     """fn(piece, *outs) writes n_out results of a piece of flat x; returns the n_out flat arrays."""
-    flat = x.reshape(-1)
-    outs = [xp_of(x).empty_like(flat) for _ in range(n_out)]
-    if xp_of(x) is not np or flat.size <= CHUNK:
+    xp, flat = xp_of(x), x.reshape(-1)
+    outs = [xp.empty_like(flat) for _ in range(n_out)]
+    if xp is not np or flat.size <= CHUNK:
         fn(flat, *outs)
         return outs
 
