@@ -21,7 +21,7 @@ def main():
     overrides = parse_overrides(rest)
     overrides.setdefault("out_dir", "out-gpt-shakespeare")
     if args.smoke:
-        overrides.update(max_iters=4, eval_interval=2, eval_iters=1, n_layer=1, n_embd=32, sample_tokens=40,
+        overrides.update(max_iters=4, warmup_iters=2, eval_interval=2, eval_iters=1, n_layer=1, n_embd=32, sample_tokens=40,
                          progress=False)
     cfg = config_from("shakespeare-char", overrides=overrides)
     trainer = Trainer(cfg)

@@ -27,11 +27,13 @@ import json
 import os
 import sys
 
+from .errors import run_command
+
 
 def cmd_train(argv):
     from .train.checkpoint import saved_config
-    from .train.config import PRESETS, config_from, parse_overrides
-    from .train.loop import Trainer, TrainingStopped
+    from .train.config import PRESETS, TrainConfig, config_from, parse_overrides, read_json
+    from .train.loop import Trainer
     parser = argparse.ArgumentParser(prog="minilm train", description="Train a language model.",
                                      epilog="Any TrainConfig field can follow as --name value.")
     parser.add_argument("--preset", default="shakespeare-char", help=f"one of {sorted(PRESETS)}")
@@ -47,19 +49,17 @@ def cmd_train(argv):
         overrides["resume"] = True
     if args.speaker:
         overrides["speaker"] = args.speaker
-    cfg = config_from(args.preset, args.config, overrides)
-    if cfg.resume:
+    if args.resume:
         # a resumed run continues with the settings it was started with, except those given now
-        cfg = config_from(json_path=args.config, overrides=overrides, base=saved_config(cfg.out_dir))
-    try:
-        trainer = Trainer(cfg)
-        print(f"training a {cfg.model.upper()} of {trainer.model.num_parameters():,} parameters on "
-              f"{len(trainer.train_data):,} tokens (vocabulary {trainer.tokenizer.vocab_size}), "
-              f"{cfg.max_iters} iterations, device {cfg.device}")
-        result = trainer.run()
-    except TrainingStopped as e:
-        print(e, file=sys.stderr)
-        return 1
+        out_dir = overrides.get("out_dir") or read_json(args.config).get("out_dir") or TrainConfig.out_dir
+        cfg = config_from(json_path=args.config, overrides=overrides, base=saved_config(out_dir))
+    else:
+        cfg = config_from(args.preset, args.config, overrides)
+    trainer = Trainer(cfg)
+    print(f"training a {cfg.model.upper()} of {trainer.model.num_parameters():,} parameters on "
+          f"{len(trainer.train_data):,} tokens (vocabulary {trainer.tokenizer.vocab_size}), "
+          f"{cfg.max_iters} iterations, device {cfg.device}")
+    result = trainer.run()
     print(f"final: train loss {result['train_loss']:.4f}, val loss {result['val_loss']:.4f} "
           f"(perplexity {result['val_ppl']:.2f}, next-token accuracy {result['val_acc']:.3f}); "
           f"checkpoints in {cfg.out_dir}/")
@@ -193,11 +193,8 @@ def main(argv=None):
             print(f"unknown command {argv[0]!r}; commands: {', '.join(COMMANDS)}", file=sys.stderr)
             return 2
         return 0
-    try:
-        return COMMANDS[argv[0]](argv[1:])
-    except (ValueError, FileNotFoundError) as e:
-        print(f"minilm {argv[0]}: {e}", file=sys.stderr)
-        return 2
+    # every command's user errors become one line and an exit status (see minilm/errors.py)
+    return run_command(argv[0], COMMANDS[argv[0]], argv[1:])
 
 
 if __name__ == "__main__":

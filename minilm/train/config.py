@@ -9,10 +9,15 @@ field takes `--bias false`, `--no-bias` or a bare `--bias`.
 
 Every field can be overridden; an unknown key is an error that names the
 nearest valid one, so a typo never silently trains the wrong model.
+
+Every config is validated when it is made (`validate`, from __post_init__):
+each field's allowed values are one line of RULES, the relations between
+fields one line of RELATIONS. A new field adds its line there.
 """
 import dataclasses
 import difflib
 import json
+import math
 from dataclasses import dataclass, fields
 
 
@@ -66,6 +71,9 @@ class TrainConfig:
     top_p: float = 0.0                 # nucleus sampling (0: off)
     prompt: str = "\n"
 
+    def __post_init__(self):
+        validate(self)
+
     def to_dict(self):
         return dataclasses.asdict(self)
 
@@ -87,6 +95,119 @@ PRESETS = {
 }
 
 FIELDS = {f.name: f for f in fields(TrainConfig)}
+
+
+# ---------------------------------------------------------------- validation
+class Range:
+    """Numbers from low to high; an open end excludes its bound: Range(0, 1, high_open=True) is [0, 1)."""
+
+    def __init__(self, low=-math.inf, high=math.inf, low_open=False, high_open=False):
+        self.low, self.high, self.low_open, self.high_open = low, high, low_open, high_open
+
+    def allows(self, value):
+        above = value > self.low if self.low_open else value >= self.low
+        below = value < self.high if self.high_open else value <= self.high
+        return above and below
+
+    def __str__(self):
+        if self.high == math.inf:
+            return f"{'>' if self.low_open else '>='} {self.low:g}"
+        return f"in {'(' if self.low_open else '['}{self.low:g}, {self.high:g}{')' if self.high_open else ']'}"
+
+
+class OneOf:
+    """One of a few names."""
+
+    def __init__(self, *choices):
+        self.choices = choices
+
+    def allows(self, value):
+        return value in self.choices
+
+    def __str__(self):
+        return "one of " + ", ".join(map(repr, self.choices))
+
+
+def at_least(low):
+    return Range(low)
+
+
+def above(low):
+    return Range(low, low_open=True)
+
+
+# the allowed values of each field (a field without a line here takes any value of its type)
+RULES = {
+    "tokenizer": OneOf("char", "bpe"),
+    "bpe_vocab_size": at_least(256),           # byte-level: one id per byte, then the merges
+    "model": OneOf("gpt", "lstm"),
+    "block_size": at_least(1),
+    "n_layer": at_least(1),
+    "n_head": at_least(1),
+    "n_embd": at_least(1),
+    "dropout": Range(0, 1, high_open=True),
+    "lstm_embedding": at_least(1),
+    "lstm_hidden": at_least(1),
+    "lstm_layers": at_least(1),
+    "batch_size": at_least(1),
+    "gradient_accumulation_steps": at_least(1),
+    "max_iters": at_least(1),
+    "learning_rate": above(0),
+    "min_lr": at_least(0),
+    "warmup_iters": at_least(0),
+    "lr_decay_iters": at_least(1),
+    "weight_decay": at_least(0),
+    "beta1": Range(0, 1, high_open=True),
+    "beta2": Range(0, 1, high_open=True),
+    "grad_clip": at_least(0),                  # 0: no clipping
+    "eval_interval": at_least(1),
+    "eval_iters": at_least(1),
+    "log_interval": at_least(1),
+    "early_stopping_patience": at_least(0),    # 0: never stop early
+    "seed": at_least(0),
+    "sample_tokens": at_least(0),
+    "temperature": at_least(0),                # 0: always the most likely token
+    "top_k": at_least(0),                      # 0: off
+    "top_p": Range(0, 1),                      # 0: off
+}
+
+# relations between fields: (holds(cfg), what it says, what to do)
+RELATIONS = [
+    (lambda c: c.warmup_iters <= c.max_iters, "warmup_iters ({warmup_iters}) must be <= max_iters ({max_iters})",
+     "the learning rate would never reach learning_rate; lower --warmup_iters or raise --max_iters"),
+    (lambda c: c.min_lr <= c.learning_rate, "min_lr ({min_lr}) must be <= learning_rate ({learning_rate})",
+     "the schedule decays from learning_rate down to min_lr"),
+]
+
+TYPE_NAMES = {int: "an integer", float: "a number", bool: "true or false", str: "a string"}
+
+
+def _type_of(key):
+    kind = FIELDS[key].type
+    return {"int": int, "float": float, "bool": bool, "str": str}.get(kind, kind)
+
+
+def _has_type(value, kind):
+    if kind is float:
+        return isinstance(value, (int, float)) and not isinstance(value, bool)
+    if kind is int:
+        return isinstance(value, int) and not isinstance(value, bool)
+    return isinstance(value, kind)
+
+
+def validate(cfg):
+    """Raise ValueError naming the key, its value and the allowed values at the first field out of range."""
+    for key in FIELDS:
+        value, kind = getattr(cfg, key), _type_of(key)
+        if kind in TYPE_NAMES and not _has_type(value, kind):
+            raise ValueError(f"{key} expects {TYPE_NAMES[kind]}, got {value!r}")
+        rule = RULES.get(key)
+        if rule is not None and not rule.allows(value):            # (nan is in no range)
+            raise ValueError(f"{key} must be {rule}, got {value!r}")
+    for holds, message, why in RELATIONS:
+        if not holds(cfg):
+            raise ValueError(f"{message.format(**cfg.to_dict())}: {why}")
+    return cfg
 
 
 def check_key(key):
@@ -153,10 +274,24 @@ def config_from(preset=None, json_path=None, overrides=None, base=None):
             raise ValueError(f"unknown preset {preset!r}; presets: {sorted(PRESETS)}"
                              + (f" (did you mean {near[0]!r}?)" if near else ""))
         values.update(PRESETS[preset])
-    if json_path:
-        with open(json_path) as f:
-            for key, value in json.load(f).items():
-                values[key] = convert(key, value)
+    for key, value in read_json(json_path).items():
+        values[key] = convert(key, value)
     for key, value in (overrides or {}).items():
         values[key] = convert(key, value)
     return TrainConfig(**values)
+
+
+def read_json(path):
+    """The fields of a JSON config file ({} without one); a malformed file is an error naming it."""
+    if not path:
+        return {}
+    with open(path) as f:
+        try:
+            values = json.load(f)
+        except json.JSONDecodeError as e:
+            raise ValueError(f"{path} is not valid JSON ({e}); a config file is one object of "
+                             'TrainConfig fields, e.g. {"n_layer": 6}') from None
+    if not isinstance(values, dict):
+        raise ValueError(f"{path} holds a JSON {type(values).__name__}; a config file is one object of "
+                         'TrainConfig fields, e.g. {"n_layer": 6}')
+    return values

@@ -28,6 +28,7 @@ from tqdm import tqdm
 from .. import backend
 from ..autograd import no_grad
 from ..data import StreamBatcher
+from ..errors import UserError
 from ..metrics import accuracy, perplexity
 from ..optim import clip_grad_norm_, cosine_with_warmup
 from ..serialization import atomic_write
@@ -38,8 +39,9 @@ from ..tokenizers import tokenizer_from_dict
 from .setup import build_model, load_split, make_optimizer, prepare_data
 
 
-class TrainingStopped(RuntimeError):
+class TrainingStopped(UserError, RuntimeError):
     """Training cannot go on (e.g. the loss became NaN); the message says why and what was kept."""
+    exit_code = 1
 
 
 # the fields that fix a model's shape: a checkpoint's values win over the command line's

@@ -33,7 +33,7 @@ def test_lstm_resume_is_bit_identical(corpus, log_records, tmp_path):
     """The LSTM's carried hidden state and its place in the streams are part of the checkpoint."""
     def lstm(out, **fields):
         return config_from("shakespeare-lstm", overrides=dict(
-            data=corpus, out_dir=str(out), eval_interval=3, eval_iters=1, batch_size=4, block_size=16,
+            data=corpus, out_dir=str(out), eval_interval=3, eval_iters=1, batch_size=4, block_size=16, warmup_iters=2,
             lstm_embedding=8, lstm_hidden=16, lstm_layers=1, progress=False, **fields))
     Trainer(lstm(tmp_path / "straight", max_iters=8)).run()
     Trainer(lstm(tmp_path / "split", max_iters=3)).run()

@@ -1,9 +1,10 @@
 """TrainConfig: the presets, JSON files, command-line overrides and their errors."""
 import json
+from dataclasses import fields
 
 import pytest
 
-from minilm.train.config import PRESETS, TrainConfig, config_from, parse_overrides
+from minilm.train.config import PRESETS, RULES, TrainConfig, config_from, parse_overrides
 
 
 def test_default_is_nanogpts_cpu_configuration():
@@ -30,13 +31,13 @@ def test_command_line_overrides():
     assert parse_overrides(["--n-layer", "6", "--dropout=0.1", "--no-bias", "--resume"]) == \
         {"n_layer": 6, "dropout": 0.1, "bias": False, "resume": True}
     assert parse_overrides(["--progress", "false", "--device", "cuda"]) == {"progress": False, "device": "cuda"}
-    cfg = config_from("shakespeare-lstm", overrides={"max_iters": 7})
-    assert cfg.model == "lstm" and cfg.max_iters == 7
+    cfg = config_from("shakespeare-lstm", overrides={"max_iters": 700})
+    assert cfg.model == "lstm" and cfg.max_iters == 700
 
 
 def test_json_file_then_overrides(tmp_path):
     path = tmp_path / "c.json"
-    path.write_text(json.dumps({"n_embd": 64, "max_iters": 5}))
+    path.write_text(json.dumps({"n_embd": 64, "max_iters": 5, "warmup_iters": 5}))
     cfg = config_from("shakespeare-char", json_path=path, overrides={"max_iters": 9})
     assert (cfg.n_embd, cfg.max_iters, cfg.n_layer) == (64, 9, 4)
     path.write_text(json.dumps({"n_emdb": 64}))
@@ -57,3 +58,35 @@ def test_errors_name_the_key_and_the_nearest_valid_one():
         parse_overrides(["--max_iters"])
     with pytest.raises(ValueError, match="unknown configuration key 'colour'"):
         TrainConfig.from_dict({"colour": 1})
+
+
+def test_every_numeric_field_has_an_allowed_range():
+    numeric = [f.name for f in fields(TrainConfig) if f.type in (int, float, "int", "float")]
+    assert [name for name in numeric if name not in RULES] == []
+
+
+@pytest.mark.parametrize("key, value, allowed", [
+    ("learning_rate", -1.0, "> 0"), ("learning_rate", 0.0, "> 0"), ("min_lr", -1e-4, ">= 0"),
+    ("dropout", 1.0, r"in \[0, 1\)"), ("dropout", -0.1, r"in \[0, 1\)"), ("n_layer", 0, ">= 1"),
+    ("batch_size", 0, ">= 1"), ("eval_interval", 0, ">= 1"), ("grad_clip", -1.0, ">= 0"),
+    ("beta1", 1.0, r"in \[0, 1\)"), ("beta2", float("nan"), r"in \[0, 1\)"), ("weight_decay", -0.1, ">= 0"),
+    ("top_p", 1.5, r"in \[0, 1\]"), ("temperature", -1.0, ">= 0"), ("bpe_vocab_size", 100, ">= 256"),
+    ("model", "bert", "one of 'gpt', 'lstm'"), ("tokenizer", "word", "one of 'char', 'bpe'"),
+])
+def test_a_value_out_of_range_names_the_key_the_value_and_the_range(key, value, allowed):
+    with pytest.raises(ValueError, match=rf"^{key} must be {allowed}, got {value!r}$"):
+        config_from(overrides={key: value})
+    with pytest.raises(ValueError, match=rf"^{key} must be {allowed}"):
+        TrainConfig.from_dict({**TrainConfig().to_dict(), key: value})
+
+
+def test_relations_between_fields_and_types_are_checked():
+    with pytest.raises(ValueError, match=r"warmup_iters \(100\) must be <= max_iters \(50\).*--warmup_iters"):
+        config_from(overrides={"max_iters": 50})
+    assert config_from(overrides={"max_iters": 50, "warmup_iters": 5}).max_iters == 50
+    with pytest.raises(ValueError, match=r"min_lr \(0.01\) must be <= learning_rate \(0.001\)"):
+        TrainConfig(min_lr=0.01)
+    with pytest.raises(ValueError, match="n_layer expects an integer, got '3'"):
+        TrainConfig(n_layer="3")
+    with pytest.raises(ValueError, match="dropout expects a number, got True"):
+        TrainConfig(dropout=True)
