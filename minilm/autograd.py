@@ -21,6 +21,12 @@ a chain of 100,000 ops backpropagates without hitting Python's recursion limit.
 import contextlib
 
 _grad_enabled = True
+# The Modules whose forward is running, outermost first: Module.__call__ extends it. Each
+# recorded Function keeps it (one reference), so minilm.viz can draw an op inside its block.
+module_scope = ()
+# None, or an object whose forward(fn, outputs) / backward(fn, grad_outputs) see every recorded
+# op's arrays as they are made: minilm.viz.keep_values() sets one to show value statistics.
+op_observer = None
 
 
 def is_grad_enabled():
@@ -62,13 +68,16 @@ class Function:
             # value's array is then freed unless backward saved it (like PyTorch's graph).
             self.parents = tuple(x if x.creator is None else (x.creator, x._index, x.shape) for x in inputs)
             self.needs_input_grad = tuple(x.requires_grad for x in inputs)
+            self.scope = module_scope
             creator = self
+            if op_observer is not None:
+                op_observer.forward(self, outputs)
         else:
             requires_grad = False
         if type(outputs) is tuple:
             self.output_meta = tuple((y.shape, y.dtype) for y in outputs)
             return tuple(Tensor._wrap(y, device, requires_grad, creator, i) for i, y in enumerate(outputs))
-        self.output_meta = None
+        self.output_meta, self.output_dtype = None, outputs.dtype
         return Tensor._wrap(outputs, device, requires_grad, creator, 0)
 
     def forward(self, *xs):
@@ -112,6 +121,8 @@ def backward(root, grad, retain_graph=False):
     stored = set()  # ids of arrays handed to a leaf, so no two leaves share one buffer
     for fn in reversed(order):
         gys = fn.grad_outputs
+        if op_observer is not None:
+            op_observer.backward(fn, gys)
         if fn.output_meta is None:
             gxs = fn.backward(gys[0])
         else:  # an output nobody used contributes a zero gradient

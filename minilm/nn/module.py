@@ -10,6 +10,7 @@ from collections import OrderedDict
 
 import numpy as np
 
+from .. import autograd
 from ..backend import to_device
 from ..tensor import Tensor
 
@@ -63,7 +64,14 @@ class Module:
             setattr(self, name, param)
 
     def __call__(self, *args, **kwargs):
-        return self.forward(*args, **kwargs)
+        # The ops recorded while forward runs keep this scope: minilm.viz draws them in one
+        # cluster per module (transformer.h.0.attn). One small tuple per call, no lookups.
+        outer = autograd.module_scope
+        autograd.module_scope = outer + (self,)
+        try:
+            return self.forward(*args, **kwargs)
+        finally:
+            autograd.module_scope = outer
 
     def forward(self, *args, **kwargs):
         raise TypeError(f"{type(self).__name__} must define forward()")

@@ -40,6 +40,9 @@ from .softmax import SAFE_EXP, softmax_array
 _causal_masks = {}
 GROUP_ELEMENTS = 65536  # scores per group of heads: (Tq, Tk) floats of a few heads, cache-sized
 SINGLE_THREAD_PRODUCT = 4 * 65536  # OpenBLAS's GEMM_MULTITHREAD_THRESHOLD (4) x 65536 multiply-adds
+# Callables given each attention's probabilities P (..., Tq, Tk) as soon as they are computed
+# (before dropout): minilm.viz.attention_maps adds one to read the model's own attention.
+probability_hooks = []
 
 
 def causal_bias(Tq, Tk, dtype, xp=np):
@@ -91,6 +94,8 @@ class ScaledDotProductAttention(Function):
             else:
                 s += mask.astype(s.dtype, copy=False)
         p = softmax_array(s, axis=-1, out=s)                             # (..., Tq, Tk), in place
+        for hook in probability_hooks:
+            hook(p)
         if self.dropout_p:
             keep = _uniform(xp, p.shape) >= self.dropout_p
             self.dropped = keep * p.dtype.type(1 / (1 - self.dropout_p))
@@ -143,6 +148,8 @@ class ScaledDotProductAttention(Function):
             softmax_array(s, axis=-1, out=s, shift=shift)
             np.matmul(s, v[a:b], out=o[a:b])                             # (G, ..., Tq, hv)
         self._split(attend, q.shape, Tk)
+        for hook in probability_hooks:
+            hook(p)
         self.grouped = (q, k, v, p)
         return o
 
@@ -163,8 +170,10 @@ class ScaledDotProductAttention(Function):
         return dq, dk, dv
 
     def _kernel_applies(self, q, k, v):
-        """The kernel covers self-attention shapes (same T, D <= 128), float32, no mask or dropout."""
+        """The kernel covers self-attention shapes (same T, D <= 128), float32, no mask or dropout.
+        It never forms P, so it steps aside while someone asks for P (probability_hooks)."""
         return (kernels.enabled(self.device) and self.attn_mask is None and not self.dropout_p
+                and not probability_hooks
                 and q.dtype == np.float32 and q.shape == k.shape == v.shape and q.shape[-1] <= 128)
 
     def backward(self, do):
