@@ -34,6 +34,7 @@ def cmd_train(argv):
     from .train.checkpoint import saved_config
     from .train.config import PRESETS, TrainConfig, config_from, parse_overrides, read_json
     from .train.loop import Trainer
+    from .train.run_folder import reached_step
     parser = argparse.ArgumentParser(prog="minilm train", description="Train a language model.",
                                      epilog="Any TrainConfig field can follow as --name value.")
     parser.add_argument("--preset", default="shakespeare-char", help=f"one of {sorted(PRESETS)}")
@@ -41,7 +42,10 @@ def cmd_train(argv):
     parser.add_argument("--init-from", dest="init_from", help="a checkpoint folder to fine-tune from")
     parser.add_argument("--speaker", help="train on this speaker's speeches only (e.g. ROMEO)")
     parser.add_argument("--resume", action="store_true", help="continue the run in --out_dir exactly")
+    parser.add_argument("--overwrite", action="store_true", help="delete the run in --out_dir and start over")
     args, rest = parser.parse_known_args(argv)
+    if args.resume and args.overwrite:
+        raise ValueError("--resume continues the run in --out_dir and --overwrite deletes it: give one of them")
     overrides = parse_overrides(rest)
     if args.init_from:
         overrides["init_from"] = args.init_from
@@ -53,9 +57,14 @@ def cmd_train(argv):
         # a resumed run continues with the settings it was started with, except those given now
         out_dir = overrides.get("out_dir") or read_json(args.config).get("out_dir") or TrainConfig.out_dir
         cfg = config_from(json_path=args.config, overrides=overrides, base=saved_config(out_dir))
+        step = reached_step(cfg.out_dir)
+        if step >= cfg.max_iters:
+            print(f"{cfg.out_dir} is already trained to step {step} (max_iters {cfg.max_iters}): nothing to do; "
+                  f"to train further, resume with a larger --max_iters")
+            return 0
     else:
         cfg = config_from(args.preset, args.config, overrides)
-    trainer = Trainer(cfg)
+    trainer = Trainer(cfg, overwrite=args.overwrite)
     print(f"training a {cfg.model.upper()} of {trainer.model.num_parameters():,} parameters on "
           f"{len(trainer.train_data):,} tokens (vocabulary {trainer.tokenizer.vocab_size}), "
           f"{cfg.max_iters} iterations, device {cfg.device}")

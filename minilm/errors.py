@@ -16,6 +16,7 @@ UserError carries its own exit status, for the cases Python has no exception for
 (a run folder that is already trained or locked, a device that is not there).
 """
 import errno
+import os
 import signal
 import sys
 
@@ -76,6 +77,9 @@ def run_command(name, command, argv):
     """Run one subcommand; a user's error becomes `minilm NAME: message` on stderr and its exit status."""
     try:
         return command(argv)
+    except BrokenPipeError:                        # `minilm sample | head`: the reader has gone, say nothing
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 128 + signal.SIGPIPE
     except (Exception, KeyboardInterrupt) as error:
         reported = user_message(error)
         if reported is None:

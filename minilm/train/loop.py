@@ -28,13 +28,16 @@ from tqdm import tqdm
 from .. import backend
 from ..autograd import no_grad
 from ..data import StreamBatcher
-from ..errors import UserError
+from ..errors import Interrupted, UserError
 from ..metrics import accuracy, perplexity
 from ..optim import clip_grad_norm_, cosine_with_warmup
 from ..serialization import atomic_write
 from .checkpoint import (checkpoint_folder, load_carry, load_model_weights, load_optimizer_state,
                          load_state, restore_rng, rng_state, save_checkpoint)
 from .config import TrainConfig
+from .lock import RunLock
+from .run_folder import claim_run_folder
+from .stop_signals import StopSignals
 from ..tokenizers import tokenizer_from_dict
 from .setup import build_model, load_split, make_optimizer, prepare_data
 
@@ -50,7 +53,13 @@ ARCHITECTURE = ("model", "block_size", "n_layer", "n_head", "n_embd", "bias", "l
 
 
 class Trainer:
-    def __init__(self, cfg):
+    def __init__(self, cfg, overwrite=False):
+        # refuse a folder that holds a run (unless resumed or overwritten) or that another process
+        # trains, before writing anything; it is locked while setup writes the data and while run() trains
+        with claim_run_folder(cfg, overwrite):
+            self._build(cfg)
+
+    def _build(self, cfg):
         self.cfg = cfg
         backend.manual_seed(cfg.seed)
         self.batch_rng = np.random.default_rng(cfg.seed)
@@ -63,9 +72,6 @@ class Trainer:
             for key in (*ARCHITECTURE, "tokenizer", "data", "data_dir", "speaker", "init_from"):
                 setattr(cfg, key, getattr(saved, key))
             fixed_tokenizer = tokenizer_from_dict(resume_state["tokenizer"])
-        if cfg.init_from and os.path.abspath(cfg.init_from) == os.path.abspath(cfg.out_dir):
-            raise ValueError(f"--init-from {cfg.init_from} is also the output folder: fine-tuning would "
-                             "overwrite the model it starts from; choose another --out_dir")
         starts_from_pretrained = cfg.init_from and resume_state is None   # (a resumed run has its weights)
         if starts_from_pretrained:
             source_state = load_state(checkpoint_folder(cfg.init_from, "best"))
@@ -196,6 +202,11 @@ class Trainer:
         return record
 
     def run(self):
+        """Train to max_iters; returns the last evaluation. SIGINT/SIGTERM: checkpoint this step, raise Interrupted."""
+        with RunLock(self.cfg.out_dir), StopSignals() as self.stop:
+            return self._train()
+
+    def _train(self):
         c = self.cfg
         os.makedirs(c.out_dir, exist_ok=True)
         log_path = os.path.join(c.out_dir, "log.jsonl")
@@ -229,9 +240,27 @@ class Trainer:
                     tokens_per_s = tokens_per_step * c.log_interval / recent_seconds if recent_seconds else 0
                     bar.set_postfix(loss=f"{loss:.4f}", lr=f"{lr:.2e}", tok_s=f"{tokens_per_s:,.0f}")
                     recent_seconds = 0.0
+                if self.stop.signum:
+                    self._save_and_stop(log)
             if last_eval is None or last_eval["step"] != self.step:
                 last_eval = self.evaluate_and_save(log)
+            if self.stop.signum:                        # (arrived during the final evaluation, now saved)
+                raise self._interrupted()
         return last_eval
+
+    def _save_and_stop(self, log):
+        """A checkpoint of exactly this step, with the evaluation a run going on would do now, if one is due
+        (so that resuming from it logs and keeps the best checkpoint exactly like an uninterrupted run)."""
+        if self.step % self.cfg.eval_interval == 0 or self.step >= self.cfg.max_iters:
+            self.evaluate_and_save(log)
+        else:
+            save_checkpoint(self.cfg.out_dir, self.step, self.model, self.optimizer, self._state(),
+                            carry=self.carry)
+        raise self._interrupted()
+
+    def _interrupted(self):
+        return Interrupted(f"interrupted at step {self.step}; checkpoint saved; continue with: "
+                           f"minilm train --resume --out_dir {self.cfg.out_dir}", self.stop.signum)
 
     def sample(self, prompt=None, max_new_tokens=None, temperature=None, top_k=None, top_p=None, seed=None):
         c = self.cfg

@@ -97,5 +97,5 @@ def test_bpe_preset_trains_its_tokenizer_first(tiny, tmp_path):
     trainer.run()
     assert trainer.tokenizer.vocab_size == 300 and trainer.model.transformer.wte.weight.shape[0] == 300
     # the same folder with another vocabulary size is tokenized anew, not reused
-    again = Trainer(tiny(tmp_path, tokenizer="bpe", bpe_vocab_size=280, max_iters=2, eval_interval=5))
+    again = Trainer(tiny(tmp_path, tokenizer="bpe", bpe_vocab_size=280, max_iters=2, eval_interval=5), overwrite=True)
     assert again.tokenizer.vocab_size == 280
