@@ -12,9 +12,11 @@ from .backend import xp_of
 from .ops.attention import ScaledDotProductAttention
 from .ops.dropout import Dropout
 from .ops.elementwise import (GELU, Abs, Add, Clamp, Div, Exp, Log, Mul, Neg, Pow, PowScalar, ReLU,
-                              Sigmoid, Sqrt, Sub, Tanh)
+                              Sigmoid, SiLU, Sqrt, Sub, Tanh)
 from .ops.embedding import Embedding
 from .ops.layer_norm import LayerNorm
+from .ops.rms_norm import RMSNorm
+from .ops.rotary import Rotary
 from .ops.loss import CrossEntropy
 from .ops.matmul import Linear, MatMul
 from .ops.reduction import Max, Mean, Sum, Var
@@ -95,6 +97,10 @@ def relu(x):
 
 def gelu(x, approximate="none"):
     return GELU(approximate)(x)
+
+
+def silu(x):
+    return SiLU()(x)
 
 
 def abs(x):
@@ -265,6 +271,25 @@ def layer_norm(x, normalized_shape, weight=None, bias=None, eps=1e-5):
                          f"normalized shape {normalized_shape}")
     params = [p for p in (weight, bias) if p is not None]
     return LayerNorm(len(normalized_shape), eps, weight is not None, bias is not None)(x, *params)
+
+
+def rms_norm(x, normalized_shape, weight=None, eps=None):
+    """x / sqrt(mean(x^2) + eps) * weight over the last dims; eps=None is the dtype's epsilon (PyTorch's)."""
+    if isinstance(normalized_shape, int):
+        normalized_shape = (normalized_shape,)
+    normalized_shape = tuple(normalized_shape)
+    if x.shape[-len(normalized_shape):] != normalized_shape:
+        raise ValueError(f"rms_norm: input of shape {x.shape} does not end in the "
+                         f"normalized shape {normalized_shape}")
+    if eps is None:
+        eps = float(np.finfo(x.dtype).eps)
+    params = [weight] if weight is not None else []
+    return RMSNorm(len(normalized_shape), eps, weight is not None)(x, *params)
+
+
+def rotary_embedding(x, cos, sin):
+    """x (..., T, hs) rotated by the angles whose cos, sin (T, hs) are given (rotate-half layout)."""
+    return Rotary(_raw(cos), _raw(sin))(x)
 
 
 def embedding(ids, weight, padding_idx=None):

@@ -9,7 +9,21 @@ Token ids (B, T) -> next-token logits (B, T, V):
 
 Parameter names are GPT-2's as used by nanoGPT (transformer.wte, transformer.h.0.attn.c_attn,
 ..., lm_head), with Linear weights stored (out, in), so a nanoGPT state_dict
-loads unchanged. Shapes: B batch, T time, C = n_embd, nh heads, hs = C / nh, V vocab.
+loads unchanged. Shapes: B batch, T time, C = n_embd, nh heads, hs = C / nh, V vocab,
+nkv key/value heads, I the feed-forward width.
+
+The same class builds the blocks of Llama-style models (Touvron et al., 2023), one
+config field per change, so each can be switched on alone and compared:
+
+    norm="rmsnorm"     RMSNorm instead of LayerNorm (ops/rms_norm.py)
+    pos="rope"         rotary embeddings on q and k instead of wpe (ops/rotary.py)
+    mlp="swiglu"       c_proj(silu(gate) * up) with [gate, up] = c_fc(x), c_fc: C -> 2I
+    n_kv_head < n_head grouped-query attention: c_attn makes nh query heads and nkv key and
+                       value heads, each shared by nh / nkv queries (ops/attention.py)
+    tie_embeddings     False: lm_head has its own matrix
+
+GPT.from_pretrained / save_pretrained read and write Hugging Face folders of
+GPT-2 and Llama models (the name mappings are in models/gpt_hf.py).
 
 Generation keeps a key/value cache per layer: each new token computes its own
 q, k, v and attends to the cached keys and values of all earlier tokens, so a
@@ -23,7 +37,8 @@ import numpy as np
 
 from .. import functional as F
 from ..backend import xp_of
-from ..nn import GELU, Dropout, Embedding, LayerNorm, Linear, Module, ModuleDict, ModuleList, init
+from ..nn import (GELU, Dropout, Embedding, LayerNorm, Linear, Module, ModuleDict, ModuleList, RMSNorm,
+                  RotaryEmbedding, SiLU, init)
 from ..optim import AdamW
 from ..tensor import Tensor
 from .sampling import append_sample, generator, inference
@@ -38,6 +53,32 @@ class GPTConfig:
     n_embd: int = 128
     dropout: float = 0.0
     bias: bool = True
+    norm: str = "layernorm"          # "layernorm" | "rmsnorm"
+    pos: str = "learned"             # "learned" (wpe) | "rope"
+    mlp: str = "gelu"                # "gelu" | "gelu_tanh" (GPT-2's curve) | "swiglu"
+    n_kv_head: int = None            # key/value heads; None: n_head (plain multi-head attention)
+    rope_theta: float = 10000.0
+    tie_embeddings: bool = True      # lm_head shares wte's matrix
+    intermediate_size: int = None    # the feed-forward width I; None: 4C (gelu), 8C/3 rounded up to 8 (swiglu)
+    norm_eps: float = 1e-5
+
+    def __post_init__(self):
+        choices = {"norm": ("layernorm", "rmsnorm"), "pos": ("learned", "rope"),
+                   "mlp": ("gelu", "gelu_tanh", "swiglu")}
+        for name, allowed in choices.items():
+            if getattr(self, name) not in allowed:
+                raise ValueError(f"GPTConfig.{name} must be one of {allowed}, got {getattr(self, name)!r}")
+        if self.n_kv_head is None:
+            self.n_kv_head = self.n_head
+        if self.n_kv_head < 1 or self.n_head % self.n_kv_head:
+            raise ValueError(f"n_kv_head {self.n_kv_head} must divide n_head {self.n_head}: each key/value "
+                             "head serves an equal group of query heads (n_kv_head = 1: multi-query)")
+        if self.intermediate_size is None:
+            self.intermediate_size = (4 * self.n_embd if self.mlp != "swiglu"
+                                      else -(-8 * self.n_embd // 3 // 8) * 8)   # SwiGLU's 3 matrices ~ GELU's 2
+        if self.pos == "rope" and (self.n_embd // self.n_head) % 2:
+            raise ValueError(f"rotary embeddings rotate channel pairs: the head size n_embd / n_head = "
+                             f"{self.n_embd // self.n_head} must be even")
 
     def to_dict(self):
         return asdict(self)
@@ -70,18 +111,25 @@ class CausalSelfAttention(Module):
         super().__init__()
         if config.n_embd % config.n_head:
             raise ValueError(f"n_embd {config.n_embd} is not divisible by n_head {config.n_head}")
-        self.c_attn = Linear(config.n_embd, 3 * config.n_embd, bias=config.bias)  # q, k, v in one matmul
+        hs = config.n_embd // config.n_head
+        kv = config.n_kv_head * hs
+        self.c_attn = Linear(config.n_embd, config.n_embd + 2 * kv, bias=config.bias)  # q, k, v in one matmul
         self.c_proj = Linear(config.n_embd, config.n_embd, bias=config.bias)
         self.resid_dropout = Dropout(config.dropout)
-        self.n_head, self.dropout = config.n_head, config.dropout
+        self.rotary = RotaryEmbedding(hs, config.rope_theta) if config.pos == "rope" else None
+        self.n_head, self.n_kv_head, self.dropout = config.n_head, config.n_kv_head, config.dropout
 
     def forward(self, x, cache=None):
         B, T, C = x.shape
-        q, k, v = F.split(self.c_attn(x), C, dim=2)                      # 3 x (B, T, C)
-        q, k, v = (t.view(B, T, self.n_head, C // self.n_head).transpose(1, 2)
-                   for t in (q, k, v))                                   # (B, nh, T, hs)
+        hs = C // self.n_head
+        q, k, v = F.split(self.c_attn(x), [C, self.n_kv_head * hs, self.n_kv_head * hs], dim=2)
+        q = q.view(B, T, self.n_head, hs).transpose(1, 2)                # (B, nh, T, hs)
+        k, v = (t.view(B, T, self.n_kv_head, hs).transpose(1, 2) for t in (k, v))   # (B, nkv, T, hs)
+        if self.rotary is not None:
+            start = cache.length if cache is not None else 0             # positions after the cached ones
+            q, k = self.rotary(q, start), self.rotary(k, start)
         if cache is not None:
-            k, v = cache.extend(k, v)                                    # (B, nh, T_past + T, hs)
+            k, v = cache.extend(k, v)                                    # (B, nkv, T_past + T, hs)
         y = F.scaled_dot_product_attention(q, k, v, is_causal=True,
                                            dropout_p=self.dropout if self.training else 0.0)
         y = y.transpose(1, 2).reshape(B, T, C)                           # re-assemble the heads
@@ -91,22 +139,47 @@ class CausalSelfAttention(Module):
 class MLP(Module):
     def __init__(self, config):
         super().__init__()
-        self.c_fc = Linear(config.n_embd, 4 * config.n_embd, bias=config.bias)
-        self.gelu = GELU()
-        self.c_proj = Linear(4 * config.n_embd, config.n_embd, bias=config.bias)
+        self.c_fc = Linear(config.n_embd, config.intermediate_size, bias=config.bias)
+        self.gelu = GELU("tanh" if config.mlp == "gelu_tanh" else "none")
+        self.c_proj = Linear(config.intermediate_size, config.n_embd, bias=config.bias)
         self.dropout = Dropout(config.dropout)
 
     def forward(self, x):
         return self.dropout(self.c_proj(self.gelu(self.c_fc(x))))       # (B, T, C)
 
 
+class SwiGLU(Module):
+    """c_proj(silu(gate) * up), [gate, up] = c_fc(x) (Shazeer, 2020): a learned gate per channel.
+
+    Llama's gate_proj and up_proj are the two halves of c_fc (one matmul), its down_proj is c_proj.
+    """
+
+    def __init__(self, config):
+        super().__init__()
+        self.c_fc = Linear(config.n_embd, 2 * config.intermediate_size, bias=config.bias)
+        self.silu = SiLU()
+        self.c_proj = Linear(config.intermediate_size, config.n_embd, bias=config.bias)
+        self.dropout = Dropout(config.dropout)
+        self.intermediate_size = config.intermediate_size
+
+    def forward(self, x):
+        gate, up = F.split(self.c_fc(x), self.intermediate_size, dim=-1)   # 2 x (B, T, I)
+        return self.dropout(self.c_proj(self.silu(gate) * up))             # (B, T, C)
+
+
+def make_norm(config):
+    if config.norm == "rmsnorm":
+        return RMSNorm(config.n_embd, eps=config.norm_eps)
+    return LayerNorm(config.n_embd, eps=config.norm_eps, bias=config.bias)
+
+
 class Block(Module):
     def __init__(self, config):
         super().__init__()
-        self.ln_1 = LayerNorm(config.n_embd, bias=config.bias)
+        self.ln_1 = make_norm(config)
         self.attn = CausalSelfAttention(config)
-        self.ln_2 = LayerNorm(config.n_embd, bias=config.bias)
-        self.mlp = MLP(config)
+        self.ln_2 = make_norm(config)
+        self.mlp = SwiGLU(config) if config.mlp == "swiglu" else MLP(config)
 
     def forward(self, x, cache=None):
         x = x + self.attn(self.ln_1(x), cache)
@@ -117,15 +190,18 @@ class GPT(Module):
     def __init__(self, config):
         super().__init__()
         self.config = config
+        modules = dict(wte=Embedding(config.vocab_size, config.n_embd))
+        if config.pos == "learned":
+            modules["wpe"] = Embedding(config.block_size, config.n_embd)
         self.transformer = ModuleDict(dict(
-            wte=Embedding(config.vocab_size, config.n_embd),
-            wpe=Embedding(config.block_size, config.n_embd),
+            **modules,
             drop=Dropout(config.dropout),
             h=ModuleList(Block(config) for _ in range(config.n_layer)),
-            ln_f=LayerNorm(config.n_embd, bias=config.bias),
+            ln_f=make_norm(config),
         ))
         self.lm_head = Linear(config.n_embd, config.vocab_size, bias=False)
-        self.lm_head.weight = self.transformer.wte.weight  # weight tying: one matrix in and out
+        if config.tie_embeddings:
+            self.lm_head.weight = self.transformer.wte.weight  # weight tying: one matrix in and out
         self.apply(_init_weights)
         for name, p in self.named_parameters():
             if name.endswith("c_proj.weight"):  # residual projections: variance independent of depth
@@ -141,6 +217,17 @@ class GPT(Module):
         targets = targets.data if isinstance(targets, Tensor) else np.asarray(targets)
         loss = F.cross_entropy(logits.view(B * T, -1), targets.reshape(B * T))
         return logits, loss
+
+    @classmethod
+    def from_pretrained(cls, folder):
+        """A GPT from a Hugging Face folder of a GPT2LMHeadModel or LlamaForCausalLM (models/gpt_hf.py)."""
+        from .gpt_hf import load_pretrained
+        return load_pretrained(folder)
+
+    def save_pretrained(self, folder, overwrite=False):
+        """Write a Hugging Face folder (config.json, model.safetensors) that transformers loads."""
+        from .gpt_hf import save_pretrained
+        save_pretrained(self, folder, overwrite)
 
     def configure_optimizers(self, weight_decay, learning_rate, betas=(0.9, 0.95), eps=1e-8):
         """AdamW that decays the matrices and embeddings (>= 2-D) but not biases or norm gains."""
@@ -182,10 +269,11 @@ def transformer_body(transformer, config, idx, caches=None):
     if start + T > config.block_size:
         raise ValueError(f"cannot forward a sequence of length T={start + T}: block_size is {config.block_size}; "
                          f"crop the input to its last {config.block_size} tokens (idx[:, -block_size:])")
-    positions = Tensor(np.arange(start, start + T), device=idx.device)
-    tok_emb = transformer.wte(idx)                                       # (B, T, C)
-    pos_emb = transformer.wpe(positions)                                 # (T, C)
-    x = transformer.drop(tok_emb + pos_emb)
+    x = transformer.wte(idx)                                             # (B, T, C)
+    if config.pos == "learned":                                          # (rope rotates q, k instead)
+        positions = Tensor(np.arange(start, start + T), device=idx.device)
+        x = x + transformer.wpe(positions)                               # + (T, C)
+    x = transformer.drop(x)
     for i, block in enumerate(transformer.h):
         x = block(x, caches[i] if caches else None)
     return transformer.ln_f(x)

@@ -1,5 +1,5 @@
 """minilm.nn: layers as Modules, with PyTorch's names, shapes and initialisations."""
-from .activation import GELU, Dropout, ReLU, Sigmoid, Tanh
+from .activation import GELU, Dropout, ReLU, Sigmoid, SiLU, Tanh
 from .embedding import Embedding
 from .linear import Linear
 from .attention import MultiheadAttention, MultiHeadAttention
@@ -8,10 +8,11 @@ from .rnn import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNCell
 from .positional import LearnedPositionalEmbedding, PositionalEncoding
 from .transformer import (TransformerDecoder, TransformerDecoderLayer, TransformerEncoder,
                           TransformerEncoderLayer)
-from .normalization import LayerNorm
+from .normalization import LayerNorm, RMSNorm
+from .rotary import RotaryEmbedding
 from . import init
 
 __all__ = ["RNN", "LSTM", "GRU", "RNNCell", "LSTMCell", "GRUCell", "Module", "Parameter", "Sequential", "ModuleList", "ModuleDict", "MultiheadAttention",
            "MultiHeadAttention", "PositionalEncoding", "LearnedPositionalEmbedding",
            "TransformerEncoderLayer", "TransformerDecoderLayer", "TransformerEncoder", "TransformerDecoder", "Linear", "Embedding", "LayerNorm",
-           "Dropout", "ReLU", "GELU", "Tanh", "Sigmoid", "init"]
+           "RMSNorm", "RotaryEmbedding", "Dropout", "ReLU", "GELU", "SiLU", "Tanh", "Sigmoid", "init"]

@@ -18,6 +18,13 @@ class Sigmoid(Module):
         return F.sigmoid(x)
 
 
+class SiLU(Module):
+    """x sigmoid(x), the gate of a SwiGLU feed-forward."""
+
+    def forward(self, x):
+        return F.silu(x)
+
+
 class GELU(Module):
     """x Phi(x); approximate="tanh" is the cheaper curve GPT-2 was trained with."""
 

@@ -24,6 +24,14 @@ Either broadcasts against (..., Tq, Tk). With is_causal and Tq < Tk (a few new
 queries after Tk - Tq cached keys, as in KV-cache decoding) the causal mask is
 aligned to the bottom right: query i is position Tk - Tq + i. A query row whose
 keys are all blocked has no distribution to take: its output is NaN.
+
+Grouped-query attention (Ainslie et al., 2023). Given fewer key/value heads than
+query heads, q (..., nh, Tq, hs) and k, v (..., n_kv, Tk, hs) with n_kv dividing
+nh, each K/V head serves a group of nh / n_kv consecutive query heads (multi-query
+attention at n_kv = 1). q is viewed as (..., n_kv, group, Tq, hs) and k, v as
+(..., n_kv, 1, Tk, hs): the products broadcast each K/V head over its group, so
+no head is copied and every formula above holds as written; in backward, dK and
+dV are summed over the group axis (each K/V head was used by `group` queries).
 """
 import math
 
@@ -69,6 +77,13 @@ class ScaledDotProductAttention(Function):
         if q.shape[-1] != k.shape[-1] or k.shape[-2] != v.shape[-2]:
             raise ValueError(f"attention: q {q.shape}, k {k.shape}, v {v.shape} do not fit "
                              "(need q (..., Tq, hs), k (..., Tk, hs), v (..., Tk, hv))")
+        self.heads_shape = None                   # q's shape when K/V heads are shared (GQA), else None
+        if q.ndim >= 3 and q.shape[-3] != k.shape[-3]:
+            q, k, v = self._group_queries(q, k, v)
+            return self._forward(q, k, v, xp).reshape(self.heads_shape[:-1] + (v.shape[-1],))
+        return self._forward(q, k, v, xp)
+
+    def _forward(self, q, k, v, xp):
         scale = self.scale if self.scale is not None else 1 / math.sqrt(q.shape[-1])
         self.scale_used = q.dtype.type(scale)
         self.fused_kernel = self._kernel_applies(q, k, v)
@@ -95,7 +110,7 @@ class ScaledDotProductAttention(Function):
                 s += mask.astype(s.dtype, copy=False)
         p = softmax_array(s, axis=-1, out=s)                             # (..., Tq, Tk), in place
         for hook in probability_hooks:
-            hook(p)
+            hook(self._per_head(p))
         if self.dropout_p:
             keep = _uniform(xp, p.shape) >= self.dropout_p
             self.dropped = keep * p.dtype.type(1 / (1 - self.dropout_p))
@@ -114,7 +129,8 @@ class ScaledDotProductAttention(Function):
 
     def _grouped_applies(self, q, k, v):
         return (xp_of(q) is np and self.attn_mask is None and not self.dropout_p and q.ndim >= 3
-                and q.shape[:-2] == k.shape[:-2] == v.shape[:-2])
+                and k.shape[:-2] == v.shape[:-2]
+                and (q.shape[:-2] == k.shape[:-2] or self.heads_shape is not None))
 
     def _split(self, fn, shape, Tk):
         """fn(a, b) for groups [a, b) along the first axis of q's shape (..., Tq, hs), all the
@@ -149,7 +165,7 @@ class ScaledDotProductAttention(Function):
             np.matmul(s, v[a:b], out=o[a:b])                             # (G, ..., Tq, hv)
         self._split(attend, q.shape, Tk)
         for hook in probability_hooks:
-            hook(p)
+            hook(self._per_head(p))
         self.grouped = (q, k, v, p)
         return o
 
@@ -159,13 +175,13 @@ class ScaledDotProductAttention(Function):
 
         def backprop(a, b):
             pg = p[a:b]
-            np.matmul(pg.swapaxes(-1, -2), do[a:b], out=dv[a:b])        # dV = P^T dO
+            _matmul_into(pg.swapaxes(-1, -2), do[a:b], dv[a:b])        # dV = P^T dO
             dp = do[a:b] @ v[a:b].swapaxes(-1, -2)                       # dP = dO V^T
             dp -= sum_last(dp * pg)
             dp *= pg
             dp *= self.scale_used                                        # dS, as in backward below
             np.matmul(dp, k[a:b], out=dq[a:b])
-            np.matmul(dp.swapaxes(-1, -2), q[a:b], out=dk[a:b])
+            _matmul_into(dp.swapaxes(-1, -2), q[a:b], dk[a:b])
         self._split(backprop, q.shape, k.shape[-2])
         return dq, dk, dv
 
@@ -177,6 +193,42 @@ class ScaledDotProductAttention(Function):
                 and q.dtype == np.float32 and q.shape == k.shape == v.shape and q.shape[-1] <= 128)
 
     def backward(self, do):
+        if self.heads_shape is None:
+            return self._backward(do)
+        q, k, v = self.q_k_v_grouped
+        dq, dk, dv = self._backward(do.reshape(q.shape[:-1] + (do.shape[-1],)))
+        return dq.reshape(self.heads_shape), dk.reshape(k.shape[:-3] + k.shape[-2:]), \
+            dv.reshape(v.shape[:-3] + v.shape[-2:])
+
+    # ---------------------------------------------------------------- grouped-query attention
+    def _group_queries(self, q, k, v):
+        """q (..., nh, Tq, hs) -> (..., n_kv, group, Tq, hs); k, v (..., n_kv, T, h) -> (..., n_kv, 1, T, h).
+
+        Views only (splitting an axis and adding one of size 1 never copies).
+        """
+        nh, n_kv = q.shape[-3], k.shape[-3]
+        if v.shape[-3] != n_kv or nh % n_kv or q.shape[:-3] != k.shape[:-3]:
+            raise ValueError(f"attention: q {q.shape} has {nh} heads and k {k.shape}, v {v.shape} have "
+                             f"{k.shape[-3]} and {v.shape[-3]}: for grouped-query attention k and v need the "
+                             "same number of heads, dividing q's, and the same leading dims")
+        group = nh // n_kv
+        self.heads_shape = q.shape
+        q = q.reshape(q.shape[:-3] + (n_kv, group) + q.shape[-2:])        # (..., n_kv, group, Tq, hs)
+        k, v = k[..., None, :, :], v[..., None, :, :]                     # (..., n_kv, 1, Tk, hs)
+        if self.attn_mask is not None and self.attn_mask.ndim >= 3:
+            mask = self.attn_mask
+            if mask.shape[-3] == nh:                                      # one mask per query head
+                self.attn_mask = mask.reshape(mask.shape[:-3] + (n_kv, group) + mask.shape[-2:])
+            else:
+                self.attn_mask = mask[..., None, :, :]
+        self.q_k_v_grouped = q, k, v
+        return q, k, v
+
+    def _per_head(self, p):
+        """The probabilities as (..., nh, Tq, Tk) whether or not the K/V heads are shared."""
+        return p if self.heads_shape is None else p.reshape(self.heads_shape[:-1] + p.shape[-1:])
+
+    def _backward(self, do):
         if getattr(self, "grouped", None) is not None:
             return self._backward_grouped(do)
         q, k, v = self.q, self.k, self.v
@@ -198,6 +250,15 @@ class ScaledDotProductAttention(Function):
         dq = product(dp, k, self.device)                                 # (..., Tq, hs)
         dk = product(dp, q, self.device, ta=True)                        # (..., Tk, hs)
         return _unbroadcast(dq, q), _unbroadcast(dk, k), _unbroadcast(dv, v)
+
+
+def _matmul_into(a, b, out):
+    """out = a @ b; where out has size 1 on an axis that the product broadcast (the query
+    group of grouped-query attention), the product is summed over that axis."""
+    if out.shape == np.broadcast_shapes(a.shape[:-2], b.shape[:-2]) + (a.shape[-2], b.shape[-1]):
+        np.matmul(a, b, out=out)
+    else:
+        out[...] = (a @ b).sum(axis=-3, keepdims=True)
 
 
 def _scores_bounded(q, k, scale):

@@ -203,6 +203,21 @@ class Sigmoid(Function):
         return gy * self.y * (1 - self.y)
 
 
+class SiLU(Function):
+    """Sigmoid linear unit ("swish"), y = x s with s = sigmoid(x);  dy/dx = s (1 + x (1 - s)).
+
+    The gate of Llama's SwiGLU feed-forward: smooth like GELU, and x s(x) -> x for large x.
+    """
+
+    def forward(self, x):
+        s = sigmoid_array(x)
+        self.slope = s * (1 + x * (1 - s))                               # dy/dx, kept for backward
+        return x * s
+
+    def backward(self, gy):
+        return gy * self.slope
+
+
 class ReLU(Function):
     """y = max(x, 0);  dy/dx = 1 where x > 0, else 0."""
 
