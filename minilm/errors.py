@@ -38,6 +38,14 @@ class DeviceUnavailable(UserError, RuntimeError):
     """The device asked for cannot be used here (CuPy, a GPU or a C++ compiler is missing)."""
 
 
+class WriteFailed(UserError):
+    """A file could not be written (disk full, permission denied, read-only); says what was kept."""
+    exit_code = 1
+
+    def __init__(self, error, kept=""):
+        super().__init__(f"could not write {describe_os_error(error)}" + (f"; {kept}" if kept else ""))
+
+
 class Interrupted(UserError):
     """Training stopped at a signal after saving a checkpoint; exit 128 + the signal number."""
 

@@ -7,6 +7,7 @@ a rename is atomic, so a crash mid-save leaves the previous file intact.
 """
 import json
 import os
+import re
 import tempfile
 
 import numpy as np
@@ -18,21 +19,41 @@ from .tensor import Tensor
 
 
 def atomic_write(path, write):
-    """Call write(tmp_path), then rename tmp_path over path (same folder, so same filesystem)."""
+    """Call write(tmp_path), then rename tmp_path over path (same folder, so same filesystem).
+
+    If anything fails (a full disk, a read-only folder), the temporary file is
+    removed, path is untouched, and an OSError names path (not the temporary).
+    """
     path = os.fspath(path)
     folder = os.path.dirname(os.path.abspath(path))
-    os.makedirs(folder, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix=os.path.basename(path) + ".", suffix=".tmp")
+    try:
+        os.makedirs(folder, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=folder, prefix=os.path.basename(path) + ".", suffix=".tmp")
+    except OSError as e:
+        raise OSError(e.errno, e.strerror, path) from None
     os.close(fd)
     try:
         write(tmp)
         with open(tmp, "rb") as f:
             os.fsync(f.fileno())
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as e:
         if os.path.exists(tmp):
             os.remove(tmp)
+        if isinstance(e, OSError) and e.errno is not None:
+            raise OSError(e.errno, e.strerror, path) from None
         raise
+
+
+def _save_file(arrays, path, metadata):
+    """safetensors' save_file, with its I/O failures as the OSError they are (it reports them as text)."""
+    try:
+        save_file(arrays, path, metadata=metadata)
+    except SafetensorError as e:
+        code = re.search(r"os error (\d+)", str(e))
+        if code is None:
+            raise
+        raise OSError(int(code.group(1)), os.strerror(int(code.group(1))), path) from None
 
 
 def save(state_dict, path, metadata=None):
@@ -44,7 +65,7 @@ def save(state_dict, path, metadata=None):
     for name, value in state_dict.items():
         array = value.data if isinstance(value, Tensor) else value
         arrays[name] = np.ascontiguousarray(to_device(array, "cpu"))
-    atomic_write(path, lambda tmp: save_file(arrays, tmp, metadata=metadata))
+    atomic_write(path, lambda tmp: _save_file(arrays, tmp, metadata))
 
 
 def load(path):

@@ -26,7 +26,7 @@ import regex
 
 from ..serialization import atomic_write, save_json
 from .split import split_sizes
-from .text import CORPORA, load_corpus
+from .text import CORPORA, load_corpus, undecodable
 
 PIECE_CHARS = 1 << 20
 MAX_PIECE_CHARS = 1 << 24
@@ -37,7 +37,7 @@ def token_dtype(vocab_size):
     return np.uint16 if vocab_size <= 1 << 16 else np.uint32
 
 
-def _raw_pieces(text_or_path):
+def _raw_pieces(text_or_path, encoding="utf-8"):
     """The corpus, PIECE_CHARS characters at a time, from a string, a corpus name or a file."""
     is_path = isinstance(text_or_path, os.PathLike) or (
         isinstance(text_or_path, str) and "\n" not in text_or_path
@@ -48,15 +48,18 @@ def _raw_pieces(text_or_path):
     elif text_or_path in CORPORA:
         yield load_corpus(text_or_path)
     else:
-        with open(text_or_path, encoding="utf-8") as f:
-            while piece := f.read(PIECE_CHARS):
-                yield piece
+        with open(text_or_path, encoding=encoding) as f:
+            try:
+                while piece := f.read(PIECE_CHARS):
+                    yield piece
+            except UnicodeDecodeError as e:
+                raise undecodable(text_or_path, encoding, e) from None
 
 
-def text_pieces(text_or_path):
+def text_pieces(text_or_path, encoding="utf-8"):
     """Yield the corpus in pieces that end at a safe cut (see the module docstring)."""
     carry = ""
-    for raw in _raw_pieces(text_or_path):
+    for raw in _raw_pieces(text_or_path, encoding):
         text = carry + raw
         # the last safe cut that leaves at least one character after it (the lookahead needs it)
         last = None
@@ -72,22 +75,30 @@ def text_pieces(text_or_path):
         yield carry
 
 
-def prepare(text_or_path, tokenizer, out_dir, fractions=(0.9, 0.05, 0.05), allowed_special=()):
-    """Encode text (a string, a corpus name or a file path) into out_dir; returns the meta dict.
+def prepare(text_or_path, tokenizer, out_dir, fractions=(0.9, 0.05, 0.05), allowed_special=(), encoding="utf-8"):
+    """Encode text (a string, a corpus name or a file path in `encoding`) into out_dir; returns the meta dict.
 
     allowed_special is passed to a BPE tokenizer's encode, for corpora whose
     documents are separated by a special token such as <|endoftext|>.
+    A failed write (a full disk) removes what this call wrote and leaves no
+    meta.json, so a half-written folder is never taken for a prepared one.
     """
     os.makedirs(out_dir, exist_ok=True)
     dtype = token_dtype(tokenizer.vocab_size)
     encode_options = {"allowed_special": allowed_special} if allowed_special else {}
     all_path = os.path.join(out_dir, "all.bin.tmp")
     total = 0
-    with open(all_path, "wb") as f:                      # pass 1: encode, stream to disk
-        for piece in text_pieces(text_or_path):
-            ids = np.asarray(tokenizer.encode(piece, **encode_options), dtype=dtype)
-            ids.tofile(f)
-            total += len(ids)
+    try:
+        with open(all_path, "wb") as f:                  # pass 1: encode, stream to disk
+            for piece in text_pieces(text_or_path, encoding):
+                ids = np.asarray(tokenizer.encode(piece, **encode_options), dtype=dtype)
+                ids.tofile(f)
+                total += len(ids)
+    except BaseException as e:
+        _remove(all_path)
+        if isinstance(e, OSError) and e.errno is not None:
+            raise OSError(e.errno, e.strerror, all_path) from None
+        raise
     if total == 0:
         os.remove(all_path)
         raise ValueError(f"the corpus {_describe(text_or_path)} is empty: nothing to tokenize")
@@ -95,15 +106,23 @@ def prepare(text_or_path, tokenizer, out_dir, fractions=(0.9, 0.05, 0.05), allow
     n_train, n_val = split_sizes(total, fractions)
     bounds = {"train": (0, n_train), "val": (n_train, n_train + n_val), "test": (n_train + n_val, total)}
     counts = {}
-    for split, (a, b) in bounds.items():               # pass 2: cut into the three files
-        atomic_write(os.path.join(out_dir, f"{split}.bin"), lambda tmp, part=tokens[a:b]: part.tofile(tmp))
-        counts[split] = int(b - a)
-    del tokens
-    os.remove(all_path)
+    try:
+        _remove(os.path.join(out_dir, "meta.json"))    # the old splits are about to be replaced
+        for split, (a, b) in bounds.items():           # pass 2: cut into the three files
+            atomic_write(os.path.join(out_dir, f"{split}.bin"), lambda tmp, part=tokens[a:b]: part.tofile(tmp))
+            counts[split] = int(b - a)
+    finally:
+        del tokens
+        _remove(all_path)
     meta = {"tokenizer": tokenizer.to_dict(), "vocab_size": tokenizer.vocab_size,
             "dtype": np.dtype(dtype).name, "tokens": counts}
     save_json(meta, os.path.join(out_dir, "meta.json"))
     return meta
+
+
+def _remove(path):
+    if os.path.exists(path):
+        os.remove(path)
 
 
 def _describe(text_or_path):

@@ -14,6 +14,7 @@ written as UTF-8) and the byte-order mark. Other invisible format characters
 and the zero-width non-joiner is spelling in Persian. Every line break
 (\r\n, \r, U+0085, U+2028, U+2029) becomes \n.
 """
+import codecs
 import csv
 import json
 import os
@@ -29,20 +30,43 @@ it its me my no not of on or our she so than that the their them then there thes
 was we were what when which who will with would you your""".split())
 
 
-def load_corpus(name_or_path):
-    """The text of a bundled corpus ("shakespeare") or of any UTF-8 text file."""
+def load_corpus(name_or_path, encoding="utf-8"):
+    """The text of a bundled corpus ("shakespeare") or of a text file in `encoding` (strict: no byte is guessed)."""
     if name_or_path in CORPORA:
         path = os.path.join(os.path.dirname(__file__), CORPORA[name_or_path])
+        encoding = "utf-8"
     else:
         path = os.fspath(name_or_path)
         if not os.path.exists(path):
             raise FileNotFoundError(f"no corpus named {name_or_path!r}: expected one of "
                                     f"{sorted(CORPORA)} or the path of a text file")
-    with open(path, encoding="utf-8") as f:
-        text = f.read()
+    try:
+        codecs.lookup(encoding)
+    except LookupError:
+        raise ValueError(f"unknown text encoding {encoding!r}; expected one Python knows, "
+                         "e.g. utf-8, latin-1, cp1252") from None
+    with open(path, encoding=encoding) as f:
+        try:
+            text = f.read()
+        except UnicodeDecodeError as e:
+            raise undecodable(path, encoding, e) from None
     if not text:
         raise ValueError(f"corpus {name_or_path!r} is empty")
     return text
+
+
+def undecodable(path, encoding, error):
+    """A ValueError naming the file, the byte offset of the first byte `encoding` cannot decode, and the way out."""
+    with open(path, "rb") as f:                      # a text stream's error knows only its chunk's offset
+        raw = f.read()
+    try:
+        raw.decode(encoding)
+        offset, byte = error.start, error.object[error.start:error.start + 1]
+    except UnicodeDecodeError as e:
+        offset, byte = e.start, raw[e.start:e.start + 1]
+    return ValueError(f"{path} is not valid {encoding} text: byte 0x{byte.hex()} at byte offset {offset} "
+                      f"({error.reason}); if the file is in another encoding, give it with --encoding "
+                      "(e.g. --encoding latin-1 or --encoding cp1252)")
 
 
 def clean_text(text, lowercase=False, strip_punctuation=False, remove_stopwords=False,

@@ -15,6 +15,7 @@ import json
 import os
 import shutil
 
+from ..errors import WriteFailed
 from ..serialization import load, save, save_json
 from ..tensor import Tensor
 
@@ -50,20 +51,27 @@ def save_checkpoint(out_dir, step, model, optimizer, state, best=False, carry=No
     """
     name = f"checkpoints/step-{step:06d}"
     folder = os.path.join(out_dir, name)
-    os.makedirs(folder, exist_ok=True)
-    save(model.state_dict(), os.path.join(folder, "model.safetensors"))
-    arrays, optimizer_meta = _flatten_optimizer(optimizer.state_dict())
-    save(arrays, os.path.join(folder, "optimizer.safetensors"))
-    if carry is not None:
-        save({str(i): t for i, t in enumerate(carry)}, os.path.join(folder, "carry.safetensors"))
-    save_json({**state, "step": step, "optimizer": optimizer_meta}, os.path.join(folder, "state.json"))
-    _pause_for_tests()
     pointer = read_pointer(out_dir) or {}
-    pointer["latest"] = name
-    if best or "best" not in pointer:
-        pointer["best"] = name
-    save_json(pointer, os.path.join(out_dir, POINTER))
-    _remove_unreferenced(out_dir, pointer)
+    existed = os.path.isdir(folder)
+    try:
+        os.makedirs(folder, exist_ok=True)
+        save(model.state_dict(), os.path.join(folder, "model.safetensors"))
+        arrays, optimizer_meta = _flatten_optimizer(optimizer.state_dict())
+        save(arrays, os.path.join(folder, "optimizer.safetensors"))
+        if carry is not None:
+            save({str(i): t for i, t in enumerate(carry)}, os.path.join(folder, "carry.safetensors"))
+        save_json({**state, "step": step, "optimizer": optimizer_meta}, os.path.join(folder, "state.json"))
+        _pause_for_tests()
+        save_json({**pointer, "latest": name, "best": name if best or "best" not in pointer else pointer["best"]},
+                  os.path.join(out_dir, POINTER))
+    except OSError as error:
+        # checkpoint.json was not replaced: it still names the previous, complete checkpoint
+        if not existed:
+            shutil.rmtree(folder, ignore_errors=True)
+        kept = (f"the partial checkpoint was removed; {POINTER} still names {pointer['latest']}"
+                if pointer else "no checkpoint was kept")
+        raise WriteFailed(error, kept) from None
+    _remove_unreferenced(out_dir, read_pointer(out_dir))
     return folder
 
 

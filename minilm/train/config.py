@@ -14,6 +14,7 @@ Every config is validated when it is made (`validate`, from __post_init__):
 each field's allowed values are one line of RULES, the relations between
 fields one line of RELATIONS. A new field adds its line there.
 """
+import codecs
 import dataclasses
 import difflib
 import json
@@ -27,6 +28,7 @@ class TrainConfig:
     data: str = "shakespeare"          # a bundled corpus name or the path of a text file
     speaker: str = ""                  # keep only this speaker's speeches (e.g. ROMEO): fine-tuning data
     data_dir: str = ""                 # a folder made by `minilm prepare` (overrides data)
+    encoding: str = "utf-8"            # the text encoding of a data file (strict: an undecodable byte is an error)
     tokenizer: str = "char"            # "char" or "bpe"
     bpe_vocab_size: int = 512
     # model
@@ -128,6 +130,19 @@ class OneOf:
         return "one of " + ", ".join(map(repr, self.choices))
 
 
+class TextEncoding:
+    """A codec name Python knows: utf-8, latin-1, cp1252, utf-16, ..."""
+
+    def allows(self, value):
+        try:
+            return codecs.lookup(value).name is not None
+        except LookupError:
+            return False
+
+    def __str__(self):
+        return "a text encoding Python knows (utf-8, latin-1, cp1252, ...)"
+
+
 def at_least(low):
     return Range(low)
 
@@ -138,6 +153,7 @@ def above(low):
 
 # the allowed values of each field (a field without a line here takes any value of its type)
 RULES = {
+    "encoding": TextEncoding(),
     "tokenizer": OneOf("char", "bpe"),
     "bpe_vocab_size": at_least(256),           # byte-level: one id per byte, then the merges
     "model": OneOf("gpt", "lstm"),

@@ -28,7 +28,7 @@ from tqdm import tqdm
 from .. import backend
 from ..autograd import no_grad
 from ..data import StreamBatcher
-from ..errors import Interrupted, UserError
+from ..errors import Interrupted, UserError, WriteFailed
 from ..metrics import accuracy, perplexity
 from ..optim import clip_grad_norm_, cosine_with_warmup
 from ..serialization import atomic_write
@@ -210,17 +210,16 @@ class Trainer:
         c = self.cfg
         os.makedirs(c.out_dir, exist_ok=True)
         log_path = os.path.join(c.out_dir, "log.jsonl")
-        mode = "a" if c.resume else "w"
+        mode = "ab" if c.resume else "wb"              # unbuffered bytes: a failed write leaves nothing pending
         if c.resume:
             forget_records_after(log_path, self.step)
         tokens_per_step = c.batch_size * c.block_size * c.gradient_accumulation_steps
         # a resumed run starts right after the evaluation its checkpoint was saved at
         last_eval = {"step": self.step} if c.resume else None
-        with open(log_path, mode) as log_file, tqdm(total=c.max_iters, initial=self.step, disable=not c.progress,
+        with open(log_path, mode, buffering=0) as log_file, tqdm(total=c.max_iters, initial=self.step, disable=not c.progress,
                                                    dynamic_ncols=True, unit="it") as bar:
             def log(record):
-                log_file.write(json.dumps(record) + "\n")
-                log_file.flush()
+                append_line(log_file, log_path, json.dumps(record))
 
             recent_seconds = 0.0
             while self.step < c.max_iters:
@@ -268,6 +267,19 @@ class Trainer:
                              max_new_tokens or c.sample_tokens,
                              c.temperature if temperature is None else temperature,
                              top_k or c.top_k, top_p or c.top_p or None, seed, c.device)
+
+
+def append_line(file, path, line):
+    """Write one line to an unbuffered file; on a failed write (disk full) cut it off and raise WriteFailed."""
+    end = file.tell()
+    data = memoryview((line + "\n").encode())
+    try:
+        while data:                                     # a write may take only part of it, then fail
+            data = data[file.write(data):]
+    except OSError as error:
+        file.truncate(end)                              # no half line: the log stays readable
+        raise WriteFailed(OSError(error.errno, error.strerror, path),
+                          "the latest checkpoint is kept; free some space, then --resume") from None
 
 
 def forget_records_after(log_path, step):

@@ -43,7 +43,7 @@ def speeches_of(text, speaker):
 
 def _source(cfg):
     """What the token files were made from: a corpus name or a file (with its size and time), a speaker."""
-    source = {"data": cfg.data, "speaker": cfg.speaker}
+    source = {"data": cfg.data, "speaker": cfg.speaker, "encoding": cfg.encoding}
     if os.path.isfile(cfg.data):
         stat = os.stat(cfg.data)
         source.update(size=stat.st_size, mtime_ns=stat.st_mtime_ns)
@@ -82,7 +82,7 @@ def prepare_data(cfg, tokenizer=None):
         meta = load_meta(data_dir)
         if _reusable(meta, cfg, tokenizer):
             return tokenizer or tokenizer_from_dict(meta["tokenizer"]), data_dir
-    text = load_corpus(cfg.data)
+    text = load_corpus(cfg.data, cfg.encoding)
     if cfg.speaker:
         text = speeches_of(text, cfg.speaker)
     tokenizer = tokenizer or build_tokenizer(cfg, text)
