@@ -5,6 +5,7 @@
     minilm eval --out out/ --split test
     minilm prepare --input text.txt --out data/ [--tokenizer char|bpe] [--vocab-size 512]
     minilm plot out/
+    minilm viz attention|embeddings|graph --out out/ --save picture.png
 
 `minilm train` with no arguments trains a character-level GPT on the bundled
 Shakespeare (the shakespeare-char preset), checkpoints to out/, and ends by
@@ -27,7 +28,15 @@ import json
 import os
 import sys
 
-from .errors import run_command
+from .errors import UserError, run_command
+
+
+class CommandParser(argparse.ArgumentParser):
+    """argparse, whose errors are one line (`minilm sample: argument --top-p: must be in (0, 1], got 2`)."""
+
+    def error(self, message):
+        raise UserError(f"{message} (see {self.prog} --help)")
+
 
 
 def cmd_train(argv):
@@ -35,7 +44,7 @@ def cmd_train(argv):
     from .train.config import PRESETS, TrainConfig, config_from, parse_overrides, read_json
     from .train.loop import Trainer
     from .train.run_folder import reached_step
-    parser = argparse.ArgumentParser(prog="minilm train", description="Train a language model.",
+    parser = CommandParser(prog="minilm train", description="Train a language model.",
                                      epilog="Any TrainConfig field can follow as --name value.")
     parser.add_argument("--preset", default="shakespeare-char", help=f"one of {sorted(PRESETS)}")
     parser.add_argument("--config", help="a JSON file of TrainConfig fields")
@@ -83,6 +92,9 @@ def load_trained(out_dir, which="best", device=None):
     from .train.checkpoint import checkpoint_folder, load_model_weights, load_state
     from .train.config import TrainConfig
     from .train.setup import build_model
+    from .backend import require_device
+    if device:
+        require_device(device)
     folder = checkpoint_folder(out_dir, which)
     state = load_state(folder)
     cfg = TrainConfig.from_dict(state["config"])
@@ -95,16 +107,17 @@ def load_trained(out_dir, which="best", device=None):
 
 
 def cmd_sample(argv):
+    from .train.config import Range, at_least, checked
     from .train.loop import generate_text
-    p = argparse.ArgumentParser(prog="minilm sample", description="Generate text from a trained model.")
+    p = CommandParser(prog="minilm sample", description="Generate text from a trained model.")
     p.add_argument("--out", default="out", help="the training output folder")
     p.add_argument("--prompt", default="\n")
-    p.add_argument("--max-new-tokens", type=int, default=500)
-    p.add_argument("--temperature", type=float, default=0.8)
-    p.add_argument("--top-k", type=int, default=200)
-    p.add_argument("--top-p", type=float, default=None)
-    p.add_argument("--seed", type=int, default=None)
-    p.add_argument("--num-samples", type=int, default=1)
+    p.add_argument("--max-new-tokens", type=checked(int, at_least(0)), default=500)
+    p.add_argument("--temperature", type=checked(float, at_least(0)), default=0.8, help="0: the most likely token")
+    p.add_argument("--top-k", type=checked(int, at_least(1)), default=200)
+    p.add_argument("--top-p", type=checked(float, Range(0, 1, low_open=True)), default=None)
+    p.add_argument("--seed", type=checked(int, at_least(0)), default=None)
+    p.add_argument("--num-samples", type=checked(int, at_least(1)), default=1)
     p.add_argument("--device", default=None)
     args = p.parse_args(argv)
     model, tokenizer, cfg, _ = load_trained(args.out, device=args.device)
@@ -120,12 +133,13 @@ def cmd_sample(argv):
 def cmd_eval(argv):
     from .autograd import no_grad
     from .metrics import accuracy, perplexity
+    from .train.config import at_least, checked
     from .train.setup import load_split, prepare_data
-    p = argparse.ArgumentParser(prog="minilm eval", description="Loss, perplexity and accuracy on a split.")
+    p = CommandParser(prog="minilm eval", description="Loss, perplexity and accuracy on a split.")
     p.add_argument("--out", default="out")
     p.add_argument("--split", default="test", choices=["train", "val", "test"])
-    p.add_argument("--batch-size", type=int, default=32)
-    p.add_argument("--max-batches", type=int, default=None)
+    p.add_argument("--batch-size", type=checked(int, at_least(1)), default=32)
+    p.add_argument("--max-batches", type=checked(int, at_least(1)), default=None)
     p.add_argument("--device", default=None)
     args = p.parse_args(argv)
     model, tokenizer, cfg, _ = load_trained(args.out, device=args.device)
@@ -148,13 +162,13 @@ def cmd_eval(argv):
 
 def cmd_prepare(argv):
     from .data import load_corpus, prepare
-    from .train.config import TrainConfig
+    from .train.config import RULES, TrainConfig, checked
     from .train.setup import build_tokenizer
-    p = argparse.ArgumentParser(prog="minilm prepare", description="Tokenize a text file into a dataset folder.")
+    p = CommandParser(prog="minilm prepare", description="Tokenize a text file into a dataset folder.")
     p.add_argument("--input", default="shakespeare", help="a text file, or a bundled corpus name")
     p.add_argument("--out", required=True, help="the dataset folder to write")
     p.add_argument("--tokenizer", default="char", choices=["char", "bpe"])
-    p.add_argument("--vocab-size", type=int, default=512, help="for bpe")
+    p.add_argument("--vocab-size", type=checked(int, RULES["bpe_vocab_size"]), default=512, help="for bpe")
     p.add_argument("--encoding", default="utf-8", help="the text encoding of --input (default utf-8, strict)")
     args = p.parse_args(argv)
     text = load_corpus(args.input, args.encoding)
@@ -165,34 +179,25 @@ def cmd_prepare(argv):
 
 
 def cmd_plot(argv):
-    p = argparse.ArgumentParser(prog="minilm plot", description="Draw the loss curves of a run to a PNG.")
+    from .viz import plot_training
+    p = CommandParser(prog="minilm plot", description="Draw a run's training curves to a PNG: "
+                      "losses, learning rate, gradient norm and tokens/s.")
     p.add_argument("out", nargs="?", default="out")
     p.add_argument("--png", default=None, help="where to write (default: OUT/loss.png)")
     args = p.parse_args(argv)
-    try:
-        import matplotlib
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError:
-        print("minilm plot needs matplotlib: pip install 'minilm[plot]'", file=sys.stderr)
-        return 1
-    records = [json.loads(line) for line in open(os.path.join(args.out, "log.jsonl"))]
-    steps = [r for r in records if "loss" in r]
-    evals = [r for r in records if "val_loss" in r]
-    fig, ax = plt.subplots(figsize=(8, 5))
-    ax.plot([r["step"] for r in steps], [r["loss"] for r in steps], alpha=0.4, label="train (batch)")
-    ax.plot([r["step"] for r in evals], [r["train_loss"] for r in evals], "o-", label="train (eval)")
-    ax.plot([r["step"] for r in evals], [r["val_loss"] for r in evals], "o-", label="val")
-    ax.set_xlabel("step")
-    ax.set_ylabel("cross-entropy loss")
-    ax.legend()
     path = args.png or os.path.join(args.out, "loss.png")
-    fig.savefig(path, dpi=100)
+    plot_training(os.path.join(args.out, "log.jsonl"), path)
     print(f"wrote {path}")
     return 0
 
 
-COMMANDS = {"train": cmd_train, "sample": cmd_sample, "eval": cmd_eval, "prepare": cmd_prepare, "plot": cmd_plot}
+def cmd_viz(argv):
+    from .viz.cli import main as viz_main
+    return viz_main(argv)
+
+
+COMMANDS = {"train": cmd_train, "sample": cmd_sample, "eval": cmd_eval, "prepare": cmd_prepare, "plot": cmd_plot,
+            "viz": cmd_viz}
 
 
 def main(argv=None):

@@ -14,9 +14,12 @@ CuPy is imported lazily: `import minilm` works on a machine without it.
 """
 import ctypes
 import os
+import shutil
 import sys
 
 import numpy as np
+
+from .errors import DeviceUnavailable
 
 DEVICES = ("cpu", "cuda", "emu")
 default_dtype = np.float32
@@ -30,8 +33,9 @@ def _import_cupy():
     if _cupy is None:
         try:
             import cupy
-        except ImportError as e:
-            raise RuntimeError("device 'cuda' needs CuPy: pip install 'minilm[gpu]'") from e
+        except ImportError:
+            raise DeviceUnavailable("device 'cuda' needs CuPy, which is not installed: pip install 'minilm[gpu]' "
+                                    "(or use --device cpu)") from None
         _cupy = cupy
     return _cupy
 
@@ -47,6 +51,24 @@ def cuda_available():
 def check_device(device):
     if device not in DEVICES:
         raise ValueError(f"unknown device {device!r}; expected one of {DEVICES}")
+    return device
+
+
+def require_device(device):
+    """Raise DeviceUnavailable, saying what is missing and how to get it, unless `device` can run here."""
+    check_device(device)
+    if device == "cuda":
+        cupy = _import_cupy()
+        try:
+            count, why = cupy.cuda.runtime.getDeviceCount(), "it counts 0"
+        except Exception as e:                    # no driver, or CUDA_VISIBLE_DEVICES hides every GPU
+            count, why = 0, str(e).splitlines()[0]
+        if count == 0:
+            raise DeviceUnavailable(f"device 'cuda': CuPy is installed but sees no GPU ({why}); check "
+                                    "`nvidia-smi` and CUDA_VISIBLE_DEVICES, or use --device cpu")
+    if device == "emu" and shutil.which("g++") is None:       # the compiler minilm/kernels/emulator runs
+        raise DeviceUnavailable("device 'emu' compiles minilm's CUDA kernels for the CPU with g++, which is not "
+                                "installed: install it (e.g. apt-get install g++), or use --device cpu")
     return device
 
 

@@ -14,12 +14,15 @@ Every config is validated when it is made (`validate`, from __post_init__):
 each field's allowed values are one line of RULES, the relations between
 fields one line of RELATIONS. A new field adds its line there.
 """
+import argparse
 import codecs
 import dataclasses
 import difflib
 import json
 import math
 from dataclasses import dataclass, fields
+
+from ..backend import DEVICES
 
 
 @dataclass
@@ -180,6 +183,7 @@ RULES = {
     "eval_iters": at_least(1),
     "log_interval": at_least(1),
     "early_stopping_patience": at_least(0),    # 0: never stop early
+    "device": OneOf(*DEVICES),
     "seed": at_least(0),
     "sample_tokens": at_least(0),
     "temperature": at_least(0),                # 0: always the most likely token
@@ -196,6 +200,19 @@ RELATIONS = [
 ]
 
 TYPE_NAMES = {int: "an integer", float: "a number", bool: "true or false", str: "a string"}
+
+
+def checked(kind, rule):
+    """An argparse `type`: the string as `kind`, refused unless `rule` allows it (e.g. checked(int, at_least(1)))."""
+    def parse(text):
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expects {TYPE_NAMES[kind]}, got {text!r}") from None
+        if not rule.allows(value):
+            raise argparse.ArgumentTypeError(f"must be {rule}, got {text}")
+        return value
+    return parse
 
 
 def _type_of(key):

@@ -58,12 +58,13 @@ class RunLock:
     """An exclusive lock on a run folder while this process writes into it."""
 
     def __init__(self, out_dir):
-        self.out_dir, self.fd = os.fspath(out_dir), None
+        self.out_dir, self.fd, self.made_folder = os.fspath(out_dir), None, False
 
     def acquire(self):
         if fcntl is None:
             warnings.warn("no fcntl on this system: the run folder is not locked against a second trainer")
             return self
+        self.made_folder = not os.path.isdir(self.out_dir)
         os.makedirs(self.out_dir, exist_ok=True)
         path = os.path.join(self.out_dir, LOCK_FILE)
         fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
@@ -78,9 +79,14 @@ class RunLock:
         return self
 
     def release(self):
-        if self.fd is not None:
-            os.close(self.fd)                          # closing the file drops the lock
-            self.fd = None
+        if self.fd is None:
+            return
+        if self.made_folder and os.listdir(self.out_dir) == [LOCK_FILE]:
+            # a run that failed before writing anything (a wrong --data path...) leaves no folder behind
+            os.remove(os.path.join(self.out_dir, LOCK_FILE))
+            os.rmdir(self.out_dir)
+        os.close(self.fd)                              # closing the file drops the lock
+        self.fd = None
 
     def __enter__(self):
         return self if self.fd is not None else self.acquire()

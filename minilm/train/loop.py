@@ -56,6 +56,7 @@ class Trainer:
     def __init__(self, cfg, overwrite=False):
         # refuse a folder that holds a run (unless resumed or overwritten) or that another process
         # trains, before writing anything; it is locked while setup writes the data and while run() trains
+        backend.require_device(cfg.device)
         with claim_run_folder(cfg, overwrite):
             self._build(cfg)
 
