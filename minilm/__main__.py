@@ -25,6 +25,7 @@ text file (tokenized with the checkpoint's tokenizer):
 """
 import argparse
 import json
+import math
 import os
 import sys
 
@@ -154,9 +155,11 @@ def cmd_eval(argv):
             total_loss += loss.item() * n
             correct += accuracy(logits.numpy().argmax(-1), y.numpy()) * n
             count += n
-    mean = total_loss / count
+    mean, ppl = total_loss / count, perplexity(total_loss / count)
+    # an infinite perplexity as the string "inf": strict JSON has no Infinity
     print(json.dumps({"split": args.split, "tokens": count, "loss": round(mean, 4),
-                      "perplexity": round(perplexity(mean), 3), "accuracy": round(correct / count, 4)}))
+                      "perplexity": round(ppl, 3) if math.isfinite(ppl) else str(ppl),
+                      "accuracy": round(correct / count, 4)}))
     return 0
 
 

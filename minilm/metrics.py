@@ -1,6 +1,7 @@
 """Evaluation metrics for language models and classifiers, in plain NumPy.
 
     perplexity          e^loss: the model is as unsure as a uniform choice among that many tokens
+                        (inf for a loss beyond float range)
     accuracy            the fraction of predictions that equal the target
     precision, recall   per class c: TP / (TP + FP) and TP / (TP + FN);
     F1                  their harmonic mean. "macro" averages the per-class values (every class
@@ -19,7 +20,11 @@ def _numpy(x):
 
 
 def perplexity(mean_loss):
-    return math.exp(mean_loss)
+    """e^loss; inf once that exceeds the largest float (a loss above ~709.78), not an OverflowError."""
+    try:
+        return math.exp(mean_loss)
+    except OverflowError:
+        return math.inf
 
 
 def accuracy(pred, target):
