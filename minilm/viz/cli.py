@@ -1,0 +1,100 @@
+"""`minilm viz`: pictures of a trained run.
+
+    minilm viz attention  --out out/ --prompt "ROMEO:" [--layer L] [--head H] --save att.png
+    minilm viz embeddings --out out/ --save emb.png
+    minilm viz graph      --out out/ --save graph.svg [--tokens 8]
+
+attention: a heatmap per layer and head of which prompt tokens each position attends to.
+embeddings: the token embedding matrix projected to 2-D by PCA, each point labelled.
+graph: the autograd graph of one training step on a tiny batch (one window of --tokens
+tokens from the run's training data), with value and gradient statistics on every node.
+"""
+import numpy as np
+
+
+SUBCOMMANDS = ("attention", "embeddings", "graph")
+
+
+def main(argv):
+    from ..__main__ import CommandParser                   # argparse whose errors are one line
+    parser = CommandParser(prog="minilm viz", description="Pictures of a trained run.")
+    commands = parser.add_subparsers(dest="picture", required=True, metavar="{" + ",".join(SUBCOMMANDS) + "}")
+    attention = commands.add_parser("attention", help="heatmaps of the attention of every layer and head")
+    attention.add_argument("--prompt", default="ROMEO:", help="the text whose attention is drawn")
+    attention.add_argument("--layer", type=int, default=None, help="draw only this layer (from 0)")
+    attention.add_argument("--head", type=int, default=None, help="draw only this head (from 0)")
+    embeddings = commands.add_parser("embeddings", help="the token embeddings in 2-D (PCA)")
+    graph = commands.add_parser("graph", help="the autograd graph of one training step")
+    graph.add_argument("--tokens", type=int, default=8, help="length of the tiny batch's one window")
+    for sub, default in ((attention, "attention.png"), (embeddings, "embeddings.png"), (graph, "graph.svg")):
+        sub.add_argument("--out", default="out", help="the training output folder")
+        sub.add_argument("--save", default=None, help=f"the picture to write (default: OUT/{default})")
+        sub.add_argument("--device", default=None)
+        sub.set_defaults(default_name=default)
+    args = parser.parse_args(argv)
+    args.save = args.save or f"{args.out.rstrip('/')}/{args.default_name}"
+    {"attention": draw_attention, "embeddings": draw_embeddings, "graph": draw_step_graph}[args.picture](args)
+    print(f"wrote {args.save}")
+    return 0
+
+
+def _load(args):
+    from ..__main__ import load_trained
+    model, tokenizer, cfg, _ = load_trained(args.out, device=args.device)
+    return model, tokenizer, cfg
+
+
+def draw_attention(args):
+    from .attention import attention_maps, plot_attention
+    from .embeddings import token_labels
+    model, tokenizer, cfg = _load(args)
+    ids = tokenizer.encode(args.prompt)
+    if not ids:
+        raise ValueError("--prompt is empty: give some text to draw the attention over, e.g. --prompt 'ROMEO:'")
+    if len(ids) > cfg.block_size:
+        raise ValueError(f"--prompt is {len(ids)} tokens long, more than the model's block_size {cfg.block_size}: "
+                         "give a shorter prompt")
+    maps = attention_maps(model, np.asarray(ids))                        # (n_layer, nh, T, T)
+    layers = _chosen(args.layer, maps.shape[0], "--layer", "layers")
+    heads = _chosen(args.head, maps.shape[1], "--head", "heads")
+    plot_attention(maps, token_labels(tokenizer, ids), args.save, layers, heads,
+                   title=f"attention of {args.out} on {args.prompt!r}")
+
+
+def _chosen(value, count, flag, what):
+    if value is None:
+        return range(count)
+    if not 0 <= value < count:
+        raise ValueError(f"{flag} {value} is out of range: the model has {count} {what} (0 to {count - 1})")
+    return [value]
+
+
+def draw_embeddings(args):
+    from ..nn import Embedding
+    from .embeddings import plot_embeddings, token_labels
+    model, tokenizer, _ = _load(args)
+    vocab = tokenizer.vocab_size
+    tables = [(name, m) for name, m in model.named_modules()
+              if isinstance(m, Embedding) and m.weight.shape[0] == vocab]
+    if not tables:
+        raise ValueError(f"{type(model).__name__} has no token embedding table of {vocab} rows to draw")
+    name, table = tables[0]
+    plot_embeddings(table.weight, token_labels(tokenizer, range(vocab)), args.save,
+                    title=f"{name} of {args.out}")
+
+
+def draw_step_graph(args):
+    from ..train.setup import load_split, prepare_data
+    from .graph import draw_graph, keep_values
+    model, tokenizer, cfg = _load(args)
+    if not 1 <= args.tokens <= cfg.block_size:
+        raise ValueError(f"--tokens {args.tokens} is out of range: give 1 to the model's block_size {cfg.block_size}")
+    _, data_dir = prepare_data(cfg, tokenizer)
+    x, y = load_split(data_dir, "train", args.tokens).get_batch(1, np.random.default_rng(0), cfg.device)
+    model.train()
+    with keep_values():
+        loss = model(x, y)[1]                                            # (B=1, T=--tokens) -> ()
+        loss.backward(retain_graph=True)
+    text = draw_graph(loss, args.save, params=dict(model.named_parameters()), show_values=True)
+    print(f"one training step of {args.out} on 1 x {args.tokens} tokens: {text.count('shape=box')} ops, "
+          f"{text.count('shape=ellipse')} leaves, loss {loss.item():.4f}")

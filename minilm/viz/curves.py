@@ -1,0 +1,76 @@
+"""Training curves from a run's log: the losses, the learning rate, the gradient norm, tokens/s.
+
+out_dir/log.jsonl has one JSON record per line: after every step
+{"step", "loss", "lr", "grad_norm", "tokens_per_s"}, after every evaluation
+{"step", "train_loss", "val_loss", ...}. What healthy curves look like: the losses fall and
+val stays near train (far above it: overfitting); the learning rate warms up, then decays;
+the gradient norm settles after the first steps (spikes that grow: lower the learning rate);
+tokens/s is flat (dips: the machine was busy, or an evaluation ran).
+"""
+import errno
+import json
+import os
+
+import numpy as np
+
+from .figures import new_figure, save_figure
+
+
+def read_log(log_path):
+    """The records of a log.jsonl, in order; a clear error for a missing or damaged log."""
+    if not os.path.exists(log_path):
+        raise FileNotFoundError(errno.ENOENT, "no training log here: is this the folder of a training run?",
+                                os.fspath(log_path))
+    records = []
+    with open(log_path) as f:
+        for number, line in enumerate(f, 1):
+            if line.strip():
+                try:
+                    records.append(json.loads(line))
+                except json.JSONDecodeError:
+                    raise ValueError(f"{log_path}, line {number}, is not a JSON record: the log is damaged") from None
+    if not records:
+        raise ValueError(f"{log_path} has no records yet: train for a few steps first")
+    return records
+
+
+def plot_training(log_path, path=None):
+    """Four panels from a run's log: losses, learning rate, gradient norm, tokens/s. Returns the Figure."""
+    records = read_log(log_path)
+    steps = [r for r in records if "loss" in r]
+    evals = [r for r in records if "val_loss" in r]
+    figure = new_figure(11, 7.5)
+    (losses, lr), (norm, speed) = figure.subplots(2, 2, sharex=True)
+    losses.plot(*_series(steps, "loss"), alpha=0.35, label="train (batch)")
+    losses.plot(*_series(evals, "train_loss"), "o-", label="train (eval)")
+    losses.plot(*_series(evals, "val_loss"), "o-", label="val")
+    losses.set_ylabel("cross-entropy loss")
+    losses.set_title("loss")
+    losses.legend()
+    _panel(lr, steps, "lr", "learning rate")
+    _panel(norm, steps, "grad_norm", "gradient norm (before clipping)")
+    _panel(speed, steps, "tokens_per_s", "tokens / s", smooth=True)
+    for ax in (norm, speed):
+        ax.set_xlabel("step")
+    if path is not None:
+        save_figure(figure, path)
+    return figure
+
+
+def _series(records, key):
+    chosen = [r for r in records if key in r]
+    return [r["step"] for r in chosen], [r[key] for r in chosen]
+
+
+def _panel(ax, records, key, title, smooth=False):
+    x, y = _series(records, key)
+    ax.set_title(title)
+    ax.set_ylabel(title)
+    if not x:
+        ax.text(0.5, 0.5, f"no '{key}' in this log", ha="center", va="center", transform=ax.transAxes)
+        return
+    ax.plot(x, y, alpha=0.35 if smooth else 1.0)
+    if smooth and len(y) >= 10:                                # the mean of the last few steps, without the noise
+        width = max(5, len(y) // 50)
+        ax.plot(x[width - 1:], np.convolve(y, np.ones(width) / width, mode="valid"), label=f"mean of {width} steps")
+        ax.legend()
