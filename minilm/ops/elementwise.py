@@ -11,6 +11,7 @@ import numpy as np
 
 from ..autograd import Function
 from ..backend import xp_of
+from .erf import erf
 from .pieces import map_pieces
 
 
@@ -295,6 +296,15 @@ def _gelu_piece(x, y, slope):
     xp.multiply(poly, x, out=y)            # x Phi(x)
 
 
+def _gelu_piece_float64(x, y, slope):
+    """The same two results to float64 accuracy: erf by its series (erf.py), not float32's polynomial."""
+    xp = xp_of(x)
+    phi = xp.exp(x * x * -0.5) * _INV_SQRT_2PI
+    cdf = 0.5 + 0.5 * erf(x * _SQRT_HALF)          # Phi(x)
+    xp.add(cdf, x * phi, out=slope)                # Phi(x) + x phi(x)
+    xp.multiply(x, cdf, out=y)                     # x Phi(x)
+
+
 def _copy_sign(magnitude, sign_of, out):
     """|magnitude| with the sign of sign_of, for magnitude >= 0: or-ing in the IEEE sign bit.
 
@@ -331,7 +341,7 @@ class GELU(Function):
             du = _SQRT_2_OVER_PI * (1 + 3 * 0.044715 * x * x)
             self.slope = 0.5 * (1 + t) + 0.5 * x * (1 - t * t) * du
             return 0.5 * x * (1 + t)
-        y, slope = map_pieces(_gelu_piece, x, 2)
+        y, slope = map_pieces(_gelu_piece_float64 if x.dtype == np.float64 else _gelu_piece, x, 2)
         self.slope = slope.reshape(x.shape)                              # Phi(x) + x phi(x)
         return y.reshape(x.shape)
 
