@@ -34,14 +34,20 @@ def project_2d(matrix):
 
 
 def token_labels(tokenizer, ids):
-    """A readable label per token id: its text, with whitespace made visible ('\\n', '␣')."""
+    """A readable label per token id: its text, with spaces and control characters made visible ('␣', '\\n')."""
     labels = []
     for i in ids:
         text = tokenizer.decode([int(i)])
         if "\ufffd" in text and hasattr(tokenizer, "vocab"):            # a BPE token that is part of a character
             text = tokenizer.vocab[int(i)].decode("utf-8", errors="backslashreplace")
-        labels.append(text.replace("\n", "\\n").replace("\t", "\\t").replace(" ", "␣") or "''")
+        labels.append("".join(_visible(c) for c in text) or "''")
     return labels
+
+
+def _visible(character):
+    if character == " ":
+        return "␣"
+    return character if character.isprintable() else character.encode("unicode_escape").decode("ascii")
 
 
 def plot_embeddings(matrix, labels, path=None, title="token embeddings"):

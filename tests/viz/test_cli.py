@@ -1,0 +1,80 @@
+"""minilm viz attention|embeddings|graph and minilm plot on a tiny trained run (trained once here)."""
+import xml.etree.ElementTree as ET
+
+import pytest
+
+from minilm.__main__ import main
+from minilm.data import load_corpus
+from minilm.train.config import config_from
+from minilm.train.loop import Trainer
+
+pytest.importorskip("matplotlib")
+PNG = b"\x89PNG\r\n\x1a\n"
+TINY = dict(n_layer=2, n_head=2, n_embd=16, block_size=16, batch_size=4, eval_iters=1, progress=False,
+            warmup_iters=2, lr_decay_iters=12, max_iters=12, eval_interval=6)
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("viz")
+    corpus = folder / "corpus.txt"
+    corpus.write_text(load_corpus("shakespeare")[:20_000])
+    out = folder / "out"
+    Trainer(config_from(overrides=dict(TINY, data=str(corpus), out_dir=str(out)))).run()
+    return out
+
+
+def test_attention_writes_a_grid_of_heatmaps(run, tmp_path, capsys):
+    path = tmp_path / "att.png"
+    assert main(["viz", "attention", "--out", str(run), "--prompt", "ROMEO:", "--save", str(path)]) == 0
+    assert path.read_bytes().startswith(PNG) and f"wrote {path}" in capsys.readouterr().out
+    one = tmp_path / "one.png"
+    assert main(["viz", "attention", "--out", str(run), "--prompt", "ROMEO:", "--layer", "1", "--head", "0",
+                 "--save", str(one)]) == 0
+    assert one.read_bytes().startswith(PNG) and one.stat().st_size < path.stat().st_size
+
+
+@pytest.mark.parametrize("flag, what", [("--layer", "2 layers"), ("--head", "2 heads")])
+def test_out_of_range_layer_or_head_is_one_clear_line(run, tmp_path, capsys, flag, what):
+    assert main(["viz", "attention", "--out", str(run), flag, "5", "--save", str(tmp_path / "a.png")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err == f"minilm viz: {flag} 5 is out of range: the model has {what} (0 to 1)"
+    assert not (tmp_path / "a.png").exists()
+
+
+def test_embeddings_writes_a_labelled_scatter(run, tmp_path):
+    path = tmp_path / "emb.png"
+    assert main(["viz", "embeddings", "--out", str(run), "--save", str(path)]) == 0
+    assert path.read_bytes().startswith(PNG)
+
+
+def test_graph_of_one_training_step(run, tmp_path, capsys):
+    if not __import__("shutil").which("dot"):
+        pytest.skip("Graphviz's dot program is not installed (.ci/run installs it)")
+    path = tmp_path / "graph.svg"
+    assert main(["viz", "graph", "--out", str(run), "--save", str(path), "--tokens", "4"]) == 0
+    printed = capsys.readouterr().out
+    assert "on 1 x 4 tokens" in printed and f"wrote {path}" in printed
+    svg = path.read_text()
+    assert ET.fromstring(svg).tag.endswith("svg")
+    assert "transformer.h.1.attn (CausalSelfAttention)" in svg and "grad: mean" in svg
+    png = tmp_path / "graph.png"
+    assert main(["viz", "graph", "--out", str(run), "--save", str(png)]) == 0 and png.read_bytes().startswith(PNG)
+
+
+def test_plot_has_loss_lr_grad_norm_and_speed_panels(run, tmp_path, capsys):
+    from minilm.viz import plot_training
+    path = tmp_path / "curves.png"
+    assert main(["plot", str(run), "--png", str(path)]) == 0 and path.read_bytes().startswith(PNG)
+    figure = plot_training(run / "log.jsonl")
+    titles = [ax.get_title() for ax in figure.axes]
+    assert titles == ["loss", "learning rate", "gradient norm (before clipping)", "tokens / s"]
+    lr_line = figure.axes[1].lines[0]
+    assert len(lr_line.get_xdata()) == 12 and max(lr_line.get_ydata()) == pytest.approx(1e-3)
+
+
+def test_a_folder_without_a_run_is_one_clear_line(tmp_path, capsys):
+    assert main(["plot", str(tmp_path)]) == 2
+    assert "log.jsonl: no training log here" in capsys.readouterr().err
+    assert main(["viz", "embeddings", "--out", str(tmp_path)]) == 2
+    assert capsys.readouterr().err.startswith("minilm viz: ")
