@@ -6,9 +6,10 @@ distribution, make it small:
 
     loss = -log sigmoid(v_w . u_c) - sum_k log sigmoid(-v_w . u_neg_k)
 
-Words used in similar contexts end up with similar vectors.
+Words used in similar contexts end up with similar vectors. The vectors of the most frequent
+words are drawn in 2-D (PCA, minilm.viz.plot_embeddings) to words.png.
 
-    python examples/word2vec.py [--steps 3000] [--device cpu]
+    python examples/word2vec.py [--steps 3000] [--device cpu] [--save words.png] [--words 150]
 """
 import argparse
 import collections
@@ -18,6 +19,8 @@ import numpy as np
 import minilm.functional as F
 from minilm import nn
 from minilm.data import clean_text, load_corpus
+from minilm.viz import plot_embeddings
+from minilm.viz.figures import MissingDependency
 
 
 def log_sigmoid(x):
@@ -56,6 +59,8 @@ def main():
     p.add_argument("--window", type=int, default=3)
     p.add_argument("--negatives", type=int, default=5)
     p.add_argument("--device", default="cpu")
+    p.add_argument("--save", default="words.png", help="the 2-D picture of the word vectors ('' for none)")
+    p.add_argument("--words", type=int, default=150, help="how many of the most frequent words to draw")
     p.add_argument("--smoke", action="store_true")
     args = p.parse_args()
     if args.smoke:
@@ -85,6 +90,13 @@ def main():
             print(f"step {step}: loss {loss.item():.4f}")
     for query in ("king", "love", "father", "good", "thou"):
         print(f"{query:>8}: {', '.join(nearest(model, words, index, query))}")
+    if args.save:
+        try:
+            plot_embeddings(model.center.weight.numpy()[:args.words], words[:args.words], args.save,
+                            title=f"word2vec, the {args.words} most frequent words")
+            print(f"wrote {args.save}")
+        except MissingDependency as e:
+            print(f"no picture: {e}")
 
 
 if __name__ == "__main__":
