@@ -28,6 +28,22 @@ parallel.configure(_blas_spin_shortened)
 
 __version__ = "0.1.0"
 
+# Imported on first use (PEP 562), so that `import minilm` stays as fast as the engine core alone:
+# minilm.models.GPT works right after `import minilm`.
+LAZY_SUBMODULES = ("models", "data", "tokenizers", "metrics", "train", "kernels")
+
+
+def __getattr__(name):
+    if name in LAZY_SUBMODULES:
+        import importlib
+        return importlib.import_module(f"{__name__}.{name}")   # (which also sets it as an attribute)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(set(globals()) | set(LAZY_SUBMODULES))
+
+
 __all__ = ["Tensor", "tensor", "Function", "no_grad", "is_grad_enabled", "manual_seed",
            "get_rng_state", "set_rng_state", "cuda_available", "gradcheck", "GradcheckError",
            "save", "load", "functional", "nn", "optim"]

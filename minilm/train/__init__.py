@@ -1,0 +1,15 @@
+"""Training a language model: configuration, the loop, checkpoints, run folders.
+
+    from minilm.train import TrainConfig, Trainer
+    trainer = Trainer(TrainConfig(max_iters=200, warmup_iters=20))
+    trainer.run()                       # checkpoints in out/, returns the last evaluation
+
+Read in this order: config (the fields and their allowed values), setup (data,
+tokenizer, model), loop (the iteration), checkpoint (what is saved and how),
+run_folder and lock (who may write into out_dir), stop_signals (Ctrl-C).
+`python -m minilm train` is the same from the command line.
+"""
+from .config import PRESETS, TrainConfig, config_from, parse_overrides
+from .loop import Trainer, TrainingStopped, train
+
+__all__ = ["PRESETS", "TrainConfig", "Trainer", "TrainingStopped", "config_from", "parse_overrides", "train"]
