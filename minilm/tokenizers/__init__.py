@@ -1,14 +1,15 @@
 """minilm.tokenizers: text <-> token ids, at the character or the byte-pair level."""
 from .bpe import PATTERNS, BPETokenizer
 from .char import CharTokenizer
+from .huggingface import HuggingFaceBPETokenizer
 
 
 def tokenizer_from_dict(d):
     """Rebuild a tokenizer from its to_dict() form (as stored in a dataset's meta.json)."""
-    kinds = {"char": CharTokenizer, "bpe": BPETokenizer}
+    kinds = {"char": CharTokenizer, "bpe": BPETokenizer, "bpe-huggingface": HuggingFaceBPETokenizer}
     if d.get("type") not in kinds:
         raise ValueError(f"unknown tokenizer type {d.get('type')!r}; expected one of {sorted(kinds)}")
     return kinds[d["type"]].from_dict(d)
 
 
-__all__ = ["CharTokenizer", "BPETokenizer", "PATTERNS", "tokenizer_from_dict"]
+__all__ = ["CharTokenizer", "BPETokenizer", "HuggingFaceBPETokenizer", "PATTERNS", "tokenizer_from_dict"]

@@ -28,8 +28,9 @@ and remembers the ids of every chunk it has seen (up to CACHE_SIZE chunks).
     >>> [tok.decode([i]) for i in tok.encode("Thou art a villain.")]
     ['Th', 'ou', ' a', 'r', 't', ' a', ' v', 'ill', 'ain', '.']
 
-Not handled: normalisation (text is encoded as given) and the byte-shuffling
-of GPT-2's printable-unicode vocabulary file format.
+Not handled here: normalisation (text is encoded as given). Hugging Face's
+tokenizer.json and vocab.json + merges.txt, with their printable-unicode token
+strings and their own ids, are read and written by huggingface.py.
 """
 import heapq
 from collections import Counter, defaultdict
@@ -229,6 +230,19 @@ class BPETokenizer(Tokenizer):
         show = lambda b: repr(b.decode("utf-8", errors="backslashreplace"))  # noqa: E731
         return [f"{show(self.vocab[a])} + {show(self.vocab[b])} -> {show(self.vocab[i])}"
                 for (a, b), i in self.merges.items()]
+
+    # ---------------------------------------------------------------- Hugging Face files
+    @classmethod
+    def from_pretrained(cls, folder):
+        """The byte-level BPE tokenizer of a Hugging Face folder (tokenizer.json or vocab.json +
+        merges.txt), with that vocabulary's ids (see huggingface.py)."""
+        from .huggingface import from_pretrained
+        return from_pretrained(folder)
+
+    def save_pretrained(self, folder, overwrite=False):
+        """Write folder/tokenizer.json, which tokenizers.Tokenizer.from_file reads; returns its path."""
+        from .huggingface import save_pretrained
+        return save_pretrained(self, folder, overwrite)
 
     # ---------------------------------------------------------------- saving
     def to_dict(self):

@@ -1,0 +1,82 @@
+"""BPETokenizer.from_pretrained / save_pretrained against tokenizers' own ids (fixtures/hf/tokenizer_ids.json).
+
+The ids were made by the `tokenizers` library (fixtures/make_hf_fixtures.py, which also checks
+that tokenizers loads what save_pretrained writes and encodes identically).
+"""
+import json
+import os
+
+import pytest
+
+from helpers import FIXTURES
+from minilm.tokenizers import BPETokenizer, tokenizer_from_dict
+
+HF = os.path.join(FIXTURES, "hf")
+IDS = json.load(open(os.path.join(HF, "tokenizer_ids.json"), encoding="utf-8"))
+
+
+@pytest.mark.parametrize("folder", ["tokenizer", "tokenizer_split", "tokenizer_files"])
+def test_ids_equal_the_tokenizers_library(folder):
+    tok = BPETokenizer.from_pretrained(os.path.join(HF, folder))
+    for text, ids in IDS[folder]:
+        assert tok.encode(text, allowed_special="all") == ids, text
+        assert tok.decode(ids) == text
+
+
+def test_special_tokens_keep_their_ids_and_need_allowing():
+    tok = BPETokenizer.from_pretrained(os.path.join(HF, "tokenizer"))
+    assert tok.special_tokens == {"<|endoftext|>": 0, "<|pad|>": 1}
+    assert tok.vocab_size == 400
+    with pytest.raises(ValueError, match="allowed_special"):
+        tok.encode("a <|pad|>")
+
+
+def test_save_pretrained_round_trip_and_minilm_files(tmp_path):
+    tok = BPETokenizer.from_pretrained(os.path.join(HF, "tokenizer_split"))
+    tok.save_pretrained(tmp_path)
+    again = BPETokenizer.from_pretrained(tmp_path)
+    for text, ids in IDS["tokenizer_split"]:
+        assert again.encode(text, allowed_special="all") == ids
+    with pytest.raises(FileExistsError, match="overwrite=True"):
+        tok.save_pretrained(tmp_path)
+    rebuilt = tokenizer_from_dict(json.loads(json.dumps(tok.to_dict())))     # as a run's meta.json keeps it
+    assert [rebuilt.encode(t, allowed_special="all") for t, _ in IDS["tokenizer_split"]] == \
+        [ids for _, ids in IDS["tokenizer_split"]]
+
+
+def test_a_minilm_trained_tokenizer_saves_with_its_own_ids(tmp_path):
+    tok = BPETokenizer("gpt4").train("the cat sat on the mat, the cat ate. " * 20, 280)
+    tok.add_special_token("<|endoftext|>")
+    tok.save_pretrained(tmp_path)
+    again = BPETokenizer.from_pretrained(tmp_path)
+    text = "the mat sat on the cat<|endoftext|>"
+    assert again.encode(text, allowed_special="all") == tok.encode(text, allowed_special="all")
+
+
+def write_tokenizer(tmp_path, **changes):
+    d = json.load(open(os.path.join(HF, "tokenizer", "tokenizer.json"), encoding="utf-8"))
+    for key, value in changes.items():
+        if key == "model":
+            d["model"].update(value)
+        else:
+            d[key] = value
+    (tmp_path / "tokenizer.json").write_text(json.dumps(d))
+    return tmp_path
+
+
+@pytest.mark.parametrize("changes,message", [
+    (dict(model={"type": "Unigram"}), "a Unigram model"),
+    (dict(model={"type": "WordPiece"}), "a WordPiece model"),
+    (dict(model={"byte_fallback": True}), "byte_fallback"),
+    (dict(pre_tokenizer={"type": "Metaspace", "replacement": "▁"}), "the pre-tokenizer"),
+    (dict(normalizer={"type": "Lowercase"}), "the normalizer"),
+])
+def test_what_is_not_byte_level_bpe_is_refused(tmp_path, changes, message):
+    with pytest.raises(ValueError, match=message):
+        BPETokenizer.from_pretrained(write_tokenizer(tmp_path, **changes))
+
+
+def test_a_sentencepiece_folder_is_refused(tmp_path):
+    (tmp_path / "tokenizer.model").write_bytes(b"\x0a\x00")
+    with pytest.raises(ValueError, match="SentencePiece"):
+        BPETokenizer.from_pretrained(tmp_path)
