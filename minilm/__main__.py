@@ -5,6 +5,7 @@
     minilm eval --out out/ --split test
     minilm prepare --input text.txt --out data/ [--tokenizer char|bpe] [--vocab-size 512]
     minilm plot out/
+    minilm doctor [--json]         versions, and a check of every device (what to run when something is wrong)
     minilm viz attention|embeddings|graph --out out/ --save picture.png
 
 `minilm train` with no arguments trains a character-level GPT on the bundled
@@ -23,21 +24,12 @@ text file (tokenized with the checkpoint's tokenizer):
     minilm train --init-from out --data my_text.txt --out_dir out-mine
     minilm sample --out out-romeo --prompt "ROMEO:"
 """
-import argparse
 import json
 import math
 import os
 import sys
 
-from .errors import UserError, run_command
-
-
-class CommandParser(argparse.ArgumentParser):
-    """argparse, whose errors are one line (`minilm sample: argument --top-p: must be in (0, 1], got 2`)."""
-
-    def error(self, message):
-        raise UserError(f"{message} (see {self.prog} --help)")
-
+from .errors import CommandParser, run_command
 
 
 def cmd_train(argv):
@@ -199,8 +191,13 @@ def cmd_viz(argv):
     return viz_main(argv)
 
 
+def cmd_doctor(argv):
+    from .doctor import main as doctor
+    return doctor(argv)
+
+
 COMMANDS = {"train": cmd_train, "sample": cmd_sample, "eval": cmd_eval, "prepare": cmd_prepare, "plot": cmd_plot,
-            "viz": cmd_viz}
+            "viz": cmd_viz, "doctor": cmd_doctor}
 
 
 def main(argv=None):

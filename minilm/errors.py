@@ -15,6 +15,7 @@ can be reported.
 UserError carries its own exit status, for the cases Python has no exception for
 (a run folder that is already trained or locked, a device that is not there).
 """
+import argparse
 import errno
 import os
 import signal
@@ -79,6 +80,13 @@ def user_message(error):
     if isinstance(error, KeyboardInterrupt):
         return "interrupted", 128 + signal.SIGINT
     return None
+
+
+class CommandParser(argparse.ArgumentParser):
+    """argparse, whose errors are one line (`minilm sample: argument --top-p: must be in (0, 1], got 2`)."""
+
+    def error(self, message):
+        raise UserError(f"{message} (see {self.prog} --help)")
 
 
 def run_command(name, command, argv):
