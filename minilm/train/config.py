@@ -42,6 +42,15 @@ class TrainConfig:
     n_embd: int = 128
     dropout: float = 0.0
     bias: bool = True
+    norm: str = "layernorm"            # GPT: "layernorm" or "rmsnorm"
+    pos: str = "learned"               # GPT: "learned" positions or "rope" (rotary)
+    mlp: str = "gelu"                  # GPT: "gelu", "gelu_tanh" or "swiglu"
+    n_kv_head: int = 0                 # GPT: key/value heads for grouped-query attention (0: n_head)
+    rope_theta: float = 10000.0
+    tie_embeddings: bool = True        # GPT: lm_head shares the token embedding matrix
+    intermediate_size: int = 0         # GPT: feed-forward width (0: 4 n_embd, or 8/3 n_embd for swiglu)
+    norm_eps: float = 1e-5
+    vocab_size: int = 0                # 0: the tokenizer's; a pre-trained model's may be larger (padded)
     lstm_embedding: int = 128
     lstm_hidden: int = 256
     lstm_layers: int = 2
@@ -97,6 +106,9 @@ PRESETS = {
                              lstm_hidden=256, lstm_layers=2, learning_rate=2e-3, min_lr=2e-4,
                              max_iters=2000, lr_decay_iters=2000, weight_decay=0.0),
     "shakespeare-bpe": dict(tokenizer="bpe", bpe_vocab_size=512, block_size=64),
+    # Llama's blocks at shakespeare-char's size: rotary positions, RMSNorm, SwiGLU (I = 8C/3, so
+    # the same parameters as the 4C GELU), 2 key/value heads for 4 query heads, no biases
+    "shakespeare-modern": dict(pos="rope", norm="rmsnorm", mlp="swiglu", n_kv_head=2, bias=False),
 }
 
 FIELDS = {f.name: f for f in fields(TrainConfig)}
@@ -165,6 +177,14 @@ RULES = {
     "n_head": at_least(1),
     "n_embd": at_least(1),
     "dropout": Range(0, 1, high_open=True),
+    "norm": OneOf("layernorm", "rmsnorm"),
+    "pos": OneOf("learned", "rope"),
+    "mlp": OneOf("gelu", "gelu_tanh", "swiglu"),
+    "n_kv_head": at_least(0),                  # 0: as many as n_head
+    "rope_theta": above(0),
+    "intermediate_size": at_least(0),          # 0: the default width
+    "norm_eps": above(0),
+    "vocab_size": at_least(0),                 # 0: the tokenizer's
     "lstm_embedding": at_least(1),
     "lstm_hidden": at_least(1),
     "lstm_layers": at_least(1),
@@ -197,6 +217,11 @@ RELATIONS = [
      "the learning rate would never reach learning_rate; lower --warmup_iters or raise --max_iters"),
     (lambda c: c.min_lr <= c.learning_rate, "min_lr ({min_lr}) must be <= learning_rate ({learning_rate})",
      "the schedule decays from learning_rate down to min_lr"),
+    (lambda c: c.n_kv_head == 0 or c.n_head % c.n_kv_head == 0, "n_kv_head ({n_kv_head}) must divide n_head ({n_head})",
+     "each key/value head serves an equal group of query heads; try n_kv_head 1, or a divisor of n_head"),
+    (lambda c: c.pos != "rope" or c.n_embd % c.n_head == 0 and c.n_embd // c.n_head % 2 == 0,
+     "pos rope needs an even head size n_embd / n_head ({n_embd} / {n_head})",
+     "rotary embeddings turn channel pairs; pick n_embd a multiple of 2 n_head"),
 ]
 
 TYPE_NAMES = {int: "an integer", float: "a number", bool: "true or false", str: "a string"}

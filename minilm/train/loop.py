@@ -39,7 +39,8 @@ from .lock import RunLock
 from .run_folder import claim_run_folder
 from .stop_signals import StopSignals
 from ..tokenizers import tokenizer_from_dict
-from .setup import build_model, load_split, make_optimizer, prepare_data
+from .setup import (build_model, from_huggingface, is_huggingface_folder, load_split, make_optimizer,
+                    prepare_data)
 
 
 class TrainingStopped(UserError, RuntimeError):
@@ -49,7 +50,8 @@ class TrainingStopped(UserError, RuntimeError):
 
 # the fields that fix a model's shape: a checkpoint's values win over the command line's
 ARCHITECTURE = ("model", "block_size", "n_layer", "n_head", "n_embd", "bias", "lstm_embedding", "lstm_hidden",
-                "lstm_layers", "tie_weights")
+                "lstm_layers", "tie_weights", "norm", "pos", "mlp", "n_kv_head", "rope_theta", "tie_embeddings",
+                "intermediate_size", "norm_eps", "vocab_size")
 
 
 class Trainer:
@@ -74,7 +76,10 @@ class Trainer:
                 setattr(cfg, key, getattr(saved, key))
             fixed_tokenizer = tokenizer_from_dict(resume_state["tokenizer"])
         starts_from_pretrained = cfg.init_from and resume_state is None   # (a resumed run has its weights)
-        if starts_from_pretrained:
+        pretrained = None
+        if starts_from_pretrained and is_huggingface_folder(cfg.init_from):
+            pretrained, fixed_tokenizer = from_huggingface(cfg)           # cfg takes the model's architecture
+        elif starts_from_pretrained:
             source_state = load_state(checkpoint_folder(cfg.init_from, "best"))
             source = TrainConfig.from_dict(source_state["config"])
             for key in ARCHITECTURE:
@@ -89,7 +94,10 @@ class Trainer:
                        if cfg.model == "lstm" else None)
         self.carry = None
         if starts_from_pretrained:
-            load_model_weights(checkpoint_folder(cfg.init_from, "best"), self.model)
+            if pretrained is not None:
+                self.model.load_state_dict(pretrained.state_dict())
+            else:
+                load_model_weights(checkpoint_folder(cfg.init_from, "best"), self.model)
             print(f"initialised from {cfg.init_from} ({self.model.num_parameters():,} parameters)")
         if resume_state is not None:
             self._restore(folder, resume_state)

@@ -2,7 +2,8 @@
 
 The corpus is tokenized once into out_dir/data (see minilm.data.prepare); a
 fine-tuning run (`init_from`) reuses the tokenizer of the checkpoint it starts
-from, since the pre-trained embedding rows are indexed by its ids.
+from, since the pre-trained embedding rows are indexed by its ids; init_from may
+also be a Hugging Face folder (config.json, model.safetensors, tokenizer.json).
 """
 import json
 import os
@@ -95,10 +96,40 @@ def load_split(data_dir, split, block_size):
     return TokenDataset(os.path.join(data_dir, f"{split}.bin"), block_size)
 
 
+def gpt_config(cfg, vocab_size):
+    """The GPTConfig of a TrainConfig (0 in n_kv_head, intermediate_size, vocab_size: the default)."""
+    return GPTConfig(vocab_size=cfg.vocab_size or vocab_size, block_size=cfg.block_size, n_layer=cfg.n_layer,
+                     n_head=cfg.n_head, n_embd=cfg.n_embd, dropout=cfg.dropout, bias=cfg.bias, norm=cfg.norm,
+                     pos=cfg.pos, mlp=cfg.mlp, n_kv_head=cfg.n_kv_head or None, rope_theta=cfg.rope_theta,
+                     tie_embeddings=cfg.tie_embeddings, intermediate_size=cfg.intermediate_size or None,
+                     norm_eps=cfg.norm_eps)
+
+
+# TrainConfig fields taken from a pre-trained Hugging Face model's GPTConfig
+GPT_FIELDS = ("vocab_size", "block_size", "n_layer", "n_head", "n_embd", "bias", "norm", "pos", "mlp", "n_kv_head",
+              "rope_theta", "tie_embeddings", "intermediate_size", "norm_eps")
+
+
+def is_huggingface_folder(folder):
+    return os.path.exists(os.path.join(folder, "config.json"))
+
+
+def from_huggingface(cfg):
+    """(model, tokenizer) of the Hugging Face folder cfg.init_from; cfg takes the model's architecture."""
+    model = GPT.from_pretrained(cfg.init_from)
+    tokenizer = BPETokenizer.from_pretrained(cfg.init_from)
+    cfg.model = "gpt"
+    for key in GPT_FIELDS:
+        setattr(cfg, key, getattr(model.config, key))
+    if tokenizer.vocab_size > model.config.vocab_size:
+        raise ValueError(f"{cfg.init_from}: the tokenizer has {tokenizer.vocab_size} ids but the model only "
+                         f"{model.config.vocab_size} embedding rows; the folder's files do not belong together")
+    return model, tokenizer
+
+
 def build_model(cfg, vocab_size):
     if cfg.model == "gpt":
-        return GPT(GPTConfig(vocab_size=vocab_size, block_size=cfg.block_size, n_layer=cfg.n_layer,
-                             n_head=cfg.n_head, n_embd=cfg.n_embd, dropout=cfg.dropout, bias=cfg.bias))
+        return GPT(gpt_config(cfg, vocab_size))
     if cfg.model == "lstm":
         return LSTMLM(vocab_size, cfg.lstm_embedding, cfg.lstm_hidden, cfg.lstm_layers,
                       dropout=cfg.dropout, tie_weights=cfg.tie_weights)
