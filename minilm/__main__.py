@@ -2,7 +2,8 @@
 
     minilm train [--preset NAME] [--config FILE.json] [--key value ...]
     minilm sample --out out/ --prompt "ROMEO:" --max-new-tokens 500 --temperature 0.8 --top-k 200 --top-p 0.95 --seed 1
-    minilm eval --out out/ --split test
+    minilm eval --out out/ --split test             loss, perplexity, accuracy, bits per byte
+    minilm export --out out/ --to hf-folder/        a GPT as a Hugging Face folder (transformers loads it)
     minilm prepare --input text.txt --out data/ [--tokenizer char|bpe] [--vocab-size 512]
     minilm plot out/
     minilm doctor [--json]         versions, and a check of every device (what to run when something is wrong)
@@ -23,6 +24,13 @@ text file (tokenized with the checkpoint's tokenizer):
     minilm train --init-from out --speaker ROMEO --out_dir out-romeo --max_iters 300 --learning_rate 3e-4
     minilm train --init-from out --data my_text.txt --out_dir out-mine
     minilm sample --out out-romeo --prompt "ROMEO:"
+
+A Hugging Face folder of a GPT-2 or Llama model (config.json, model.safetensors,
+tokenizer.json) can be sampled from and fine-tuned; the run folder it makes
+exports back with `minilm export`:
+
+    minilm sample --pretrained path/to/hf-folder --prompt "Once upon a time"
+    minilm train --init-from path/to/hf-folder --data my.txt --out_dir out-ft
 """
 import json
 import math
@@ -99,11 +107,45 @@ def load_trained(out_dir, which="best", device=None):
     return model.to(cfg.device), tokenizer, cfg, state
 
 
+def load_pretrained(folder, device):
+    """(model, tokenizer, device) of a Hugging Face folder of a GPT-2 or Llama model."""
+    from .backend import require_device
+    from .models import GPT
+    from .tokenizers import BPETokenizer
+    require_device(device)
+    return GPT.from_pretrained(folder).to(device), BPETokenizer.from_pretrained(folder), device
+
+
+def cmd_export(argv):
+    from .models import GPT
+    from .tokenizers import BPETokenizer
+    p = CommandParser(prog="minilm export", description="Write a trained GPT as a Hugging Face folder.")
+    p.add_argument("--out", default="out", help="the training output folder")
+    p.add_argument("--to", required=True, help="the folder to write (config.json, model.safetensors, tokenizer.json)")
+    p.add_argument("--overwrite", action="store_true", help="replace a model already in --to")
+    args = p.parse_args(argv)
+    model, tokenizer, _, _ = load_trained(args.out, device="cpu")
+    if not isinstance(model, GPT):
+        raise ValueError(f"{args.out} holds a {type(model).__name__}; only a GPT has a Hugging Face layout")
+    model.save_pretrained(args.to, overwrite=args.overwrite)
+    written = "config.json, model.safetensors"
+    if isinstance(tokenizer, BPETokenizer):
+        tokenizer.save_pretrained(args.to, overwrite=args.overwrite)
+        written += ", tokenizer.json"
+    else:
+        written += f" (no tokenizer.json: a {tokenizer.kind} tokenizer is not byte-level BPE; its "\
+                   "vocabulary is in the run's checkpoints)"
+    print(f"wrote {args.to}: {written}")
+    return 0
+
+
 def cmd_sample(argv):
     from .train.config import Range, at_least, checked
     from .train.loop import generate_text
     p = CommandParser(prog="minilm sample", description="Generate text from a trained model.")
     p.add_argument("--out", default="out", help="the training output folder")
+    p.add_argument("--pretrained", default=None,
+                   help="a Hugging Face folder (config.json, model.safetensors, tokenizer.json) instead of --out")
     p.add_argument("--prompt", default="\n")
     p.add_argument("--max-new-tokens", type=checked(int, at_least(0)), default=500)
     p.add_argument("--temperature", type=checked(float, at_least(0)), default=0.8, help="0: the most likely token")
@@ -113,11 +155,15 @@ def cmd_sample(argv):
     p.add_argument("--num-samples", type=checked(int, at_least(1)), default=1)
     p.add_argument("--device", default=None)
     args = p.parse_args(argv)
-    model, tokenizer, cfg, _ = load_trained(args.out, device=args.device)
+    if args.pretrained:
+        model, tokenizer, device = load_pretrained(args.pretrained, args.device or "cpu")
+    else:
+        model, tokenizer, cfg, _ = load_trained(args.out, device=args.device)
+        device = cfg.device
     for i in range(args.num_samples):
         seed = None if args.seed is None else args.seed + i
         print(generate_text(model, tokenizer, args.prompt, args.max_new_tokens, args.temperature,
-                            args.top_k, args.top_p, seed, cfg.device))
+                            args.top_k, args.top_p, seed, device))
         if i + 1 < args.num_samples:
             print("-" * 60)
     return 0
@@ -125,7 +171,9 @@ def cmd_sample(argv):
 
 def cmd_eval(argv):
     from .autograd import no_grad
-    from .metrics import accuracy, perplexity
+    import numpy as np
+
+    from .metrics import accuracy, bits_per_byte, perplexity
     from .train.config import at_least, checked
     from .train.setup import load_split, prepare_data
     p = CommandParser(prog="minilm eval", description="Loss, perplexity and accuracy on a split.")
@@ -139,7 +187,8 @@ def cmd_eval(argv):
     _, data_dir = prepare_data(cfg, tokenizer)
     data = load_split(data_dir, args.split, cfg.block_size)
     model.eval()
-    total_loss, correct, count = 0.0, 0, 0
+    total_loss, correct, count, n_bytes = 0.0, 0, 0, 0
+    byte_lengths = np.asarray(tokenizer.token_byte_lengths())
     with no_grad():
         for x, y in data.iter_windows(args.batch_size, cfg.device, args.max_batches):
             logits, loss = model(x, y)[:2]
@@ -147,11 +196,13 @@ def cmd_eval(argv):
             total_loss += loss.item() * n
             correct += accuracy(logits.numpy().argmax(-1), y.numpy()) * n
             count += n
+            n_bytes += int(byte_lengths[y.numpy()].sum())
     mean, ppl = total_loss / count, perplexity(total_loss / count)
     # an infinite perplexity as the string "inf": strict JSON has no Infinity
     print(json.dumps({"split": args.split, "tokens": count, "loss": round(mean, 4),
                       "perplexity": round(ppl, 3) if math.isfinite(ppl) else str(ppl),
-                      "accuracy": round(correct / count, 4)}))
+                      "accuracy": round(correct / count, 4),
+                      "bits_per_byte": round(bits_per_byte(total_loss, n_bytes), 4)}))
     return 0
 
 
@@ -196,7 +247,8 @@ def cmd_doctor(argv):
     return doctor(argv)
 
 
-COMMANDS = {"train": cmd_train, "sample": cmd_sample, "eval": cmd_eval, "prepare": cmd_prepare, "plot": cmd_plot,
+COMMANDS = {"train": cmd_train, "sample": cmd_sample, "eval": cmd_eval, "export": cmd_export,
+            "prepare": cmd_prepare, "plot": cmd_plot,
             "viz": cmd_viz, "doctor": cmd_doctor}
 
 

@@ -21,6 +21,7 @@ of a float32) is decoded by minilm.bfloat16. Only safetensors is read: a
 `pytorch_model.bin` is a pickle, and unpickling runs code chosen by whoever made
 the file, so a folder holding only that is refused.
 """
+import errno
 import json
 import os
 import struct
@@ -149,8 +150,8 @@ def write_folder(folder, config, weights, overwrite=False):
     folder = os.fspath(folder)
     existing = [n for n in (CONFIG, WEIGHTS, INDEX) if os.path.exists(os.path.join(folder, n))]
     if existing and not overwrite:
-        raise FileExistsError(f"{folder} already holds a model ({', '.join(existing)}); choose another "
-                              "folder or pass overwrite=True to replace it")
+        raise FileExistsError(errno.EEXIST, f"{folder} already holds a model ({', '.join(existing)}); choose another "
+                              "folder or pass overwrite=True (--overwrite on the command line) to replace it")
     os.makedirs(folder, exist_ok=True)
     arrays = {name: np.ascontiguousarray(np.asarray(a, dtype=np.float32)) for name, a in weights.items()}
     path = os.path.join(folder, WEIGHTS)

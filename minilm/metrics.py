@@ -2,6 +2,8 @@
 
     perplexity          e^loss: the model is as unsure as a uniform choice among that many tokens
                         (inf for a loss beyond float range)
+    bits per byte       the loss in bits summed over a text's tokens, divided by its UTF-8 bytes:
+                        unlike the loss per token, it compares models with different tokenizers
     accuracy            the fraction of predictions that equal the target
     precision, recall   per class c: TP / (TP + FP) and TP / (TP + FN);
     F1                  their harmonic mean. "macro" averages the per-class values (every class
@@ -25,6 +27,16 @@ def perplexity(mean_loss):
         return math.exp(mean_loss)
     except OverflowError:
         return math.inf
+
+
+def bits_per_byte(total_loss, n_bytes):
+    """Summed cross-entropy (nats) over the predicted tokens -> bits per UTF-8 byte of their text.
+
+    A BPE token covers several bytes, a character one to four: per token, a coarse tokenizer
+    looks worse than it is. Bits per byte is the cost of the same text either way
+    (total / ln 2 / bytes); 8 would be no better than storing the bytes.
+    """
+    return total_loss / math.log(2) / n_bytes
 
 
 def accuracy(pred, target):

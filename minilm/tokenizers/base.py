@@ -28,6 +28,10 @@ class Tokenizer:
     def save(self, path):
         atomic_write(path, lambda tmp: _write_text(tmp, to_readable_json(self.to_dict())))
 
+    def token_byte_lengths(self):
+        """[UTF-8 bytes of token i for each id i] (for bits per byte)."""
+        return [len(self.decode([i]).encode("utf-8")) for i in range(self.vocab_size)]
+
     @classmethod
     def load(cls, path):
         with open(path, encoding="utf-8") as f:

@@ -225,6 +225,15 @@ class BPETokenizer(Tokenizer):
                 raise ValueError(f"token id {i} is out of range for a vocabulary of size {self.vocab_size}")
         return b"".join(parts).decode("utf-8", errors=errors)
 
+    def token_byte_lengths(self):
+        """Bytes per id, read off the vocabulary (decoding one token could cut a character in half)."""
+        lengths = [0] * self.vocab_size
+        for i, data in self.vocab.items():
+            lengths[i] = len(data)
+        for token, i in self.special_tokens.items():
+            lengths[i] = len(token.encode("utf-8"))
+        return lengths
+
     def merge_strings(self):
         """The learned merges, in order, as readable lines: 'th' + 'e' -> 'the'."""
         show = lambda b: repr(b.decode("utf-8", errors="backslashreplace"))  # noqa: E731

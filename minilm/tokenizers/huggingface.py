@@ -29,6 +29,7 @@ above. Not reproduced: a post-processor's extra tokens (e.g. Llama-3's
 (refused). The split pattern must match every character (those of the GPT-2,
 Llama-3 and Qwen families do): text between matches would be dropped.
 """
+import errno
 import json
 import os
 import unicodedata
@@ -268,7 +269,7 @@ def save_pretrained(tok, folder, overwrite=False):
     """Write folder/tokenizer.json (atomically); an existing one is kept unless overwrite=True."""
     path = os.path.join(os.fspath(folder), "tokenizer.json")
     if os.path.exists(path) and not overwrite:
-        raise FileExistsError(f"{path} exists; choose another folder or pass overwrite=True to replace it")
+        raise FileExistsError(errno.EEXIST, f"{path} exists; choose another folder or pass overwrite=True to replace it")
     text = json.dumps(tokenizer_json(tok), ensure_ascii=False, indent=1)
     atomic_write(path, lambda tmp: _write_text(tmp, text))
     return path
