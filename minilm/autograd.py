@@ -27,6 +27,9 @@ module_scope = ()
 # None, or an object whose forward(fn, outputs) / backward(fn, grad_outputs) see every recorded
 # op's arrays as they are made: minilm.viz.keep_values() sets one to show value statistics.
 op_observer = None
+# Functions called with no arguments when a backward() has finished: DistributedDataParallel
+# averages the gradients over processes there. Empty (the usual case), it costs nothing.
+post_backward_hooks = []
 
 
 def is_grad_enabled():
@@ -113,7 +116,13 @@ def backward(root, grad, retain_graph=False):
     """Accumulate d(root)/d(leaf) * grad into `.grad` of every leaf that requires it."""
     if root.creator is None:
         _accumulate_leaf(root, grad, set())
-        return
+    else:
+        _backward_graph(root, grad, retain_graph)
+    for hook in post_backward_hooks:
+        hook()
+
+
+def _backward_graph(root, grad, retain_graph):
     order = _topological_order(root.creator)
     for fn in order:
         fn.grad_outputs = [None] * (1 if fn.output_meta is None else len(fn.output_meta))

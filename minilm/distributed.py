@@ -1,0 +1,393 @@
+"""Data-parallel training: W processes, one model each, gradients averaged by all-reduce.
+
+Every process (a *rank*, 0 .. W-1) holds the whole model and works on its
+1/W of each batch. Why averaging the ranks' gradients is the full-batch
+gradient: the loss of a batch of B examples is a mean,
+
+    L = (1/B) sum_i l_i = (1/W) sum_r [ (W/B) sum_{i in shard r} l_i ] = (1/W) sum_r L_r
+
+and the gradient is linear, so dL/dw = (1/W) sum_r dL_r/dw: the mean over the
+ranks of the gradient each computed on its own shard (of B/W examples). After
+that average every rank holds the same gradient and takes the same optimizer
+step, so the copies of the model never drift apart (only the float summation
+order differs from one process, ~1e-7 relative in float32).
+
+An *all-reduce* leaves the sum (or mean) of every rank's array on every rank.
+In a ring (what MPI and NCCL use for large arrays) each rank sends its array
+in W pieces: W-1 steps of reduce-scatter, then W-1 of all-gather, so each rank
+sends and receives 2 (W-1)/W x bytes over its link, nearly independent of W.
+A step's communication time is therefore ~ 2 (W-1)/W * gradient bytes / link
+bandwidth + 2 (W-1) x latency (benchmarks/distributed.py measures both).
+
+    from minilm import distributed
+    distributed.init()                       # from mpiexec's environment; 1 process: all no-ops
+    model = distributed.DistributedDataParallel(GPT(cfg))   # rank 0's weights everywhere
+    loss = model(x_shard, y_shard)[1]
+    loss.backward()                          # ...and the gradients are already averaged
+    optimizer.step()
+
+Backends: MPI (mpi4py) for NumPy arrays, on one machine or many; NCCL (through
+CuPy, its unique id handed around over MPI) for arrays on GPUs, selected by
+init("nccl"), each rank then using GPU rank % n_gpus.
+
+A rank that dies must not leave the others hanging: every collective here is
+non-blocking underneath and waited on with a deadline (MINILM_DIST_TIMEOUT
+seconds, default 300). While it waits, a rank checks every second whether
+the processes of the ranks on its own machine still exist; a lost one is
+named at once, a silent one on another machine after the deadline. The rank
+then prints which rank was lost and exits with status 1 without waiting for
+MPI (whose own clean-up could hang). mpiexec (MPICH's hydra) usually gets there
+first: when a rank dies it kills the others. The NCCL path has no deadline.
+"""
+import json
+import os
+import sys
+import time
+from contextlib import contextmanager
+
+import numpy as np
+
+from . import autograd
+from .backend import xp_of
+from .errors import UserError
+
+# environment variables by which launchers tell a process the size of its job
+SIZE_VARIABLES = ("PMI_SIZE", "OMPI_COMM_WORLD_SIZE", "MV2_COMM_WORLD_SIZE", "PMIX_SIZE")
+INSTALL = "pip install 'minilm[distributed]' (mpi4py and MPICH's mpiexec)"
+
+_comm = None           # mpi4py's COMM_WORLD once init() found a job of more than one process
+_nccl = None           # a cupy.cuda.nccl.NcclCommunicator after init("nccl")
+_peers = []            # (hostname, pid) of every rank, to name a lost one
+
+
+class RankLost(UserError, RuntimeError):
+    """Another rank stopped answering (it died, or its machine is unreachable)."""
+    exit_code = 1
+
+
+def launched_size():
+    """The number of processes mpiexec (or another MPI launcher) started this one among; 1 if none."""
+    for name in SIZE_VARIABLES:
+        if os.environ.get(name, "").isdigit():
+            return int(os.environ[name])
+    return 1
+
+
+def init(backend=None):
+    """Join the job this process was launched in; a single process needs no MPI at all.
+
+    backend: "mpi" (the default) reduces NumPy arrays with MPI; "nccl" also
+    picks this rank's GPU and reduces CuPy arrays with NCCL. Calling it again
+    does nothing. Returns the world size.
+    """
+    global _comm, _peers
+    if backend not in (None, "mpi", "nccl"):
+        raise ValueError(f"unknown distributed backend {backend!r}; expected 'mpi' or 'nccl'")
+    if _comm is None and launched_size() > 1:
+        try:
+            from mpi4py import MPI
+        except ImportError:
+            raise UserError(f"this process was started as one of {launched_size()} MPI processes, but "
+                            f"mpi4py is not installed: {INSTALL}") from None
+        _comm = MPI.COMM_WORLD
+        _comm.Set_errhandler(MPI.ERRORS_RETURN)          # an MPI error raises instead of aborting
+        _peers = _comm.allgather((os.uname().nodename, os.getpid()))
+        _record_pid()
+        limit_threads(local_size())
+    if backend == "nccl" and _nccl is None and world_size() > 1:
+        _init_nccl()
+    return world_size()
+
+
+def rank():
+    return 0 if _comm is None else _comm.Get_rank()
+
+
+def world_size():
+    return 1 if _comm is None else _comm.Get_size()
+
+
+def is_main():
+    """Rank 0 prints, logs and writes checkpoints."""
+    return rank() == 0
+
+
+def local_size():
+    """How many ranks of the job run on this machine (they share its cores)."""
+    here = os.uname().nodename
+    return sum(host == here for host, _ in _peers) or 1
+
+
+def limit_threads(processes):
+    """Give each of `processes` ranks on this machine its share of the cores for BLAS.
+
+    `minilm train --nproc` sets OPENBLAS_NUM_THREADS before NumPy loads; under a
+    plain mpiexec threadpoolctl (when installed) lowers it at run time.
+    """
+    threads = max(1, (os.cpu_count() or 1) // processes)
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:
+        return threads
+    threadpool_limits(limits=threads, user_api="blas")
+    return threads
+
+
+def _record_pid():
+    """Leave this rank's pid where `minilm train --nproc` can read it, to name a rank that dies."""
+    folder = os.environ.get("MINILM_RANK_PIDS")
+    if folder:
+        with open(os.path.join(folder, str(rank())), "w") as f:
+            f.write(str(os.getpid()))
+
+
+# ---------------------------------------------------------------- waiting with a deadline
+def _timeout():
+    return float(os.environ.get("MINILM_DIST_TIMEOUT", "300"))
+
+
+def _gone(pid):
+    """True if process `pid` (on this machine) no longer runs: it does not exist or is a zombie."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] in ("Z", "X")
+    except OSError:
+        return False
+
+
+def _lost_ranks():
+    here = os.uname().nodename
+    return [r for r, (host, pid) in enumerate(_peers) if host == here and r != rank() and _gone(pid)]
+
+
+def _wait(requests, what):
+    """Wait for MPI requests, checking every second that the ranks on this machine still live."""
+    from mpi4py import MPI
+    start = last_check = time.monotonic()
+    deadline = start + _timeout()
+    while not MPI.Request.Testall(requests):
+        now = time.monotonic()
+        if now - last_check > 1.0:
+            last_check = now
+            lost = _lost_ranks()
+            if lost or now > deadline:
+                _abandon(what, lost, now - start)
+        time.sleep(0 if now - start < 0.01 else 1e-4)    # spin briefly, then let the core go
+
+
+def _abandon(what, lost, waited):
+    if lost:
+        who = ", ".join(f"rank {r} (pid {_peers[r][1]})" for r in lost)
+        message = f"{who} of {world_size()} stopped running"
+    else:
+        message = f"no answer from the other ranks for {waited:.0f} s (MINILM_DIST_TIMEOUT)"
+    print(f"minilm rank {rank()}: {message} during {what}; stopping this rank too (exit 1). "
+          "The last checkpoint is complete and loadable: continue with --resume", file=sys.stderr, flush=True)
+    os._exit(RankLost.exit_code)   # not sys.exit: MPI's clean-up at exit could wait for the lost rank
+
+
+# ---------------------------------------------------------------- collectives on lists of arrays
+def _mpi_op(op):
+    from mpi4py import MPI
+    ops = {"sum": MPI.SUM, "mean": MPI.SUM, "max": MPI.MAX, "min": MPI.MIN}
+    if op not in ops:
+        raise ValueError(f"all_reduce op must be one of {sorted(ops)}, got {op!r}")
+    return ops[op]
+
+
+def all_reduce(arrays, op="mean"):
+    """Replace every array (in place) by its sum/mean/max/min over the ranks; returns the list.
+
+    Arrays may differ in shape and dtype; "mean" needs floating point. CuPy
+    arrays go through NCCL after init("nccl"), otherwise through the host.
+    """
+    mpi_op = _mpi_op(op)
+    if op == "mean":
+        for a in arrays:
+            if a.dtype.kind not in "fc":
+                raise TypeError(f"all_reduce(op='mean') needs floating-point arrays, got {a.dtype}; "
+                                "use op='sum' for integers")
+    if world_size() == 1:
+        return arrays
+    if _nccl is not None and arrays and all(xp_of(a) is not np for a in arrays):
+        _nccl_all_reduce(arrays, op)
+    else:
+        with _on_host(arrays) as host:
+            from mpi4py import MPI
+            _wait([_comm.Iallreduce(MPI.IN_PLACE, a, mpi_op) for a in host], f"all_reduce({op})")
+    if op == "mean":
+        for a in arrays:
+            a /= world_size()
+    return arrays
+
+
+def broadcast(arrays, root=0):
+    """Overwrite every array (in place) with rank `root`'s values; returns the list."""
+    if world_size() == 1:
+        return arrays
+    with _on_host(arrays) as host:
+        _wait([_comm.Ibcast(a, root=root) for a in host], "broadcast")
+    return arrays
+
+
+def barrier():
+    """Return once every rank has called barrier()."""
+    if world_size() > 1:
+        _wait([_comm.Ibarrier()], "barrier")
+
+
+def broadcast_object(value, root=0):
+    """A small JSON value (a flag, an error message, NCCL's id) from rank `root` to every rank."""
+    if world_size() == 1:
+        return value
+    encoded = np.frombuffer(json.dumps(value).encode(), dtype=np.uint8) if rank() == root else None
+    length = broadcast([np.array([0 if encoded is None else encoded.size], dtype=np.int64)], root)[0]
+    buffer = broadcast([encoded if encoded is not None else np.empty(int(length[0]), np.uint8)], root)[0]
+    return json.loads(buffer.tobytes().decode())
+
+
+@contextmanager
+def _on_host(arrays):
+    """Contiguous NumPy arrays that MPI can read and write; copied back into `arrays` afterwards.
+
+    A CuPy array is staged through the host: the mpich wheel's MPI cannot read GPU memory.
+    """
+    host = [np.ascontiguousarray(a) if xp_of(a) is np else xp_of(a).asnumpy(a) for a in arrays]
+    yield host
+    for a, h in zip(arrays, host):
+        if h is not a:
+            a[...] = h if xp_of(a) is np else xp_of(a).asarray(h)
+
+
+# ---------------------------------------------------------------- NCCL for CuPy arrays
+def _init_nccl():
+    """This rank's GPU (rank % n_gpus) and an NCCL communicator whose id rank 0 made and MPI handed out."""
+    global _nccl
+    import cupy
+    from cupy.cuda import nccl
+    cupy.cuda.Device(rank() % cupy.cuda.runtime.getDeviceCount()).use()
+    unique_id = tuple(broadcast_object(list(nccl.get_unique_id()) if is_main() else None))
+    _nccl = nccl.NcclCommunicator(world_size(), unique_id, rank())
+
+
+def _nccl_all_reduce(arrays, op):
+    import cupy
+    from cupy.cuda import nccl
+    ops = {"sum": nccl.NCCL_SUM, "mean": nccl.NCCL_SUM, "max": nccl.NCCL_MAX, "min": nccl.NCCL_MIN}
+    types = {"float16": nccl.NCCL_FLOAT16, "float32": nccl.NCCL_FLOAT32, "float64": nccl.NCCL_FLOAT64,
+             "int32": nccl.NCCL_INT32, "int64": nccl.NCCL_INT64}
+    stream = cupy.cuda.get_current_stream().ptr
+    for a in arrays:
+        if not a.flags.c_contiguous or str(a.dtype) not in types:
+            raise TypeError(f"NCCL all_reduce needs contiguous arrays of {sorted(types)}, got {a.dtype}")
+        _nccl.allReduce(a.data.ptr, a.data.ptr, a.size, types[str(a.dtype)], ops[op], stream)
+
+
+# ---------------------------------------------------------------- the model wrapper
+class DistributedDataParallel:
+    """A Module whose gradients are averaged over the ranks when loss.backward() returns.
+
+    At construction rank 0's parameters and buffers are broadcast, so every
+    rank starts from the same weights whatever its random initialisation.
+    After each backward() (autograd.post_backward_hooks) the gradients are
+    copied into a few flat buckets of at most `bucket_mb` MB each, one
+    all-reduce per bucket (all in flight at once), and copied back.
+
+    The reduction follows backward instead of overlapping with it: minilm's
+    backward runs on the calling thread, and MPI moves data only while some
+    thread calls into it, so overlap would need a communication thread, and
+    on a machine whose cores are all busy computing it buys nothing. On a
+    network with slow links overlap matters; it is the next step (PyTorch
+    starts a bucket's all-reduce as soon as its last gradient is ready).
+
+    Inside `with model.no_sync():` backward only accumulates (the micro-steps
+    of gradient accumulation); the backward after it averages the sum.
+    Attribute access goes to the wrapped module (model.generate, .eval(), ...).
+    """
+
+    def __init__(self, module, bucket_mb=25):
+        object.__setattr__(self, "module", module)
+        object.__setattr__(self, "_syncing", True)
+        object.__setattr__(self, "buckets", make_buckets(list(module.parameters()), bucket_mb * 2 ** 20))
+        broadcast([p.data for p in module.parameters()] + [b for _, b in module.named_buffers()])
+        if world_size() > 1:
+            autograd.post_backward_hooks.append(self.average_gradients)
+
+    def __call__(self, *args, **kwargs):
+        return self.module(*args, **kwargs)
+
+    def __getattr__(self, name):
+        return getattr(self.module, name)
+
+    def __setattr__(self, name, value):
+        setattr(self.module, name, value)
+
+    @contextmanager
+    def no_sync(self):
+        """Backward calls inside only add up gradients; the first one outside averages them."""
+        object.__setattr__(self, "_syncing", False)
+        try:
+            yield
+        finally:
+            object.__setattr__(self, "_syncing", True)
+
+    def average_gradients(self):
+        if not self._syncing:
+            return
+        flats = [fill_bucket(bucket) for bucket in self.buckets]
+        all_reduce(flats, op="mean")
+        for bucket, flat in zip(self.buckets, flats):
+            empty_bucket(bucket, flat)
+
+    def close(self):
+        """Stop averaging after backward (the hook is removed)."""
+        if self.average_gradients in autograd.post_backward_hooks:
+            autograd.post_backward_hooks.remove(self.average_gradients)
+
+
+def make_buckets(params, bucket_bytes):
+    """Trainable parameters in groups of one dtype and at most bucket_bytes each (one may be bigger).
+
+    Reversed: the last layers' gradients are ready first in backward, the order
+    an overlapping reduction would start them in.
+    """
+    buckets, filled = [], 0
+    for p in reversed([p for p in params if p.requires_grad]):
+        starts_new = (not buckets or buckets[-1][0].data.dtype != p.data.dtype
+                      or filled + p.data.nbytes > bucket_bytes)
+        if starts_new:
+            buckets.append([])
+            filled = 0
+        buckets[-1].append(p)
+        filled += p.data.nbytes
+    return buckets
+
+
+def fill_bucket(bucket):
+    """The gradients of a bucket's parameters side by side in one flat array (zeros where one has none)."""
+    xp = xp_of(bucket[0].data)
+    flat = xp.empty(sum(p.data.size for p in bucket), dtype=bucket[0].data.dtype)
+    offset = 0
+    for p in bucket:
+        n = p.data.size
+        flat[offset:offset + n] = 0 if p.grad is None else p.grad.reshape(-1)
+        offset += n
+    return flat
+
+
+def empty_bucket(bucket, flat):
+    offset = 0
+    for p in bucket:
+        n = p.data.size
+        view = flat[offset:offset + n].reshape(p.data.shape)
+        if p.grad is None:
+            p.grad = view.copy()
+        else:
+            p.grad[...] = view
+        offset += n
