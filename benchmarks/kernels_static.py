@@ -4,63 +4,18 @@ For every kernel, compiled by NVRTC for sm_90 (and sm_80) with CuPy's options:
 registers per thread, static shared memory, spill stores/loads and stack
 frame. For the GEMM ladder it also disassembles the cubin (cuobjdump -sass)
 and counts, in the hottest loop, the fused multiply-adds (FFMA) against the
-shared-memory loads (LDS): register blocking exists to raise that ratio.
+shared-memory loads (LDS): register blocking exists to raise that ratio. For the
+tensor-core GEMM (matmul_wmma.cu) it counts the HMMA instructions per load instead.
 
     python benchmarks/kernels_static.py [--arch sm_90]
 Needs: pip install 'minilm[nvrtc]'
 """
 import argparse
 import os
-import re
-import subprocess
 import sys
-import tempfile
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 from minilm.kernels import nvrtc  # noqa: E402
-
-
-def sass_by_kernel(cubin):
-    tool = nvrtc.cuobjdump()
-    if tool is None:
-        return {}
-    with tempfile.NamedTemporaryFile(suffix=".cubin", delete=False) as f:
-        f.write(cubin)
-    try:
-        env = dict(os.environ, PATH=os.path.dirname(tool) + os.pathsep + os.environ.get("PATH", ""))  # nvdisasm
-        out = subprocess.run([tool, "-sass", f.name], capture_output=True, text=True, env=env).stdout
-    finally:
-        os.remove(f.name)
-    kernels, current = {}, None
-    for line in out.splitlines():
-        m = re.search(r"Function : (\w+)", line)
-        if m:
-            current = kernels.setdefault(m.group(1), [])
-        elif current is not None:
-            m = re.match(r"\s*/\*([0-9a-f]{4,})\*/\s+(.*?);", line)
-            if m:
-                current.append((int(m.group(1), 16), m.group(2)))
-    return kernels
-
-
-def hottest_loop_mix(instructions):
-    """(FFMA, LDS, instructions) of the backward-branch loop that holds the most FFMA."""
-    best = (0, 0, 0)
-    for addr, text in instructions:
-        m = re.search(r"\bBRA\b.*?(0x[0-9a-f]+)", text)
-        if not m:
-            continue
-        target = int(m.group(1), 16)
-        if target >= addr:
-            continue
-        body = [t for a, t in instructions if target <= a <= addr]
-        if any("EXIT" in t for t in body):
-            continue
-        ffma = sum(bool(re.search(r"\bFFMA\b", t)) for t in body)
-        lds = sum(bool(re.search(r"\bLDS\b", t)) for t in body)
-        if ffma > best[0]:
-            best = (ffma, lds, len(body))
-    return best
 
 
 def main():
@@ -77,17 +32,26 @@ def main():
                 print(f"{kernel:<36}{u['registers']:>6}{u['shared_bytes']:>9}{u.get('spill_stores', 0):>10}"
                       f"{u.get('spill_loads', 0):>10}{u.get('stack_bytes', 0):>9}")
     cubin, _ = nvrtc.compile_cubin("matmul", args.arch[0])
-    sass = sass_by_kernel(cubin)
+    sass = nvrtc.disassemble(cubin)
     if not sass:
         print("\n(cuobjdump/nvdisasm not found: pip install nvidia-cuda-cuobjdump nvidia-cuda-nvdisasm for the instruction mix)")
         return
     print(f"\nGEMM inner loop, {args.arch[0]} SASS: FFMA per shared-memory load")
     print(f"{'kernel':<20}{'FFMA':>6}{'LDS':>6}{'instr':>7}{'FFMA/LDS':>10}")
     for kernel in ("matmul_naive", "matmul_tiled", "matmul_blocked"):
-        ffma, lds, n = hottest_loop_mix(sass.get(kernel, []))
-        ratio = f"{ffma / lds:.1f}" if lds else "n/a"
-        print(f"{kernel:<20}{ffma:>6}{lds:>6}{n:>7}{ratio:>10}")
-
+        mix = nvrtc.hottest_loop_mix(sass.get(kernel, []))
+        ratio = f"{mix['FFMA'] / mix['LDS']:.1f}" if mix["LDS"] else "n/a"
+        print(f"{kernel:<20}{mix['FFMA']:>6}{mix['LDS']:>6}{mix['instructions']:>7}{ratio:>10}")
+    for arch in args.arch:
+        sass = nvrtc.disassemble(nvrtc.compile_cubin("matmul_wmma", arch)[0])
+        print(f"\nTensor-core GEMM inner loop (one fragment depth), {arch} SASS: HMMA per shared-memory load")
+        print("(fragment loads compile to generic LD here, not LDS: the address space is not inferred)")
+        print(f"{'kernel':<24}{'HMMA':>6}{'LDS':>6}{'LD':>6}{'instr':>7}{'HMMA/load':>11}")
+        for kernel in sorted(sass):
+            mix = nvrtc.hottest_loop_mix(sass[kernel], by="HMMA")
+            loads = mix["LDS"] + mix["LD"]
+            ratio = f"{mix['HMMA'] / loads:.2f}" if loads else "n/a"
+            print(f"{kernel:<24}{mix['HMMA']:>6}{mix['LDS']:>6}{mix['LD']:>6}{mix['instructions']:>7}{ratio:>11}")
 
 if __name__ == "__main__":
     main()

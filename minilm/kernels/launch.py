@@ -27,8 +27,10 @@ def get_module(name, device):
             _modules[key] = RawModule(path=path)
         elif device == "cuda":
             import cupy
+
+            from .nvrtc import include_options   # <mma.h> for the tensor-core kernels
             with open(path) as f:
-                _modules[key] = cupy.RawModule(code=f.read(), options=("--std=c++17",))
+                _modules[key] = cupy.RawModule(code=f.read(), options=("--std=c++17", *include_options()))
         else:
             raise ValueError(f"CUDA kernels run on 'cuda' or 'emu', not {device!r}")
     return _modules[key]
@@ -48,19 +50,32 @@ def _output(xp, shape, device):
     return xp.full(shape, np.nan, np.float32) if device == "emu" else xp.empty(shape, np.float32)
 
 
+TENSOR_CORE_VARIANTS = ("tf32", "bf16")   # matmul_wmma.cu; the others are the rungs of matmul.cu
+
+
 def matmul(a, b, device, ta=False, tb=False, variant="matmul_blocked"):
-    """op(a) @ op(b) for 2-D operands or 3-D batches (a batch of 1 is shared by every matrix)."""
+    """op(a) @ op(b) for 2-D operands or 3-D batches (a batch of 1 is shared by every matrix).
+
+    variant: a rung of matmul.cu (exact float32 on the CUDA cores), or "tf32" / "bf16" for the
+    tensor-core kernels, which round float32 operands to that precision as they stage them.
+    """
     xp = xp_of(a)
     a3, b3 = _c(a).reshape((-1,) + a.shape[-2:]), _c(b).reshape((-1,) + b.shape[-2:])
     M, K = (a3.shape[2], a3.shape[1]) if ta else a3.shape[1:]
     N = b3.shape[1] if tb else b3.shape[2]
     batch = max(len(a3), len(b3))
     c = _output(xp, (batch, M, N), device)
-    tile, block = (128, (256, 1, 1)) if variant == "matmul_blocked" else (16, (16, 16, 1))
+    tile, block = (16, (16, 16, 1)) if variant in ("matmul_naive", "matmul_tiled") else (128, (256, 1, 1))
     grid = ((N + tile - 1) // tile, (M + tile - 1) // tile, batch)
     strides = [np.int64(0 if len(x) == 1 else x[0].size) for x in (a3, b3)] + [np.int64(M * N)]
-    _kernel("matmul", variant, device)(grid, block, (a3, b3, c, np.int32(M), np.int32(N), np.int32(K),
-                                                     np.int32(ta), np.int32(tb), *strides))
+    sizes = (np.int32(M), np.int32(N), np.int32(K))
+    if variant in TENSOR_CORE_VARIANTS:
+        if ta and tb:
+            raise ValueError("the tensor-core GEMM has NN, NT and TN kernels, not one with both operands transposed")
+        layout = "tn" if ta else "nt" if tb else "nn"
+        _kernel("matmul_wmma", f"matmul_wmma_{variant}_{layout}", device)(grid, block, (a3, b3, c, *sizes, *strides))
+    else:
+        _kernel("matmul", variant, device)(grid, block, (a3, b3, c, *sizes, np.int32(ta), np.int32(tb), *strides))
     return c if a.ndim == 3 or b.ndim == 3 else c[0]
 
 

@@ -10,14 +10,17 @@ local memory (usually an index the compiler cannot resolve at compile time).
 
     report = compile_report("matmul", arch="sm_90")   # {kernel: {"registers": 128, ...}}
 
-Needs the `cuda-bindings` and `nvidia-cuda-nvrtc` wheels (pip install 'minilm[nvrtc]').
+Needs the `cuda-bindings` and `nvidia-cuda-nvrtc` wheels (pip install 'minilm[nvrtc]'),
+and for the tensor-core kernel CUDA's device headers (<mma.h>, <cuda_bf16.h>), which
+NVRTC does not build in: the `nvidia-cuda-runtime` and `nvidia-cuda-crt` wheels of the
+same extra, or a CUDA toolkit (see cuda_include_dirs).
 """
 import glob
 import os
 import re
 
 KERNEL_DIR = os.path.dirname(os.path.abspath(__file__))
-KERNELS = ("matmul", "attention", "softmax_xent", "layernorm")
+KERNELS = ("matmul", "matmul_wmma", "attention", "softmax_xent", "layernorm")
 CUPY_OPTIONS = ("--std=c++17", "-ftz=true", "--device-as-default-execution-space")
 
 
@@ -27,6 +30,29 @@ def available():
         return True
     except ImportError:
         return False
+
+
+def cuda_include_dirs():
+    """Folders with CUDA's <mma.h>: pip's nvidia wheels (nvidia/*/include), else a toolkit's include/.
+
+    CuPy adds its toolkit's include folder itself when it finds one; the wheels it does not.
+    """
+    roots = []
+    try:
+        import nvidia
+        roots += sorted(glob.glob(os.path.join(root, "*", "include")) for root in nvidia.__path__)
+        roots = [path for group in roots for path in group]
+    except ImportError:
+        pass
+    for variable in ("CUDA_PATH", "CUDA_HOME"):
+        if os.environ.get(variable):
+            roots.append(os.path.join(os.environ[variable], "include"))
+    roots.append("/usr/local/cuda/include")
+    return [path for path in roots if os.path.exists(os.path.join(path, "mma.h"))][:1]
+
+
+def include_options():
+    return tuple(f"-I{path}" for path in cuda_include_dirs())
 
 
 def _check(result, prog=None):
@@ -51,7 +77,7 @@ def compile_cubin(name, arch="sm_90", extra=()):
     with open(os.path.join(KERNEL_DIR, f"{name}.cu"), "rb") as f:
         source = f.read()
     prog = _check(nvrtc.nvrtcCreateProgram(source, f"{name}.cu".encode(), 0, [], []))
-    options = [o.encode() for o in (*CUPY_OPTIONS, f"-arch={arch}", "-Xptxas=-v", *extra)]
+    options = [o.encode() for o in (*CUPY_OPTIONS, *include_options(), f"-arch={arch}", "-Xptxas=-v", *extra)]
     result = nvrtc.nvrtcCompileProgram(prog, len(options), options)
     log = _log(prog)
     if result[0] != nvrtc.nvrtcResult.NVRTC_SUCCESS:
@@ -112,3 +138,55 @@ def cuobjdump():
         pass
     from shutil import which
     return which("cuobjdump")
+
+
+def disassemble(cubin):
+    """{kernel: [(address, instruction), ...]}: the SASS of a cubin (cuobjdump -sass), {} without the tool."""
+    import subprocess
+    import tempfile
+    tool = cuobjdump()
+    if tool is None:
+        return {}
+    with tempfile.NamedTemporaryFile(suffix=".cubin", delete=False) as f:
+        f.write(cubin)
+    try:
+        env = dict(os.environ, PATH=os.path.dirname(tool) + os.pathsep + os.environ.get("PATH", ""))  # nvdisasm
+        out = subprocess.run([tool, "-sass", f.name], capture_output=True, text=True, env=env).stdout
+    finally:
+        os.remove(f.name)
+    kernels, current = {}, None
+    for line in out.splitlines():
+        m = re.search(r"Function : (\w+)", line)
+        if m:
+            current = kernels.setdefault(m.group(1), [])
+        elif current is not None:
+            m = re.match(r"\s*/\*([0-9a-f]{4,})\*/\s+(.*?);", line)
+            if m:
+                current.append((int(m.group(1), 16), m.group(2)))
+    return kernels
+
+
+# LDSM: ldmatrix. LD: a generic load, which is what WMMA fragment loads from shared memory
+# compile to when the compiler does not infer the address space (as in matmul_wmma.cu).
+OPCODES = {"FFMA": r"\bFFMA\b", "HMMA": r"\bHMMA\b", "LDS": r"\bLDS(M)?\b", "LD": r"\bLD\b"}
+
+
+def hottest_loop_mix(instructions, by="FFMA"):
+    """{FFMA, HMMA, LDS, LD, instructions}: counts in the loop (a backward branch) with the most `by`.
+
+    Ranges that contain EXIT are skipped: those are out-of-line fallback blocks jumping back
+    (e.g. for divergent shuffles), not loops.
+    """
+    best = dict.fromkeys(OPCODES, 0) | {"instructions": 0}
+    for addr, text in instructions:
+        m = re.search(r"\bBRA\b.*?(0x[0-9a-f]+)", text)
+        if not m or int(m.group(1), 16) >= addr:
+            continue
+        body = [t for a, t in instructions if int(m.group(1), 16) <= a <= addr]
+        if any("EXIT" in t for t in body):
+            continue
+        counts = {name: sum(bool(re.search(rx, t)) for t in body) for name, rx in OPCODES.items()}
+        if counts[by] > best[by]:
+            best = counts | {"instructions": len(body)}
+    return best
+

@@ -7,6 +7,7 @@ pytestmark = pytest.mark.skipif(not nvrtc.available(),
                                 reason="NVRTC wheels absent: pip install 'minilm[nvrtc]' (cuda-bindings, nvidia-cuda-nvrtc)")
 
 EXPECTED = {"matmul": {"matmul_naive", "matmul_tiled", "matmul_blocked"},
+            "matmul_wmma": {f"matmul_wmma_{p}_{layout}" for p in ("tf32", "bf16") for layout in ("nn", "nt", "tn")},
             "attention": {"attention_forward", "attention_backward_preprocess", "attention_backward_dkdv",
                           "attention_backward_dq"},
             "softmax_xent": {"softmax_xent"},
@@ -28,6 +29,20 @@ def test_compiles_without_spills(name, arch):
 def test_register_blocked_gemm_fits_its_launch_bounds():
     usage = nvrtc.compile_report("matmul", "sm_90")["matmul_blocked"]
     assert usage["registers"] * 256 <= 65536
+
+
+@pytest.mark.skipif(nvrtc.cuobjdump() is None, reason="cuobjdump absent: pip install 'minilm[nvrtc]'")
+@pytest.mark.parametrize("arch", ["sm_80", "sm_90"])
+def test_tensor_core_gemm_runs_hmma_in_its_inner_loop(arch):
+    sass = nvrtc.disassemble(nvrtc.compile_cubin("matmul_wmma", arch)[0])
+    assert set(sass) == EXPECTED["matmul_wmma"]
+    for kernel, instructions in sass.items():
+        mix = nvrtc.hottest_loop_mix(instructions, by="HMMA")
+        # 8 mma_sync per fragment depth: m16n16k8 TF32 is 4 HMMA.1684, m16n16k16 bf16 2 HMMA.16816
+        assert mix["HMMA"] == (32 if "tf32" in kernel else 16), (kernel, mix)
+        assert mix["FFMA"] == 0, (kernel, mix)
+        opcode = "HMMA.1684.F32.TF32" if "tf32" in kernel else "HMMA.16816.F32.BF16"
+        assert any(opcode in text for _, text in instructions), kernel
 
 
 def test_compile_errors_are_reported(tmp_path, monkeypatch):

@@ -24,8 +24,10 @@ import tempfile
 
 import numpy as np
 
-HEADER = os.path.join(os.path.dirname(os.path.abspath(__file__)), "simt_cpu.h")
-FLAGS = ["-std=c++17", "-O2", "-shared", "-fPIC", "-pthread", "-fno-strict-aliasing", "-w"]
+HERE = os.path.dirname(os.path.abspath(__file__))
+HEADER = os.path.join(HERE, "simt_cpu.h")
+INCLUDE = os.path.join(HERE, "include")   # the emulator's <mma.h> (WMMA) and <cuda_bf16.h>
+FLAGS = ["-std=c++17", "-O2", "-shared", "-fPIC", "-pthread", "-fno-strict-aliasing", "-w", "-I", INCLUDE]
 BOUNDS = r"(?:__launch_bounds__\s*\([^)]*\)\s*)?"
 KERNEL = re.compile(r'extern\s+"C"\s+__global__\s+' + BOUNDS + r"void\s+" + BOUNDS + r"(\w+)\s*\(([^)]*)\)")
 DYNAMIC_SHARED = re.compile(r"extern\s+__shared__\s+(?:__align__\s*\(\s*\d+\s*\)\s*)?([\w\s]+?)\s+(\w+)\s*\[\s*\]\s*;")
@@ -42,6 +44,9 @@ C_TYPES = {
 }
 
 _schedule = ("forward", 0)
+# Which lane holds which element of a WMMA fragment: CUDA leaves it unspecified, so it is
+# drawn anew for every process; a kernel that depends on it then fails from run to run.
+_wmma_layout_seed = int.from_bytes(os.urandom(4), "little")
 
 
 def set_schedule(mode="forward", seed=0):
@@ -50,6 +55,12 @@ def set_schedule(mode="forward", seed=0):
     if mode not in SCHEDULES:
         raise ValueError(f"schedule must be one of {sorted(SCHEDULES)}, got {mode!r}")
     _schedule = (mode, seed)
+
+
+def set_wmma_layout(seed):
+    """Fix the lane layout of WMMA fragments (a permutation per kind of fragment) to `seed`."""
+    global _wmma_layout_seed
+    _wmma_layout_seed = int(seed) & 0xFFFFFFFF
 
 
 def cache_dir():
@@ -95,8 +106,10 @@ def translate(source, filename):
 
 def build(source, filename="kernel.cu", extra_flags=()):
     """Compile (or take from the cache) the shared library for source; returns its path."""
-    with open(HEADER) as f:
-        header = f.read()
+    header = ""
+    for path in [HEADER] + sorted(os.path.join(INCLUDE, name) for name in os.listdir(INCLUDE)):
+        with open(path) as f:
+            header += f.read()
     flags = FLAGS + list(extra_flags)
     key = hashlib.sha256("\0".join([source, header, filename, *flags]).encode()).hexdigest()[:24]
     lib = os.path.join(cache_dir(), f"{os.path.splitext(os.path.basename(filename))[0]}-{key}.so")
@@ -156,6 +169,7 @@ class Kernel:
         converted = [self._convert(p, a, i) for i, (p, a) in enumerate(zip(self.params, args))]
         mode, seed = _schedule
         self.library.simt_set_schedule(SCHEDULES[mode], seed)
+        self.library.simt_set_wmma_layout(_wmma_layout_seed)
         if self.launcher(*grid, *block, int(shared_mem), *converted) != 0:
             message = ctypes.string_at(self.library.simt_last_error()).decode()
             raise RuntimeError(f"kernel {self.name} failed: {message}")
@@ -180,6 +194,7 @@ class RawModule:
         self.library = ctypes.CDLL(build(code, self.filename, extra_flags))
         self.library.simt_last_error.restype = ctypes.c_void_p
         self.library.simt_set_schedule.argtypes = [ctypes.c_int, ctypes.c_uint]
+        self.library.simt_set_wmma_layout.argtypes = [ctypes.c_uint]
         self._functions = {}
 
     def get_function(self, name):

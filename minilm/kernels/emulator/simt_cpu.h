@@ -12,6 +12,10 @@
 //   atomics           atomicAdd/Sub/Exch/Min/Max/CAS
 //   math intrinsics   __expf, __logf, rsqrtf, __fdividef, __int_as_float, ...
 //
+// Tensor cores (nvcuda::wmma, <mma.h>) and __nv_bfloat16 (<cuda_bf16.h>) live in
+// include/ beside this file, on the emulator's include path; they build on the
+// warp-collective hooks at the end of this header.
+//
 // Execution model. The blocks of a grid run one after another. Within a
 // block every CUDA thread is a fiber with its own 64 KiB stack; a fiber runs
 // until it reaches a barrier (or a warp operation, or returns), then control
@@ -57,7 +61,7 @@
 #define __host__
 #define __forceinline__ inline __attribute__((always_inline))
 #define __launch_bounds__(...)
-#define __align__(n) alignas(n)
+#define __align__(n) __attribute__((aligned(n)))
 #define __constant__ static
 #define __shared__ static thread_local
 
@@ -157,6 +161,7 @@ struct Fiber {
 };
 
 const size_t kStackBytes = 64 * 1024;
+const size_t kWarpScratchFloats = 3 * 256;  // a WMMA operation's A, B and C tiles (16 x 16 at most)
 const size_t kPage = 4096;
 
 struct Scheduler {
@@ -171,6 +176,8 @@ struct Scheduler {
     int schedule = 0;           // 0 forward, 1 reverse, 2 shuffled
     unsigned seed = 0;
     std::vector<unsigned char> dyn_smem;
+    std::vector<float> warp_scratch;     // per warp: the tiles a WMMA operation gathers
+    unsigned wmma_layout_seed = 0;      // which lane holds which element of a WMMA fragment
 
     void reserve(size_t n) {
         if (n <= arena_threads) return;
@@ -370,6 +377,7 @@ inline int launch(dim3 grid, dim3 block, size_t smem, std::function<void()> kern
     sched.reserve(n);
     sched.fibers.resize(std::max<size_t>(sched.fibers.size(), n));
     sched.dyn_smem.assign(smem + 16, 0xFF);
+    sched.warp_scratch.assign((n + 31) / 32 * kWarpScratchFloats, __builtin_nanf(""));
     sched.kernel = std::move(kernel);
     gridDim = grid;
     blockDim = block;
@@ -476,3 +484,18 @@ template <typename T> inline T atomicCAS(T* p, T cmp, T v) { T old = *p; if (old
 
 extern "C" const char* simt_last_error() { return simt::sched.error.c_str(); }
 extern "C" void simt_set_schedule(int mode, unsigned seed) { simt::sched.schedule = mode; simt::sched.seed = seed; }
+extern "C" void simt_set_wmma_layout(unsigned seed) { simt::sched.wmma_layout_seed = seed; }
+
+// ------------------------------------------------------------------ hooks for warp-collective objects
+namespace simt {
+// Every lane of a full warp meets here (as at __syncwarp); `what` names the operation in errors.
+inline void warp_collective(const void* site, const char* what) {
+    unsigned warp = sched.current->linear / 32, n = blockDim.x * blockDim.y * blockDim.z;
+    if ((warp + 1) * 32 > n) fail(std::string(what) + " needs a full warp of 32 threads (blockDim is not a multiple of 32)");
+    uint64_t arrived = warp_op(site, SYNCWARP, 1, 0);   // the release hands back who posted a 1
+    if (arrived != 0xffffffffull) fail(std::string(what) + ": every lane of the warp must take part, but some returned");
+}
+// This warp's scratch space (kWarpScratchFloats floats), valid between two warp_collective calls.
+inline float* warp_scratch() { return sched.warp_scratch.data() + (sched.current->linear / 32) * kWarpScratchFloats; }
+inline unsigned lane() { return sched.current->linear % 32; }
+}  // namespace simt
