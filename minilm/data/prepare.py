@@ -92,7 +92,7 @@ def prepare(text_or_path, tokenizer, out_dir, fractions=(0.9, 0.05, 0.05), allow
         with open(all_path, "wb") as f:                  # pass 1: encode, stream to disk
             for piece in text_pieces(text_or_path, encoding):
                 ids = np.asarray(tokenizer.encode(piece, **encode_options), dtype=dtype)
-                ids.tofile(f)
+                f.write(memoryview(ids))                 # (not tofile: its errors carry no errno)
                 total += len(ids)
     except BaseException as e:
         _remove(all_path)
@@ -109,7 +109,7 @@ def prepare(text_or_path, tokenizer, out_dir, fractions=(0.9, 0.05, 0.05), allow
     try:
         _remove(os.path.join(out_dir, "meta.json"))    # the old splits are about to be replaced
         for split, (a, b) in bounds.items():           # pass 2: cut into the three files
-            atomic_write(os.path.join(out_dir, f"{split}.bin"), lambda tmp, part=tokens[a:b]: part.tofile(tmp))
+            atomic_write(os.path.join(out_dir, f"{split}.bin"), lambda tmp, part=tokens[a:b]: _write_array(part, tmp))
             counts[split] = int(b - a)
     finally:
         del tokens
@@ -118,6 +118,11 @@ def prepare(text_or_path, tokenizer, out_dir, fractions=(0.9, 0.05, 0.05), allow
             "dtype": np.dtype(dtype).name, "tokens": counts}
     save_json(meta, os.path.join(out_dir, "meta.json"))
     return meta
+
+
+def _write_array(array, path):
+    with open(path, "wb") as f:
+        f.write(memoryview(array))
 
 
 def _remove(path):
