@@ -9,6 +9,8 @@ from minilm.metrics import accuracy, confusion_matrix, perplexity, precision_rec
 
 def test_perplexity_and_accuracy():
     assert perplexity(math.log(65)) == pytest.approx(65)
+    assert perplexity(709.0) < math.inf and perplexity(710.0) == math.inf and perplexity(1e300) == math.inf
+    assert f"{perplexity(1e4):.2f}" == "inf"           # every printed perplexity copes with it
     assert accuracy([1, 2, 3, 4], [1, 2, 0, 4]) == 0.75
     with pytest.raises(ValueError, match="shape"):
         accuracy([1, 2], [1, 2, 3])
