@@ -1,5 +1,6 @@
 """minilm.data: raw text -> cleaned text -> token files -> batches."""
-from .collate import collate_labeled, collate_pairs, pad_sequences
+from .collate import collate_encoder, collate_labeled, collate_pairs, pad_sequences
+from .masking import mask_tokens
 from .dataset import StreamBatcher, TokenDataset
 from .prepare import load_meta, prepare, token_dtype
 from .split import train_val_test_split
@@ -7,4 +8,4 @@ from .text import STOPWORDS, clean_text, load_corpus, load_labeled
 
 __all__ = ["load_corpus", "clean_text", "load_labeled", "STOPWORDS", "train_val_test_split",
            "prepare", "load_meta", "token_dtype", "TokenDataset", "StreamBatcher",
-           "collate_pairs", "collate_labeled", "pad_sequences"]
+           "collate_pairs", "collate_labeled", "collate_encoder", "pad_sequences", "mask_tokens"]

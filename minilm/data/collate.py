@@ -2,9 +2,13 @@
 
     collate_pairs([(src, tgt), ...])    -> src (B, S), tgt (B, T), src_pad (B, S), tgt_pad (B, T)
     collate_labeled([(ids, label), ...]) -> ids (B, T), pad_mask (B, T), labels (B,)
+    collate_encoder([ids, ...])          -> input_ids (B, T), attention_mask (B, T)
+    collate_encoder([(ids, label), ...]) -> input_ids (B, T), attention_mask (B, T), labels (B,)
 
-Masks are True at padding positions (PyTorch's key_padding_mask convention),
-ids are int64 tensors.
+collate_pairs and collate_labeled give int64 tensors and masks that are True at
+padding positions (PyTorch's key_padding_mask convention). collate_encoder gives
+NumPy arrays and the attention_mask of `transformers` and minilm's BERT:
+1 for a real token, 0 for padding.
 """
 import numpy as np
 
@@ -35,10 +39,26 @@ def collate_pairs(pairs, pad_id=0, device="cpu"):
 def collate_labeled(examples, pad_id=0, device="cpu"):
     """(ids, label) examples -> ids (B, T), pad_mask (B, T), labels (B,)."""
     ids, pad = pad_sequences([e[0] for e in examples], pad_id)
-    labels = [e[1] for e in examples]
+    labels = class_ids([e[1] for e in examples])
+    return Tensor(ids, device=device), Tensor(pad, device=device), Tensor(labels, device=device)
+
+
+def collate_encoder(examples, pad_id=0):
+    """Id sequences -> (input_ids, attention_mask); (ids, label) pairs -> (input_ids, attention_mask, labels)."""
+    if not examples:
+        raise ValueError("cannot collate an empty batch")
+    labelled = isinstance(examples[0], tuple)
+    ids, pad = pad_sequences([e[0] for e in examples] if labelled else examples, pad_id)
+    attention_mask = (~pad).astype(np.int64)                              # 1 = token, 0 = padding
+    if not labelled:
+        return ids, attention_mask
+    return ids, attention_mask, class_ids([e[1] for e in examples])
+
+
+def class_ids(labels):
+    """Labels as an int64 array, or a clear error when they are not integer class ids."""
     try:
-        labels = np.asarray([int(label) for label in labels], dtype=np.int64)
+        return np.asarray([int(label) for label in labels], dtype=np.int64)
     except (TypeError, ValueError):
         raise ValueError(f"labels must be integer class ids, got {labels[:5]!r}...; map class names "
                          "to ids first, e.g. {name: i for i, name in enumerate(sorted(set(names)))}") from None
-    return Tensor(ids, device=device), Tensor(pad, device=device), Tensor(labels, device=device)
