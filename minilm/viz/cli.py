@@ -9,6 +9,8 @@ embeddings: the token embedding matrix projected to 2-D by PCA, each point label
 graph: the autograd graph of one training step on a tiny batch (one window of --tokens
 tokens from the run's training data), with value and gradient statistics on every node.
 """
+import os
+
 import numpy as np
 
 
@@ -32,7 +34,8 @@ def main(argv):
         sub.add_argument("--device", default=None)
         sub.set_defaults(default_name=default)
     args = parser.parse_args(argv)
-    args.save = args.save or f"{args.out.rstrip('/')}/{args.default_name}"
+    args.out = os.path.normpath(args.out)                  # out/ and out name one run: say "out"
+    args.save = args.save or os.path.join(args.out, args.default_name)
     {"attention": draw_attention, "embeddings": draw_embeddings, "graph": draw_step_graph}[args.picture](args)
     print(f"wrote {args.save}")
     return 0
