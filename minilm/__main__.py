@@ -16,6 +16,11 @@ Every command takes --device cuda (train: `--device cuda`, like any field).
 
     minilm train --preset shakespeare-lstm --out_dir out-lstm
     minilm train --out_dir out --resume --max_iters 4000       continue a run exactly
+    minilm train --out_dir out --overwrite                     start over (a trained out/ is refused otherwise)
+
+Ctrl-C saves a checkpoint of the current step first. A user's error is one
+line on stderr and exit status 2 (1 for a failed write or a diverged run);
+see minilm/errors.py.
 
 Fine-tuning starts from a trained checkpoint (its architecture and tokenizer)
 and trains on other text: only one speaker's speeches of the corpus, or any
