@@ -2,6 +2,7 @@
 from .activation import GELU, Dropout, ReLU, Sigmoid, SiLU, Tanh
 from .embedding import Embedding
 from .linear import Linear
+from .loss import BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, L1Loss, MSELoss, NLLLoss, SmoothL1Loss
 from .attention import MultiheadAttention, MultiHeadAttention
 from .module import Module, ModuleDict, ModuleList, Parameter, Sequential
 from .rnn import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNCell
@@ -15,4 +16,5 @@ from . import init
 __all__ = ["RNN", "LSTM", "GRU", "RNNCell", "LSTMCell", "GRUCell", "Module", "Parameter", "Sequential", "ModuleList", "ModuleDict", "MultiheadAttention",
            "MultiHeadAttention", "PositionalEncoding", "LearnedPositionalEmbedding",
            "TransformerEncoderLayer", "TransformerDecoderLayer", "TransformerEncoder", "TransformerDecoder", "Linear", "Embedding", "LayerNorm",
-           "RMSNorm", "RotaryEmbedding", "Dropout", "ReLU", "GELU", "SiLU", "Tanh", "Sigmoid", "init"]
+           "RMSNorm", "RotaryEmbedding", "Dropout", "ReLU", "GELU", "SiLU", "Tanh", "Sigmoid", "init",
+           "CrossEntropyLoss", "NLLLoss", "MSELoss", "L1Loss", "SmoothL1Loss", "BCELoss", "BCEWithLogitsLoss"]

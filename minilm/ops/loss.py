@@ -83,17 +83,17 @@ class CrossEntropy(Function):
         return _restore_layout(grad, self.logits_shape)
 
 
-def _rows_with_class_last(logits, targets):
+def _rows_with_class_last(logits, targets, name="cross_entropy"):
     """PyTorch layouts (C,), (N, C), (N, C, d1, ...) -> logits (rows, C) and targets (rows,)."""
     if logits.ndim == 1:
         expected = ()
     else:
         expected = (logits.shape[0],) + logits.shape[2:]
     if targets.shape != expected:
-        raise ValueError(f"cross_entropy: logits of shape {logits.shape} need targets of shape "
+        raise ValueError(f"{name}: input of shape {logits.shape} needs targets of shape "
                          f"{expected}, got {targets.shape} (flatten (B, T, V) logits to (B*T, V))")
     if targets.dtype.kind not in "iu":
-        raise TypeError(f"cross_entropy: targets must be integer class ids, got {targets.dtype}")
+        raise TypeError(f"{name}: targets must be integer class ids, got {targets.dtype}")
     if logits.ndim <= 2:
         return logits.reshape(-1, logits.shape[-1]), targets.reshape(-1)
     C = logits.shape[1]
