@@ -23,6 +23,8 @@ from .serialization import load, save
 from .tensor import Tensor, tensor
 from . import nn, optim  # noqa: E402  (they build on the names above)
 from . import parallel  # noqa: E402
+from .amp import autocast  # noqa: E402
+from .kernels import get_float32_matmul_precision, set_float32_matmul_precision  # noqa: E402
 
 parallel.configure(_blas_spin_shortened)
 

@@ -37,7 +37,8 @@ import math
 
 import numpy as np
 
-from .. import kernels
+from .. import amp, kernels
+from ..amp import round_operand
 from ..autograd import Function
 from ..backend import rng, xp_of
 from ..parallel import balanced_ranges, split_work
@@ -86,6 +87,9 @@ class ScaledDotProductAttention(Function):
     def _forward(self, q, k, v, xp):
         scale = self.scale if self.scale is not None else 1 / math.sqrt(q.shape[-1])
         self.scale_used = q.dtype.type(scale)
+        self.precision = amp.matmul_precision(self.device) if q.dtype == np.float32 else None
+        if self.precision is not None:       # autocast: bf16/fp16 inputs, float32 arithmetic (minilm/amp.py)
+            q, k, v = (round_operand(t, self.precision) for t in (q, k, v))
         self.fused_kernel = self._kernel_applies(q, k, v)
         if self.fused_kernel:                # FlashAttention-style kernel: O and log-sum-exp, no P stored
             from ..kernels.launch import attention_forward
@@ -229,6 +233,8 @@ class ScaledDotProductAttention(Function):
         return p if self.heads_shape is None else p.reshape(self.heads_shape[:-1] + p.shape[-1:])
 
     def _backward(self, do):
+        if self.precision is not None:
+            do = round_operand(do, self.precision)
         if getattr(self, "grouped", None) is not None:
             return self._backward_grouped(do)
         q, k, v = self.q, self.k, self.v

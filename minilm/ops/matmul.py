@@ -11,18 +11,29 @@ so each product is a single 2-D BLAS call on contiguous memory.
 """
 import numpy as np
 
-from .. import kernels
+from .. import amp, kernels
+from ..amp import round_operand
 from ..autograd import Function
 from ..backend import xp_of
 from .elementwise import sum_to_shape
 from .reduction import sum_rows
 
 
-def product(a, b, device, ta=False, tb=False):
-    """op(a) @ op(b): minilm's GEMM kernel on "cuda"/"emu" for float32, else the array library's."""
-    if kernels.enabled(device) and a.dtype == b.dtype == np.float32 and _kernel_batchable(a, b):
+def product(a, b, device, ta=False, tb=False, precision=None):
+    """op(a) @ op(b): minilm's GEMM kernel on "cuda"/"emu" for float32, else the array library's.
+
+    precision: None, or "bfloat16"/"float16" inside autocast (minilm/amp.py): float32 operands
+    are rounded to it and the products accumulated in float32 (bf16 on "cuda"/"emu": the
+    tensor-core kernel, which rounds as it loads). Plain float32 products on the kernels use
+    the variant kernels.set_float32_matmul_precision chose: exact SIMT, TF32 or bf16.
+    """
+    use_kernel = kernels.enabled(device) and a.dtype == b.dtype == np.float32 and _kernel_batchable(a, b)
+    if precision is not None and a.dtype == b.dtype == np.float32 and not (use_kernel and precision == "bfloat16"):
+        a, b = round_operand(a, precision), round_operand(b, precision)
+    if use_kernel:
         from ..kernels.launch import matmul
-        out = matmul(a.reshape((-1,) + a.shape[-2:]), b.reshape((-1,) + b.shape[-2:]), device, ta, tb)
+        variant = "bf16" if precision == "bfloat16" else kernels.float32_gemm()
+        out = matmul(a.reshape((-1,) + a.shape[-2:]), b.reshape((-1,) + b.shape[-2:]), device, ta, tb, variant)
         return out.reshape(a.shape[:-2] + out.shape[-2:]) if a.ndim > 2 else out.reshape(b.shape[:-2] + out.shape[-2:])
     xp = xp_of(a)
     return (xp.swapaxes(a, -1, -2) if ta else a) @ (xp.swapaxes(b, -1, -2) if tb else b)
@@ -39,15 +50,16 @@ class MatMul(Function):
             raise ValueError(f"matmul: shapes {a.shape} and {b.shape} do not line up "
                              f"(need (..., M, K) @ (..., K, N))")
         self.a, self.b = a, b
+        self.precision = amp.matmul_precision(self.device)
         try:
-            return product(a, b, self.device)
+            return product(a, b, self.device, precision=self.precision)
         except ValueError:
             raise ValueError(f"matmul: batch dims of {a.shape} and {b.shape} do not broadcast") from None
 
     def backward(self, gy):
-        a, b = self.a, self.b
-        ga = sum_to_shape(product(gy, b, self.device, tb=True), a.shape) if self.needs_input_grad[0] else None
-        gb = sum_to_shape(product(a, gy, self.device, ta=True), b.shape) if self.needs_input_grad[1] else None
+        a, b, p = self.a, self.b, self.precision
+        ga = sum_to_shape(product(gy, b, self.device, tb=True, precision=p), a.shape) if self.needs_input_grad[0] else None
+        gb = sum_to_shape(product(a, gy, self.device, ta=True, precision=p), b.shape) if self.needs_input_grad[1] else None
         return ga, gb
 
 
@@ -66,15 +78,17 @@ class Linear(Function):
                              f"but the weight of shape {weight.shape} expects {weight.shape[1]}")
         self.x2 = x.reshape(-1, x.shape[-1])
         self.weight, self.x_shape = weight, x.shape
-        y = product(self.x2, weight, self.device, tb=True)
+        self.precision = amp.matmul_precision(self.device)
+        y = product(self.x2, weight, self.device, tb=True, precision=self.precision)
         if bias is not None:
             y += bias
         return y.reshape(*x.shape[:-1], weight.shape[0])
 
     def backward(self, gy):
         gy2 = gy.reshape(-1, gy.shape[-1])
-        gx = product(gy2, self.weight, self.device).reshape(self.x_shape) if self.needs_input_grad[0] else None
-        gw = product(gy2, self.x2, self.device, ta=True) if self.needs_input_grad[1] else None
+        p = self.precision
+        gx = product(gy2, self.weight, self.device, precision=p).reshape(self.x_shape) if self.needs_input_grad[0] else None
+        gw = product(gy2, self.x2, self.device, ta=True, precision=p) if self.needs_input_grad[1] else None
         if len(self.needs_input_grad) == 2:
             return gx, gw
         gb = sum_rows(gy2) if self.needs_input_grad[2] else None

@@ -1,0 +1,135 @@
+"""Mixed precision: matrix products in bfloat16 or float16, everything else in float32.
+
+    with minilm.autocast("cuda", dtype="bfloat16"):
+        logits, loss = model(x, y)
+    loss.backward()                      # outside is fine: each op remembers its precision
+
+PyTorch's torch.autocast semantics. Inside the context, on its device, matmul,
+linear and attention multiply operands rounded to bf16 (or float16) and
+accumulate in float32; reductions, softmax, layer/RMS norm, cross-entropy and
+the optimizer are untouched, so they stay float32, and the parameters stay
+float32 "master weights" that the optimizer updates at full precision. Why it
+is worth it on a GPU: tensor cores multiply bf16 at ~2x the TF32 rate and ~15x
+plain float32 (minilm/kernels/matmul_wmma.cu). An op records the precision at
+forward time and its backward products use the same one, as in PyTorch.
+
+On "cuda"/"emu" bf16 products run on the bf16 tensor-core kernel; on "cpu"
+the operands are rounded to bf16 (round to nearest even, minilm/bfloat16.py)
+before a float32 BLAS product, which gives the same numbers as a bf16 GEMM
+with float32 accumulation, so a learner can watch what bf16 does to training
+on a laptop. float16 products round the operands to float16 on every device
+and multiply in float32. One difference from PyTorch, on purpose: the output
+of a product stays float32 (the accumulator) instead of being rounded to bf16;
+minilm has no bf16 tensors, so activations take float32 memory.
+
+float16 has 5 exponent bits: gradients below ~6e-8 flush to zero. GradScaler
+multiplies the loss by a large factor S before backward (so gradients are S
+times larger and survive), divides them by S before the optimizer step, and
+skips a step whose gradients overflowed to inf/NaN, halving S; after
+`growth_interval` good steps in a row it doubles S again. bf16 has float32's
+exponent range and needs no scaler.
+"""
+import numpy as np
+
+from .backend import check_device, xp_of
+
+DTYPES = ("bfloat16", "float16")
+_state = None   # (device, dtype) inside autocast, else None: the one check ops make when it is off
+
+
+class autocast:
+    """Context manager: matrix products on `device` take `dtype` operands ("bfloat16" or "float16";
+    "float32" turns it off, so a training loop can pass its --dtype straight through)."""
+
+    def __init__(self, device, dtype="bfloat16", enabled=True):
+        check_device(device)
+        if dtype not in DTYPES + ("float32",):
+            raise ValueError(f"autocast dtype must be one of {DTYPES + ('float32',)}, got {dtype!r}")
+        self.device, self.dtype, self.enabled = device, dtype, enabled and dtype != "float32"
+
+    def __enter__(self):
+        global _state
+        self.previous = _state
+        _state = (self.device, self.dtype) if self.enabled else None
+        return self
+
+    def __exit__(self, *exc):
+        global _state
+        _state = self.previous
+        return False
+
+
+def matmul_precision(device):
+    """The dtype that matrix products on `device` round their operands to now, or None."""
+    state = _state
+    return state[1] if state is not None and state[0] == device else None
+
+
+class GradScaler:
+    """Dynamic loss scaling for float16 training (PyTorch's torch.amp.GradScaler).
+
+        scaler.scale(loss).backward()
+        scaler.unscale_(optimizer)       # optional: before clipping gradients
+        scaler.step(optimizer)           # skipped if a gradient is inf or NaN
+        scaler.update()
+    """
+
+    def __init__(self, init_scale=2.0**16, growth_factor=2.0, backoff_factor=0.5, growth_interval=2000,
+                 enabled=True):
+        self.scale_value, self.growth_factor, self.backoff_factor = float(init_scale), growth_factor, backoff_factor
+        self.growth_interval, self.enabled = growth_interval, enabled
+        self.good_steps = 0
+        self._unscaled = self._found_inf = None
+
+    def scale(self, loss):
+        return loss * self.scale_value if self.enabled else loss
+
+    def unscale_(self, optimizer):
+        """Divide every gradient by the scale (once per step) and note whether any is inf/NaN."""
+        if not self.enabled or self._unscaled is optimizer:
+            return
+        found_inf, inverse = False, 1.0 / self.scale_value
+        for p in optimizer._params():
+            if p.grad is not None:
+                p.grad *= p.grad.dtype.type(inverse)
+                found_inf = found_inf or not bool(xp_of(p.grad).isfinite(p.grad).all())
+        self._unscaled, self._found_inf = optimizer, found_inf
+
+    def step(self, optimizer):
+        """optimizer.step() unless the unscaled gradients hold inf or NaN. True if it stepped."""
+        if not self.enabled:
+            optimizer.step()
+            return True
+        self.unscale_(optimizer)
+        if self._found_inf:
+            return False
+        optimizer.step()
+        return True
+
+    def update(self):
+        """Halve the scale after an overflow; double it after growth_interval clean steps."""
+        if not self.enabled or self._unscaled is None:
+            return
+        if self._found_inf:
+            self.scale_value *= self.backoff_factor
+            self.good_steps = 0
+        else:
+            self.good_steps += 1
+            if self.good_steps == self.growth_interval:
+                self.scale_value *= self.growth_factor
+                self.good_steps = 0
+        self._unscaled = self._found_inf = None
+
+    def state_dict(self):
+        return {"scale": self.scale_value, "good_steps": self.good_steps}
+
+    def load_state_dict(self, state):
+        self.scale_value, self.good_steps = float(state["scale"]), int(state["good_steps"])
+
+
+def round_operand(x, dtype):
+    """x (float32) with each value rounded to `dtype`'s precision, still float32."""
+    if dtype == "bfloat16":
+        from .bfloat16 import round_to_bfloat16
+        return round_to_bfloat16(x)
+    return x.astype(np.float16).astype(np.float32)
