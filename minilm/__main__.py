@@ -46,6 +46,12 @@ from .errors import CommandParser, run_command
 
 
 def cmd_train(argv):
+    from .train.launcher import as_rank
+    return as_rank(train_one_rank, argv)         # --nproc N: N processes under mpiexec (see launcher.py)
+
+
+def train_one_rank(argv):
+    from . import distributed
     from .train.checkpoint import saved_config
     from .train.config import PRESETS, TrainConfig, config_from, parse_overrides, read_json
     from .train.loop import Trainer
@@ -58,6 +64,7 @@ def cmd_train(argv):
     parser.add_argument("--speaker", help="train on this speaker's speeches only (e.g. ROMEO)")
     parser.add_argument("--resume", action="store_true", help="continue the run in --out_dir exactly")
     parser.add_argument("--overwrite", action="store_true", help="delete the run in --out_dir and start over")
+    parser.add_argument("--nproc", type=int, default=1, help="train on N processes (data-parallel, MPI)")
     args, rest = parser.parse_known_args(argv)
     if args.resume and args.overwrite:
         raise ValueError("--resume continues the run in --out_dir and --overwrite deletes it: give one of them")
@@ -87,8 +94,9 @@ def cmd_train(argv):
     print(f"final: train loss {result['train_loss']:.4f}, val loss {result['val_loss']:.4f} "
           f"(perplexity {result['val_ppl']:.2f}, next-token accuracy {result['val_acc']:.3f}); "
           f"checkpoints in {cfg.out_dir}/")
-    print("-" * 60)
-    print(trainer.sample(seed=cfg.seed))
+    if distributed.is_main():
+        print("-" * 60)
+        print(trainer.sample(seed=cfg.seed))
     return 0
 
 

@@ -49,10 +49,15 @@ class TokenDataset:
     def __len__(self):
         return len(self.data)
 
-    def get_batch(self, batch_size, rng, device="cpu"):
-        """x, y of shape (B, T) from random offsets; y is x shifted one token left."""
+    def get_batch(self, batch_size, rng, device="cpu", rows=slice(None)):
+        """x, y of shape (B, T) from random offsets; y is x shifted one token left.
+
+        `rows` keeps only some of the B windows (data-parallel training: each
+        process its slice of the batch). The generator draws all B offsets
+        either way, so the batches that follow do not depend on it.
+        """
         T = self.block_size
-        starts = rng.integers(0, len(self.data) - T, size=batch_size)                # (B,)
+        starts = rng.integers(0, len(self.data) - T, size=batch_size)[rows]          # (B,) or fewer
         return windows(self.data, starts, T, device)
 
     def iter_windows(self, batch_size, device="cpu", max_batches=None):

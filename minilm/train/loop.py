@@ -17,6 +17,7 @@ draws from a generator seeded anew each time (so it never shifts training's
 batches), and Adam's moments and step count are restored. Training N steps,
 or N/2, stop, resume and N/2 more, gives bit-identical losses.
 """
+import contextlib
 import json
 import math
 import os
@@ -25,7 +26,8 @@ import time
 import numpy as np
 from tqdm import tqdm
 
-from .. import backend
+from .. import backend, distributed
+from ..amp import GradScaler, autocast
 from ..autograd import no_grad
 from ..data import StreamBatcher
 from ..errors import Interrupted, UserError, WriteFailed
@@ -59,8 +61,17 @@ class Trainer:
         # refuse a folder that holds a run (unless resumed or overwritten) or that another process
         # trains, before writing anything; it is locked while setup writes the data and while run() trains
         backend.require_device(cfg.device)
-        with claim_run_folder(cfg, overwrite):
+        # data-parallel (see minilm/distributed.py): every rank builds the same model and draws the
+        # same global batches, of which it trains on its rows; rank 0 alone claims and writes out_dir
+        distributed.init("nccl" if cfg.device == "cuda" else "mpi")
+        self.rows = distributed.batch_rows(cfg.batch_size)
+        if distributed.world_size() > 1 and cfg.model == "lstm":
+            raise ValueError("model lstm trains on one process only: its hidden state runs along the rows of "
+                             "the batch, which processes would split; train it without --nproc / mpiexec")
+        claim = claim_run_folder(cfg, overwrite) if distributed.is_main() else contextlib.nullcontext()
+        with distributed.main_first(), claim:           # the others build once rank 0 has written the data
             self._build(cfg)
+        self.ddp = distributed.DistributedDataParallel(self.model) if distributed.world_size() > 1 else None
 
     def _build(self, cfg):
         self.cfg = cfg
@@ -90,6 +101,7 @@ class Trainer:
         self.val_data = load_split(self.data_dir, "val", cfg.block_size)
         self.model = build_model(cfg, self.tokenizer.vocab_size).to(cfg.device)
         self.optimizer = make_optimizer(cfg, self.model)
+        self.scaler = GradScaler(enabled=cfg.dtype == "float16")   # float16 gradients underflow without it
         self.stream = (StreamBatcher(self.train_data, cfg.batch_size, cfg.block_size)
                        if cfg.model == "lstm" else None)
         self.carry = None
@@ -98,7 +110,7 @@ class Trainer:
                 self.model.load_state_dict(pretrained.state_dict())
             else:
                 load_model_weights(checkpoint_folder(cfg.init_from, "best"), self.model)
-            print(f"initialised from {cfg.init_from} ({self.model.num_parameters():,} parameters)")
+            say(f"initialised from {cfg.init_from} ({self.model.num_parameters():,} parameters)")
         if resume_state is not None:
             self._restore(folder, resume_state)
 
@@ -107,24 +119,27 @@ class Trainer:
         return {"config": self.cfg.to_dict(), "tokenizer": self.tokenizer.to_dict(),
                 "best_val": self.best_val, "bad_evals": self.bad_evals,
                 "rng": {"minilm": backend.get_rng_state(), "batches": rng_state(self.batch_rng)},
-                "stream_position": self.stream.position if self.stream else None}
+                "stream_position": self.stream.position if self.stream else None,
+                "grad_scaler": self.scaler.state_dict()}
 
     def _restore(self, folder, state):
         load_model_weights(folder, self.model)
         load_optimizer_state(folder, self.optimizer, state)
+        if "grad_scaler" in state:
+            self.scaler.load_state_dict(state["grad_scaler"])
         self.step, self.best_val, self.bad_evals = state["step"], state["best_val"], state["bad_evals"]
         backend.set_rng_state(state["rng"]["minilm"])
         restore_rng(self.batch_rng, state["rng"]["batches"])
         if self.stream is not None:
             self.stream.position = state["stream_position"]
             self.carry = load_carry(folder, self.cfg.device)
-        print(f"resumed from {folder} at step {self.step}")
+        say(f"resumed from {folder} at step {self.step}")
 
     # ---------------------------------------------------------------- batches and loss
     def next_batch(self):
         if self.stream is not None:
             return self.stream.next_batch(self.cfg.device)
-        return self.train_data.get_batch(self.cfg.batch_size, self.batch_rng, self.cfg.device)
+        return self.train_data.get_batch(self.cfg.batch_size, self.batch_rng, self.cfg.device, self.rows)
 
     def loss_on(self, x, y):
         if self.stream is None:
@@ -142,6 +157,8 @@ class Trainer:
         The batches come from a generator seeded the same way at every call:
         every evaluation sees the same windows (so its numbers are comparable
         across steps), and training's batch generator is never touched.
+        With several processes each evaluates its rows of every batch and the
+        means are averaged over the ranks: the numbers of one process.
         """
         self.model.eval()
         out = {}
@@ -149,10 +166,12 @@ class Trainer:
             rng = np.random.default_rng(self.cfg.seed + 1)
             losses, accuracies = [], []
             for _ in range(self.cfg.eval_iters):
-                x, y = data.get_batch(self.cfg.batch_size, rng, self.cfg.device)
-                logits, loss = self.model(x, y)[:2]                      # (B, T, V), ()
+                x, y = data.get_batch(self.cfg.batch_size, rng, self.cfg.device, self.rows)
+                with autocast(self.cfg.device, self.cfg.dtype):
+                    logits, loss = self.model(x, y)[:2]                  # (B, T, V), ()
                 losses.append(loss.item())
                 accuracies.append(accuracy(logits.numpy().argmax(-1), y.numpy()))
+            losses, accuracies = distributed.all_reduce([np.array(losses), np.array(accuracies, dtype=float)])
             out[f"{split}_loss"] = float(np.mean(losses))
             out[f"{split}_ppl"] = perplexity(out[f"{split}_loss"])
             out[f"{split}_acc"] = float(np.mean(accuracies))
@@ -170,21 +189,46 @@ class Trainer:
         for group in self.optimizer.param_groups:
             group["lr"] = lr
         total = 0.0
-        for _ in range(c.gradient_accumulation_steps):
+        for micro_step in range(c.gradient_accumulation_steps):
             x, y = self.next_batch()
-            loss = self.loss_on(x, y)
-            value = loss.item()
-            if not math.isfinite(value):
-                self._stop(f"the loss became {value} at step {self.step}")
-            (loss / c.gradient_accumulation_steps).backward()
+            # several processes average their gradients once per step: after the last micro-step's backward
+            last = micro_step == c.gradient_accumulation_steps - 1
+            with contextlib.nullcontext() if self.ddp is None or last else self.ddp.no_sync():
+                with autocast(c.device, c.dtype):              # --dtype: bf16/fp16 matrix products
+                    loss = self.loss_on(x, y)
+                value = self.batch_loss(loss.item())
+                if not math.isfinite(value):
+                    self._stop(f"the loss became {value} at step {self.step}")
+                self.scaler.scale(loss / c.gradient_accumulation_steps).backward()
             total += value / c.gradient_accumulation_steps
+        self.scaler.unscale_(self.optimizer)                 # float16: the true gradients, before clipping
         norm = clip_grad_norm_(self.model.parameters(), c.grad_clip if c.grad_clip > 0 else float("inf"))
-        if not math.isfinite(norm):
+        if not math.isfinite(norm) and not self.scaler.enabled:
             self._stop(f"the gradient norm became {norm} at step {self.step}")
-        self.optimizer.step()
+        self.scaler.step(self.optimizer)                     # float16: skipped if the gradients overflowed
+        self.scaler.update()
         self.optimizer.zero_grad()
         self.step += 1
         return total, lr, norm
+
+    def batch_loss(self, value):
+        """The loss of the whole batch: the mean of the ranks' losses. A NaN on any rank is a NaN on
+        every rank, so all of them stop at the same step with the same message."""
+        return float(distributed.all_reduce([np.array([value])])[0][0])
+
+    def stop_requested(self):
+        """The signal (SIGINT, SIGTERM) that stops training after this step, or None. With several
+        processes the ranks agree on it, so that all of them save and stop after the same step."""
+        if distributed.world_size() > 1:
+            self.stop.signum = int(distributed.all_reduce([np.array([self.stop.signum or 0])], op="max")[0][0]) or None
+        return self.stop.signum
+
+    def save(self, best=False):
+        """Rank 0 writes the checkpoint; the other ranks wait at a barrier until it is complete."""
+        if distributed.is_main():
+            save_checkpoint(self.cfg.out_dir, self.step, self.model, self.optimizer, self._state(), best=best,
+                            carry=self.carry)
+        distributed.barrier()
 
     def _stop(self, why):
         try:
@@ -203,16 +247,16 @@ class Trainer:
         else:
             self.bad_evals += 1
         log(record)
-        tqdm.write(f"step {self.step}: train loss {record['train_loss']:.4f} (ppl {record['train_ppl']:.2f}), "
+        say(f"step {self.step}: train loss {record['train_loss']:.4f} (ppl {record['train_ppl']:.2f}), "
                    f"val loss {record['val_loss']:.4f} (ppl {record['val_ppl']:.2f}, "
                    f"next-token accuracy {record['val_acc']:.3f})")
-        save_checkpoint(self.cfg.out_dir, self.step, self.model, self.optimizer, self._state(), best=improved,
-                        carry=self.carry)
+        self.save(best=improved)
         return record
 
     def run(self):
         """Train to max_iters; returns the last evaluation. SIGINT/SIGTERM: checkpoint this step, raise Interrupted."""
-        with RunLock(self.cfg.out_dir), StopSignals() as self.stop:
+        lock = RunLock(self.cfg.out_dir) if distributed.is_main() else contextlib.nullcontext()
+        with lock, StopSignals() as self.stop:
             return self._train()
 
     def _train(self):
@@ -220,22 +264,25 @@ class Trainer:
         os.makedirs(c.out_dir, exist_ok=True)
         log_path = os.path.join(c.out_dir, "log.jsonl")
         mode = "ab" if c.resume else "wb"              # unbuffered bytes: a failed write leaves nothing pending
-        if c.resume:
+        main = distributed.is_main()                    # the one rank that logs
+        if c.resume and main:
             forget_records_after(log_path, self.step)
         tokens_per_step = c.batch_size * c.block_size * c.gradient_accumulation_steps
         # a resumed run starts right after the evaluation its checkpoint was saved at
         last_eval = {"step": self.step} if c.resume else None
-        with open(log_path, mode, buffering=0) as log_file, tqdm(total=c.max_iters, initial=self.step, disable=not c.progress,
-                                                   dynamic_ncols=True, unit="it") as bar:
+        log_opened = open(log_path, mode, buffering=0) if main else contextlib.nullcontext()
+        with log_opened as log_file, tqdm(total=c.max_iters, initial=self.step, disable=not (c.progress and main),
+                                          dynamic_ncols=True, unit="it") as bar:
             def log(record):
-                append_line(log_file, log_path, json.dumps(record))
+                if main:
+                    append_line(log_file, log_path, json.dumps(record))
 
             recent_seconds = 0.0
             while self.step < c.max_iters:
                 if self.step % c.eval_interval == 0 and (last_eval is None or last_eval["step"] != self.step):
                     last_eval = self.evaluate_and_save(log)
                     if c.early_stopping_patience and self.bad_evals >= c.early_stopping_patience:
-                        tqdm.write(f"early stopping: no better val loss in {self.bad_evals} evaluations")
+                        say(f"early stopping: no better val loss in {self.bad_evals} evaluations")
                         break
                 start = time.perf_counter()
                 loss, lr, norm = self.train_step()
@@ -248,7 +295,7 @@ class Trainer:
                     tokens_per_s = tokens_per_step * c.log_interval / recent_seconds if recent_seconds else 0
                     bar.set_postfix(loss=f"{loss:.4f}", lr=f"{lr:.2e}", tok_s=f"{tokens_per_s:,.0f}")
                     recent_seconds = 0.0
-                if self.stop.signum:
+                if self.stop_requested():
                     self._save_and_stop(log)
             if last_eval is None or last_eval["step"] != self.step:
                 last_eval = self.evaluate_and_save(log)
@@ -262,8 +309,7 @@ class Trainer:
         if self.step % self.cfg.eval_interval == 0 or self.step >= self.cfg.max_iters:
             self.evaluate_and_save(log)
         else:
-            save_checkpoint(self.cfg.out_dir, self.step, self.model, self.optimizer, self._state(),
-                            carry=self.carry)
+            self.save()
         raise self._interrupted()
 
     def _interrupted(self):
@@ -276,6 +322,12 @@ class Trainer:
                              max_new_tokens or c.sample_tokens,
                              c.temperature if temperature is None else temperature,
                              top_k or c.top_k, top_p or c.top_p or None, seed, c.device)
+
+
+def say(message):
+    """Print a line of the run's progress, once: on rank 0 only when several processes train."""
+    if distributed.is_main():
+        tqdm.write(message)
 
 
 def append_line(file, path, line):
