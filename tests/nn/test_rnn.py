@@ -142,3 +142,65 @@ def test_wrong_input_size_is_named():
         nn.LSTM(3, 4)(minilm.tensor(np.zeros((5, 2, 7), np.float32)))
     with pytest.raises(ValueError, match=r"\(1, 2, 4\).*\(1, 3, 4\)"):
         nn.GRU(3, 4)(minilm.tensor(np.zeros((5, 2, 3), np.float32)), minilm.tensor(np.zeros((1, 3, 4), np.float32)))
+
+
+# ---------------------------------------------------------------- bidirectional layers
+@pytest.mark.parametrize("name,cls,kwargs", [("rnn", nn.RNN, {}), ("lstm", nn.LSTM, {}), ("gru", nn.GRU, {}),
+                                             ("lstm_bf", nn.LSTM, {"batch_first": True})])
+def test_bidirectional_matches_pytorch(name, cls, kwargs):
+    """A PyTorch state_dict loads unchanged; outputs, states and every gradient agree (float64)."""
+    m = cls(3, 5, num_layers=2, bidirectional=True, **kwargs).to(dtype=np.float64)
+    d = load_torch(m, f"rnn_bi_{name}.safetensors")
+    assert set(m.state_dict()) == {k[6:] for k in d if k.startswith("state.")}
+    inputs = {k: t64(d[k]) for k in ("x", "h0", "c0") if k in d}
+    if cls is nn.LSTM:
+        y, (hn, cn) = m(inputs["x"], (inputs["h0"], inputs["c0"]))
+        outputs = {"y": y, "hn": hn, "cn": cn}
+    else:
+        y, hn = m(inputs["x"], inputs["h0"])
+        outputs = {"y": y, "hn": hn}
+    assert y.shape[-1] == 10 and hn.shape == (4, 2, 5)
+    loss = None
+    for key, out in outputs.items():
+        np.testing.assert_allclose(out.numpy(), d[key], rtol=1e-10, atol=1e-12)
+        term = (out * minilm.tensor(d[{"y": "wy", "hn": "wh", "cn": "wc"}[key]])).sum()
+        loss = term if loss is None else loss + term
+    loss.backward()
+    for key, x in inputs.items():
+        np.testing.assert_allclose(x.grad, d[f"grad.{key}"], rtol=1e-10, atol=1e-12)
+    for key, p in m.named_parameters():
+        np.testing.assert_allclose(p.grad, d[f"grad.{key}"], rtol=1e-10, atol=1e-12, err_msg=key)
+
+
+@pytest.mark.parametrize("cls", [nn.RNN, nn.LSTM, nn.GRU])
+def test_bidirectional_gradcheck(cls):
+    m = randomize(cls(2, 3, num_layers=2, bidirectional=True).to(dtype=np.float64))
+    x = t64(R.standard_normal((4, 2, 2)))
+    assert minilm.gradcheck(lambda x, *p: m(x)[0], [x] + list(m.parameters()))
+    h0 = t64(R.standard_normal((4, 2, 3)))
+    if cls is nn.LSTM:
+        c0 = t64(R.standard_normal((4, 2, 3)))
+        assert minilm.gradcheck(lambda x, h0, c0: m(x, (h0, c0))[1], [x, h0, c0])
+    else:
+        assert minilm.gradcheck(lambda x, h0: m(x, h0)[1], [x, h0])
+
+
+def test_backward_direction_reads_the_sequence_reversed():
+    """The reverse half of a one-layer bidirectional LSTM is a forward LSTM run on the reversed sequence."""
+    bi = randomize(nn.LSTM(3, 4, bidirectional=True).to(dtype=np.float64))
+    forward_only = nn.LSTM(3, 4).to(dtype=np.float64)
+    forward_only.load_state_dict({k.replace("_reverse", ""): v for k, v in bi.state_dict().items() if "_reverse" in k})
+    x = t64(R.standard_normal((6, 2, 3)), False)
+    y, (hn, _) = bi(x)
+    y_rev, (hn_rev, _) = forward_only(x[::-1])
+    np.testing.assert_allclose(y.numpy()[:, :, 4:], y_rev.numpy()[::-1], atol=1e-12)
+    np.testing.assert_allclose(hn.numpy()[1], hn_rev.numpy()[0], atol=1e-12)
+
+
+def test_bidirectional_unbatched_and_state_shape_error():
+    m = nn.GRU(3, 4, num_layers=2, bidirectional=True)
+    y, h = m(minilm.tensor(R.standard_normal((5, 3)).astype(np.float32)))
+    assert y.shape == (5, 8) and h.shape == (4, 4)
+    assert "bidirectional=True" in repr(m)
+    with pytest.raises(ValueError, match=r"\(4, 2, 4\) \(num_layers \* num_directions"):
+        m(minilm.tensor(np.zeros((5, 2, 3), np.float32)), minilm.tensor(np.zeros((2, 2, 4), np.float32)))
