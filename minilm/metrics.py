@@ -11,6 +11,9 @@
     ROC-AUC             the probability that a random positive scores above a random negative
                         (ties count half): the Mann-Whitney U statistic divided by n+ n-.
                         Multi-class: one class against the rest, averaged over classes.
+
+By name (what minilm.train.fit reports as val_<name>), from a model's class
+scores (logits) and the targets: NAMES, check_names and from_logits at the end.
 """
 import math
 
@@ -101,3 +104,36 @@ def roc_auc(scores, target):
     ranks = _average_ranks(scores)
     u = ranks[positive].sum() - n_pos * (n_pos + 1) / 2
     return float(u / (n_pos * n_neg))
+
+
+# ---------------------------------------------------------------- by name
+NAMES = ("accuracy", "precision", "recall", "f1", "roc_auc", "perplexity")
+
+
+def check_names(names):
+    """The metric names as a tuple; an unknown name is a clear error."""
+    names = (names,) if isinstance(names, str) else tuple(names)
+    unknown = [n for n in names if n not in NAMES]
+    if unknown:
+        raise ValueError(f"unknown metric {unknown[0]!r}; the metrics by name are {', '.join(NAMES)}")
+    return names
+
+
+def from_logits(name, logits, target, mean_loss):
+    """Metric `name` of class logits (N, C) (or one logit per example, (N,), for two classes)
+    against class ids (N,); perplexity is e^mean_loss. F1, precision and recall are macro averages."""
+    if name == "perplexity":
+        return perplexity(mean_loss)
+    logits, target = _numpy(logits).astype(np.float64), _numpy(target)
+    if logits.ndim == 1:                                       # a single logit: P(class 1) = sigmoid
+        scores, pred = 1 / (1 + np.exp(-logits)), (logits > 0).astype(np.int64)
+    else:
+        shifted = np.exp(logits - logits.max(axis=1, keepdims=True))
+        scores, pred = shifted / shifted.sum(axis=1, keepdims=True), logits.argmax(axis=1)
+    if name == "accuracy":
+        return accuracy(pred, target)
+    if name == "roc_auc":
+        return roc_auc(scores, target)
+    classes = logits.shape[1] if logits.ndim == 2 else 2
+    precision, recall, f1 = precision_recall_f1(pred, target, "macro", classes)
+    return {"precision": precision, "recall": recall, "f1": f1}[name]

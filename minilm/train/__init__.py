@@ -1,4 +1,4 @@
-"""Training a language model: configuration, the loop, checkpoints, run folders.
+"""Training: a language model (configuration, the loop, checkpoints, run folders), and fit() for any model.
 
     from minilm.train import TrainConfig, Trainer
     trainer = Trainer(TrainConfig(max_iters=200, warmup_iters=20))
@@ -8,8 +8,15 @@ Read in this order: config (the fields and their allowed values), setup (data,
 tokenizer, model), loop (the iteration), checkpoint (what is saved and how),
 run_folder and lock (who may write into out_dir), stop_signals (Ctrl-C).
 `python -m minilm train` is the same from the command line.
+
+    from minilm.train import fit
+    history = fit(model, (x, y), loss_fn=F.cross_entropy, optimizer=opt, epochs=10, batch_size=32)
+
+fit (fit.py) is the supervised loop for any Module: mini-batches, validation
+metrics by name, early stopping, checkpoints; it returns a Keras-like History.
 """
 from .config import PRESETS, TrainConfig, config_from, parse_overrides
+from .fit import History, evaluate, fit, load_checkpoint
 from .loop import Trainer, TrainingStopped, train
 
-__all__ = ["PRESETS", "TrainConfig", "Trainer", "TrainingStopped", "config_from", "parse_overrides", "train"]
+__all__ = ["fit", "History", "evaluate", "load_checkpoint", "PRESETS", "TrainConfig", "Trainer", "TrainingStopped", "config_from", "parse_overrides", "train"]
