@@ -82,6 +82,22 @@ def test_adam_and_adamw(decoupled):
     check(lambda ps: cls(ps, lr=lr, betas=(b1, b2), eps=eps, weight_decay=wd), ref)
 
 
+@pytest.mark.parametrize("lr_decay,wd,initial", [(0.0, 0.0, 0.0), (0.1, 0.05, 1.0)])
+def test_adagrad(lr_decay, wd, initial):
+    lr, eps = 0.05, 1e-10
+
+    def ref():
+        p, s, out = P0.astype(np.float64), np.full(4, initial), []
+        for t, g in enumerate(GRADS, 1):
+            g = g + wd * p
+            s = s + g * g
+            p = p - lr / (1 + (t - 1) * lr_decay) * g / (np.sqrt(s) + eps)
+            out.append(p)
+        return out
+    check(lambda ps: optim.Adagrad(ps, lr=lr, lr_decay=lr_decay, weight_decay=wd,
+                                   initial_accumulator_value=initial), ref)
+
+
 def test_param_groups_decay_only_matrices():
     w = nn.Parameter(np.ones((2, 2), np.float32))
     b = nn.Parameter(np.ones(2, np.float32))
