@@ -30,9 +30,14 @@ MODELS = {
     "gpt-baby": dict(model="gpt", batch=12, block=64, n_layer=4, n_head=4, n_embd=128, vocab=65),
     "gpt-small": dict(model="gpt", batch=32, block=128, n_layer=6, n_head=6, n_embd=384, vocab=65),
     "lstm": dict(model="lstm", batch=32, block=64, emb=256, hidden=256, lstm_layers=2, vocab=65),
+    # gpt-baby with the shakespeare-modern preset's blocks: about the same parameters (minilm only:
+    # the PyTorch reference script builds GPT-2 blocks)
+    "gpt-modern": dict(model="gpt", batch=12, block=64, n_layer=4, n_head=4, n_embd=128, vocab=65,
+                       options=dict(norm="rmsnorm", pos="rope", mlp="swiglu", n_kv_head=2, bias=False,
+                                    intermediate_size=384)),
 }
 # (warmup, timed steps) per model: the big GPT takes seconds per step
-STEPS = {"gpt-baby": (5, 20), "gpt-small": (2, 5), "lstm": (3, 10)}
+STEPS = {"gpt-baby": (5, 20), "gpt-small": (2, 5), "lstm": (3, 10), "gpt-modern": (5, 20)}
 
 
 def settings_for(name, args):
@@ -48,8 +53,9 @@ def build_minilm(cfg):
     from minilm.models import GPT, GPTConfig, LSTMLM
     minilm.manual_seed(1337)
     if cfg["model"] == "gpt":
+        options = {"bias": True, **cfg.get("options", {})}                # e.g. benchmarks/models.py's gpt-modern
         model = GPT(GPTConfig(vocab_size=cfg["vocab"], block_size=cfg["block"], n_layer=cfg["n_layer"],
-                              n_head=cfg["n_head"], n_embd=cfg["n_embd"], dropout=0.0, bias=True))
+                              n_head=cfg["n_head"], n_embd=cfg["n_embd"], dropout=0.0, **options))
         optimizer = model.configure_optimizers(weight_decay=0.1, learning_rate=1e-3, betas=(0.9, 0.99))
     else:
         model = LSTMLM(cfg["vocab"], cfg["emb"], cfg["hidden"], cfg["lstm_layers"])
@@ -180,7 +186,7 @@ def main():
         run = settings_for(name, args)
         for _ in range(args.repeats):
             ours.append(minilm_run(name, run))
-            if torch_python:
+            if torch_python and "options" not in MODELS[name]:
                 theirs.append(torch_run(name, run))
         rows = [("minilm", ours)] + ([("torch", theirs)] if theirs else [])
         ratio = median_of(ours, "ms_total") / median_of(theirs, "ms_total") if theirs else None

@@ -35,7 +35,7 @@ class TrainConfig:
     tokenizer: str = "char"            # "char" or "bpe"
     bpe_vocab_size: int = 512
     # model
-    model: str = "gpt"                 # "gpt" or "lstm"
+    model: str = "gpt"                 # "gpt" or "lstm" (the recurrent LM, whose cell is `cell`)
     block_size: int = 64
     n_layer: int = 4
     n_head: int = 4
@@ -55,6 +55,7 @@ class TrainConfig:
     lstm_hidden: int = 256
     lstm_layers: int = 2
     tie_weights: bool = False
+    cell: str = "lstm"                 # the recurrent LM's layer: "lstm", "gru" or "rnn" (tanh)
     # optimisation
     batch_size: int = 12
     gradient_accumulation_steps: int = 1
@@ -63,9 +64,12 @@ class TrainConfig:
     min_lr: float = 1e-4
     warmup_iters: int = 100
     lr_decay_iters: int = 2000
-    weight_decay: float = 0.1
-    beta1: float = 0.9
-    beta2: float = 0.99
+    optimizer: str = "adamw"           # "adamw", "adam", "sgd" or "rmsprop" (minilm/optim)
+    weight_decay: float = 0.1          # on matrices and embeddings only; AdamW's is decoupled, the others' L2
+    beta1: float = 0.9                 # adam, adamw
+    beta2: float = 0.99                # adam, adamw
+    momentum: float = 0.0              # sgd, rmsprop
+    alpha: float = 0.99                # rmsprop: decay of the running mean of g^2
     grad_clip: float = 1.0
     # evaluation, logging, checkpoints
     eval_interval: int = 250
@@ -77,6 +81,7 @@ class TrainConfig:
     resume: bool = False
     seed: int = 1337
     device: str = "cpu"
+    dtype: str = "float32"             # matrix products in "bfloat16" or "float16" (autocast; see minilm/amp.py)
     progress: bool = True
     # the sample printed at the end
     sample_tokens: int = 300
@@ -106,9 +111,12 @@ PRESETS = {
                              lstm_hidden=256, lstm_layers=2, learning_rate=2e-3, min_lr=2e-4,
                              max_iters=2000, lr_decay_iters=2000, weight_decay=0.0),
     "shakespeare-bpe": dict(tokenizer="bpe", bpe_vocab_size=512, block_size=64),
-    # Llama's blocks at shakespeare-char's size: rotary positions, RMSNorm, SwiGLU (I = 8C/3, so
-    # the same parameters as the 4C GELU), 2 key/value heads for 4 query heads, no biases
-    "shakespeare-modern": dict(pos="rope", norm="rmsnorm", mlp="swiglu", n_kv_head=2, bias=False),
+    # Llama's blocks at shakespeare-char's size: rotary positions, RMSNorm, a SwiGLU feed-forward,
+    # 2 key/value heads for 4 query heads, no biases. SwiGLU has 3 matrices where GELU has 2: at
+    # I = 3C = 384 they hold what GELU's 4C and the K/V heads that GQA drops held, so both presets
+    # have the same matrix parameters (the modern one lacks only the biases and wpe)
+    "shakespeare-modern": dict(pos="rope", norm="rmsnorm", mlp="swiglu", n_kv_head=2, bias=False,
+                               intermediate_size=384),
 }
 
 FIELDS = {f.name: f for f in fields(TrainConfig)}
@@ -188,6 +196,10 @@ RULES = {
     "lstm_embedding": at_least(1),
     "lstm_hidden": at_least(1),
     "lstm_layers": at_least(1),
+    "cell": OneOf("lstm", "gru", "rnn"),
+    "optimizer": OneOf("adamw", "adam", "sgd", "rmsprop"),
+    "momentum": Range(0, 1, high_open=True),
+    "alpha": Range(0, 1, high_open=True),
     "batch_size": at_least(1),
     "gradient_accumulation_steps": at_least(1),
     "max_iters": at_least(1),
@@ -204,6 +216,7 @@ RULES = {
     "log_interval": at_least(1),
     "early_stopping_patience": at_least(0),    # 0: never stop early
     "device": OneOf(*DEVICES),
+    "dtype": OneOf("float32", "bfloat16", "float16"),
     "seed": at_least(0),
     "sample_tokens": at_least(0),
     "temperature": at_least(0),                # 0: always the most likely token
@@ -215,6 +228,11 @@ RULES = {
 RELATIONS = [
     (lambda c: c.warmup_iters <= c.max_iters, "warmup_iters ({warmup_iters}) must be <= max_iters ({max_iters})",
      "the learning rate would never reach learning_rate; lower --warmup_iters or raise --max_iters"),
+    (lambda c: c.cell == "lstm" or c.model == "lstm", "cell {cell} needs model lstm (got model {model})",
+     "the cell is the recurrent model's layer; add --model lstm (or --preset shakespeare-lstm)"),
+    (lambda c: c.momentum == 0 or c.optimizer in ("sgd", "rmsprop"),
+     "momentum ({momentum}) is used by sgd and rmsprop only (optimizer is {optimizer})",
+     "Adam's momentum is beta1; pass --optimizer sgd, or drop --momentum"),
     (lambda c: c.min_lr <= c.learning_rate, "min_lr ({min_lr}) must be <= learning_rate ({learning_rate})",
      "the schedule decays from learning_rate down to min_lr"),
     (lambda c: c.n_kv_head == 0 or c.n_head % c.n_kv_head == 0, "n_kv_head ({n_kv_head}) must divide n_head ({n_head})",
