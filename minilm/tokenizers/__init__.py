@@ -1,4 +1,5 @@
 """minilm.tokenizers: text <-> token ids, at the character or the byte-pair level."""
+from .base import ENCODER_SPECIAL_TOKENS
 from .bpe import PATTERNS, BPETokenizer
 from .char import CharTokenizer
 from .huggingface import HuggingFaceBPETokenizer
@@ -12,4 +13,4 @@ def tokenizer_from_dict(d):
     return kinds[d["type"]].from_dict(d)
 
 
-__all__ = ["CharTokenizer", "BPETokenizer", "HuggingFaceBPETokenizer", "PATTERNS", "tokenizer_from_dict"]
+__all__ = ["ENCODER_SPECIAL_TOKENS", "CharTokenizer", "BPETokenizer", "HuggingFaceBPETokenizer", "PATTERNS", "tokenizer_from_dict"]

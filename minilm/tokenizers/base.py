@@ -1,4 +1,20 @@
-"""What every tokenizer shares: saving to and loading from a human-readable JSON file.
+"""What every tokenizer shares: special tokens, and saving to and loading from a readable JSON file.
+
+Special tokens are strings that are never split and have ids after the
+ordinary vocabulary: <|endoftext|> for a GPT, and the four an encoder such as
+BERT needs (ENCODER_SPECIAL_TOKENS):
+
+    [PAD]   fills a batch's shorter sequences (the attention mask hides it)
+    [CLS]   starts every sequence; its final state is what a classifier reads
+    [SEP]   ends a sentence (and separates the two of a pair)
+    [MASK]  stands for a hidden token in masked-language-model pre-training
+
+    >>> pad, cls, sep, mask = tok.add_special_tokens(ENCODER_SPECIAL_TOKENS)
+    >>> tok.encode("[CLS]to be[SEP]", allowed_special="all")  # [cls, ids of "to be", sep]
+
+A special token in text counts as one only where encode() is told to allow it;
+anywhere else it is an error, so that text from a user cannot smuggle in a
+control token (encode_ordinary() encodes it as plain text instead).
 
 A tokenizer describes itself with to_dict() (its type, a format version and
 what it learned) and is rebuilt by from_dict(); the file is written atomically.
@@ -19,11 +35,49 @@ order, one `[left id, right id]` per line, and two files diff line by line:
 """
 import json
 
+import regex
+
 from ..serialization import atomic_write
+
+ENCODER_SPECIAL_TOKENS = ("[PAD]", "[CLS]", "[SEP]", "[MASK]")
 
 
 class Tokenizer:
+    """A subclass has special_tokens {token: id}, add_special_token(token) and encode_ordinary(text)."""
     kind = None
+
+    def add_special_tokens(self, tokens):
+        """Add each token (if new); returns their ids in the order given."""
+        return [self.add_special_token(token) for token in tokens]
+
+    def encode(self, text, allowed_special=()):
+        """Ids of text. Special tokens in text must be allowed ("all" or a set of them), else error."""
+        allowed = set(self.special_tokens) if allowed_special == "all" else set(allowed_special)
+        unknown = allowed - set(self.special_tokens)
+        if unknown:
+            raise ValueError(f"allowed_special names tokens this tokenizer does not have: {sorted(unknown)}")
+        for token in self.special_tokens:
+            if token not in allowed and token in text:
+                raise ValueError(f"text contains the special token {token!r}, which was not allowed; "
+                                 f"pass allowed_special={{{token!r}}} (or 'all') to encode it as one token, "
+                                 "or use encode_ordinary() to encode it as plain text")
+        if not allowed:
+            return self.encode_ordinary(text)
+        splitter = "(" + "|".join(regex.escape(t) for t in sorted(allowed, key=len, reverse=True)) + ")"
+        out = []
+        for i, part in enumerate(regex.split(splitter, text)):
+            if i % 2:
+                out.append(self.special_tokens[part])
+            elif part:
+                out.extend(self.encode_ordinary(part))
+        return out
+
+    def restore_special_tokens(self, special_tokens):
+        """Add the {token: id} of a saved tokenizer in id order, checking each gets its saved id."""
+        for token, i in sorted(special_tokens.items(), key=lambda kv: kv[1]):
+            if self.add_special_token(token) != i:
+                raise ValueError(f"special token {token!r} has id {i}, expected {self.special_tokens[token]}")
+        return self
 
     def save(self, path):
         atomic_write(path, lambda tmp: _write_text(tmp, to_readable_json(self.to_dict())))

@@ -190,28 +190,6 @@ class BPETokenizer(Tokenizer):
             out.extend(ids)
         return out
 
-    def encode(self, text, allowed_special=()):
-        """Ids of text. Special tokens in text must be allowed ("all" or a set of them), else error."""
-        allowed = set(self.special_tokens) if allowed_special == "all" else set(allowed_special)
-        unknown = allowed - set(self.special_tokens)
-        if unknown:
-            raise ValueError(f"allowed_special names tokens this tokenizer does not have: {sorted(unknown)}")
-        for token in self.special_tokens:
-            if token not in allowed and token in text:
-                raise ValueError(f"text contains the special token {token!r}, which was not allowed; "
-                                 f"pass allowed_special={{{token!r}}} (or 'all') to encode it as one token, "
-                                 "or use encode_ordinary() to encode it as plain text")
-        if not allowed:
-            return self.encode_ordinary(text)
-        splitter = "(" + "|".join(regex.escape(t) for t in sorted(allowed, key=len, reverse=True)) + ")"
-        out = []
-        for i, part in enumerate(regex.split(splitter, text)):
-            if i % 2:
-                out.append(self.special_tokens[part])
-            elif part:
-                out.extend(self.encode_ordinary(part))
-        return out
-
     def decode(self, ids, errors="replace"):
         inverse_special = {i: t.encode("utf-8") for t, i in self.special_tokens.items()}
         parts = []
@@ -261,8 +239,4 @@ class BPETokenizer(Tokenizer):
     @classmethod
     def from_dict(cls, d):
         check_header(d, cls.kind, FORMAT_VERSION)
-        tok = cls(d["pattern"], [tuple(p) for p in d["merges"]])
-        for token, i in sorted(d["special_tokens"].items(), key=lambda kv: kv[1]):
-            if tok.add_special_token(token) != i:
-                raise ValueError(f"special token {token!r} has id {i}, expected {tok.special_tokens[token]}")
-        return tok
+        return cls(d["pattern"], [tuple(p) for p in d["merges"]]).restore_special_tokens(d["special_tokens"])

@@ -4,6 +4,8 @@ The simplest possible vocabulary (65 symbols for tiny Shakespeare): nothing to
 train, nothing hidden, so the model has to learn spelling itself. Ids follow
 the sorted order of the characters. A character never seen in the corpus is
 an error, unless the tokenizer was built with an `<unk>` token to map it to.
+Special tokens ([CLS], [MASK], <|endoftext|>, ...; see base.py) get the ids
+after the characters and `<unk>`.
 """
 from .base import Tokenizer, check_header
 
@@ -23,6 +25,14 @@ class CharTokenizer(Tokenizer):
         self.itos = self.chars + ([unk_token] if unk_token is not None else [])
         self.stoi = {ch: i for i, ch in enumerate(self.chars)}
         self.unk_id = len(self.chars) if unk_token is not None else None
+        self.special_tokens = {}
+
+    def add_special_token(self, token):
+        """A string that is one token, never split into its characters; its id follows all others."""
+        if token not in self.special_tokens:
+            self.special_tokens[token] = len(self.itos)
+            self.itos.append(token)
+        return self.special_tokens[token]
 
     @classmethod
     def from_text(cls, text, unk_token=None):
@@ -34,7 +44,8 @@ class CharTokenizer(Tokenizer):
     def vocab_size(self):
         return len(self.itos)
 
-    def encode(self, text):
+    def encode_ordinary(self, text):
+        """Ids of text, one per character (special-token strings included, as plain characters)."""
         stoi, unk = self.stoi, self.unk_id
         try:
             return [stoi[ch] for ch in text]
@@ -56,9 +67,10 @@ class CharTokenizer(Tokenizer):
         return "".join(self.itos[int(i)] for i in ids)
 
     def to_dict(self):
-        return {"type": self.kind, "version": FORMAT_VERSION, "chars": self.chars, "unk_token": self.unk_token}
+        return {"type": self.kind, "version": FORMAT_VERSION, "chars": self.chars, "unk_token": self.unk_token,
+                "special_tokens": self.special_tokens}
 
     @classmethod
     def from_dict(cls, d):
         check_header(d, cls.kind, FORMAT_VERSION)
-        return cls(d["chars"], d.get("unk_token"))
+        return cls(d["chars"], d.get("unk_token")).restore_special_tokens(d.get("special_tokens", {}))

@@ -33,3 +33,22 @@ def test_save_load_and_errors(tmp_path):
         CharTokenizer.from_text("")
     with pytest.raises(ValueError, match=r"\['a'\] repeat"):
         CharTokenizer(["a", "b", "a"])
+
+
+def test_encoder_special_tokens_through_the_special_token_mechanism(tmp_path):
+    from minilm.tokenizers import ENCODER_SPECIAL_TOKENS
+    for tok in (CharTokenizer.from_text("to be or not"), BPETokenizer("gpt4")):
+        base = tok.vocab_size
+        pad, cls, sep, mask = tok.add_special_tokens(ENCODER_SPECIAL_TOKENS)
+        assert [pad, cls, sep, mask] == list(range(base, base + 4)) and tok.vocab_size == base + 4
+        assert tok.add_special_tokens(["[MASK]"]) == [mask]                  # adding again keeps the id
+        ids = tok.encode("[CLS]to be[SEP]", allowed_special="all")
+        assert ids == [cls] + tok.encode("to be") + [sep]
+        assert tok.decode(ids) == "[CLS]to be[SEP]"
+        with pytest.raises(ValueError, match="special token '\\[CLS\\]'"):
+            tok.encode("[CLS]to be")                                         # not allowed: not special
+        path = tmp_path / f"{tok.kind}.json"
+        tok.save(path)
+        again = type(tok).load(path)
+        assert again.special_tokens == tok.special_tokens
+        assert again.encode("[MASK] or[PAD]", allowed_special="all") == tok.encode("[MASK] or[PAD]", allowed_special="all")
