@@ -49,7 +49,7 @@ import numpy as np
 
 from . import autograd
 from .backend import xp_of
-from .errors import UserError
+from .errors import UserError, user_message
 
 # environment variables by which launchers tell a process the size of its job
 SIZE_VARIABLES = ("PMI_SIZE", "OMPI_COMM_WORLD_SIZE", "MV2_COMM_WORLD_SIZE", "PMIX_SIZE")
@@ -141,6 +141,45 @@ def _record_pid():
             f.write(str(os.getpid()))
 
 
+def batch_rows(batch_size):
+    """This rank's rows of a global batch: equal, consecutive slices, rank 0 first.
+
+    Equal, because the mean of the ranks' mean losses is the batch's mean loss
+    only when every rank averages over as many examples.
+    """
+    W, r = world_size(), rank()
+    if batch_size % W:
+        raise ValueError(f"batch_size {batch_size} does not split into {W} equal shares, one per process: "
+                         f"use a multiple of {W} (e.g. {-(-batch_size // W) * W}) or another number of processes")
+    share = batch_size // W
+    return slice(r * share, (r + 1) * share)
+
+
+@contextmanager
+def main_first():
+    """Rank 0 runs the body first (it may write files the others then read), then the other ranks.
+
+    If the body fails on rank 0, the others exit at once with the same status
+    and say nothing: rank 0 prints the one message.
+    """
+    if world_size() == 1:
+        yield
+        return
+    if is_main():
+        try:
+            yield
+        except BaseException as error:
+            reported = user_message(error)
+            broadcast_object(1 if reported is None else reported[1])
+            raise
+        broadcast_object(0)
+    else:
+        status = broadcast_object(None)
+        if status:
+            raise SystemExit(status)
+        yield
+
+
 # ---------------------------------------------------------------- waiting with a deadline
 def _timeout():
     return float(os.environ.get("MINILM_DIST_TIMEOUT", "300"))
@@ -193,12 +232,12 @@ def _abandon(what, lost, waited):
 
 
 # ---------------------------------------------------------------- collectives on lists of arrays
+OPS = ("sum", "mean", "max", "min")       # mean: a sum, then divided by the world size
+
+
 def _mpi_op(op):
     from mpi4py import MPI
-    ops = {"sum": MPI.SUM, "mean": MPI.SUM, "max": MPI.MAX, "min": MPI.MIN}
-    if op not in ops:
-        raise ValueError(f"all_reduce op must be one of {sorted(ops)}, got {op!r}")
-    return ops[op]
+    return {"sum": MPI.SUM, "mean": MPI.SUM, "max": MPI.MAX, "min": MPI.MIN}[op]
 
 
 def all_reduce(arrays, op="mean"):
@@ -207,7 +246,8 @@ def all_reduce(arrays, op="mean"):
     Arrays may differ in shape and dtype; "mean" needs floating point. CuPy
     arrays go through NCCL after init("nccl"), otherwise through the host.
     """
-    mpi_op = _mpi_op(op)
+    if op not in OPS:
+        raise ValueError(f"all_reduce op must be one of {OPS}, got {op!r}")
     if op == "mean":
         for a in arrays:
             if a.dtype.kind not in "fc":
@@ -220,7 +260,7 @@ def all_reduce(arrays, op="mean"):
     else:
         with _on_host(arrays) as host:
             from mpi4py import MPI
-            _wait([_comm.Iallreduce(MPI.IN_PLACE, a, mpi_op) for a in host], f"all_reduce({op})")
+            _wait([_comm.Iallreduce(MPI.IN_PLACE, a, _mpi_op(op)) for a in host], f"all_reduce({op})")
     if op == "mean":
         for a in arrays:
             a /= world_size()

@@ -1,0 +1,93 @@
+"""Run under mpiexec by tests/test_distributed.py: `mpiexec -n 2 python tests/mpi_worker.py OUT MODE`.
+
+MODE "checks": collectives and DistributedDataParallel; each rank writes OUT/rank-R.json with
+what it measured (the test compares). MODE "lose-rank": rank 1 kills itself mid-all-reduce;
+rank 0 must notice, name it and exit (run with mpiexec -disable-auto-cleanup, so that
+mpiexec does not kill rank 0 first).
+"""
+import json
+import os
+import signal
+import sys
+
+import numpy as np
+
+import minilm
+from minilm import distributed
+from minilm.models.gpt import GPT, GPTConfig
+
+
+def collectives(r):
+    out = {}
+    mixed = [np.full(3, r + 1.0), np.full((2, 2), r, dtype=np.float32), np.arange(6.0).reshape(2, 3).T]
+    mixed[2] *= r + 1                                           # a transposed (non-contiguous) view
+    distributed.all_reduce(mixed)                               # mean
+    out["mean"] = [a.tolist() for a in mixed]
+    out["mean_dtypes"] = [str(a.dtype) for a in mixed]
+    ints = [np.arange(4, dtype=np.int64) * (r + 1), np.array([r], dtype=np.int32)]
+    out["sum"] = [a.tolist() for a in distributed.all_reduce(ints, op="sum")]
+    out["max"] = distributed.all_reduce([np.array([r, -r], dtype=np.float64)], op="max")[0].tolist()
+    sent = [np.full((2, 3), 10.0 * r), np.full(4, r, dtype=np.int16), np.array(r == 1)]
+    out["broadcast"] = [a.tolist() for a in distributed.broadcast(sent, root=1)]
+    out["object"] = distributed.broadcast_object({"from": r, "text": "é"})
+    distributed.barrier()
+    return out
+
+
+def tiny_gpt(seed):
+    minilm.manual_seed(seed)
+    return GPT(GPTConfig(vocab_size=11, block_size=8, n_layer=1, n_head=2, n_embd=16)).to(dtype=np.float64)
+
+
+def grads(model):
+    return {n: p.grad.copy() for n, p in model.named_parameters()}
+
+
+def largest_difference(a, b):
+    return max(float(np.abs(a[n] - b[n]).max()) for n in a)
+
+
+def data_parallel(r, W):
+    """Gradients of DistributedDataParallel against one process's full-batch gradient."""
+    model = tiny_gpt(seed=100 + r)                              # a different initialisation on every rank
+    ddp = distributed.DistributedDataParallel(model, bucket_mb=0.01)   # several buckets
+    rng = np.random.default_rng(0)
+    x = [rng.integers(0, 11, (4, 8)) for _ in range(2)]         # two global batches of B = 4
+    y = [rng.integers(0, 11, (4, 8)) for _ in range(2)]
+    rows = distributed.batch_rows(4)
+    weights = np.concatenate([p.data.ravel() for p in model.parameters()])
+    out = {"buckets": len(ddp.buckets), "weights_sum": float(weights.sum())}
+    with ddp.no_sync():                                         # the reference: one process, full batch
+        model(minilm.Tensor(x[0]), minilm.Tensor(y[0]))[1].backward()
+    full = grads(model)
+    with ddp.no_sync():
+        model(minilm.Tensor(x[1]), minilm.Tensor(y[1]))[1].backward()
+    full_two = grads(model)                                     # batch 0 + batch 1, accumulated
+    model.zero_grad()
+    ddp(minilm.Tensor(x[0][rows]), minilm.Tensor(y[0][rows]))[1].backward()   # averaged when it returns
+    out["shard_vs_full"] = largest_difference(grads(model), full)
+    model.zero_grad()
+    with ddp.no_sync():                                         # accumulation: reduce once, at the end
+        ddp(minilm.Tensor(x[0][rows]), minilm.Tensor(y[0][rows]))[1].backward()
+    out["no_sync_differs"] = largest_difference(grads(model), full)
+    ddp(minilm.Tensor(x[1][rows]), minilm.Tensor(y[1][rows]))[1].backward()
+    out["accumulated_vs_full"] = largest_difference(grads(model), full_two)
+    return out
+
+
+def main(out_dir, mode):
+    W = distributed.init()
+    r = distributed.rank()
+    if mode == "lose-rank":
+        for step in range(1000):
+            if r == 1 and step == 3:
+                os.kill(os.getpid(), signal.SIGKILL)
+            distributed.all_reduce([np.ones(8)])
+        return
+    result = {"rank": r, "world_size": W, **collectives(r), **data_parallel(r, W)}
+    with open(os.path.join(out_dir, f"rank-{r}.json"), "w") as f:
+        json.dump(result, f)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1], sys.argv[2])
