@@ -51,3 +51,26 @@ def test_gpt_step_on_cuda_matches_cpu():
     assert abs(loss_gpu - loss_cpu) <= 1e-4 * abs(loss_cpu)
     for name, g in grads_cpu.items():
         assert np.abs(grads_gpu[name] - g).max() <= 1e-3 * (np.abs(g).max() + 1e-12), name
+
+
+@pytest.mark.parametrize("variant", ["tf32", "bf16"])
+@pytest.mark.parametrize("ta,tb", [(0, 0), (0, 1), (1, 0)])
+def test_tensor_core_matmul_on_gpu_matches_the_emulator(variant, ta, tb):
+    M, N, K = 130, 97, 40
+    a = R.standard_normal((K, M) if ta else (M, K)).astype(np.float32)
+    b = R.standard_normal((N, K) if tb else (K, N)).astype(np.float32)
+    c = launch.matmul(*to_gpu(a, b), "cuda", ta, tb, variant).get()
+    np.testing.assert_allclose(c, launch.matmul(a, b, "emu", ta, tb, variant), rtol=1e-4, atol=1e-4)
+
+
+def test_bf16_autocast_gpt_step_on_cuda_matches_cpu():
+    from minilm.models import GPT, GPTConfig
+    losses = []
+    for device in ("cpu", "cuda"):
+        minilm.manual_seed(0)
+        model = GPT(GPTConfig(vocab_size=13, block_size=16, n_layer=2, n_head=2, n_embd=32)).to(device)
+        seq = np.random.default_rng(0).integers(0, 13, (3, 17))
+        with minilm.autocast(device, dtype="bfloat16"):
+            _, loss = model(minilm.tensor(seq[:, :-1], device=device), minilm.tensor(seq[:, 1:], device=device))
+        losses.append(loss.item())
+    assert abs(losses[1] - losses[0]) <= 1e-4 * abs(losses[0])

@@ -1,0 +1,31 @@
+"""benchmarks/gpu_acceptance.py runs end to end at tiny sizes on the emulator (as CI runs it)."""
+import json
+import os
+import subprocess
+import sys
+
+import minilm
+
+SCRIPT = os.path.join(os.path.dirname(__file__), "..", "..", "benchmarks", "gpu_acceptance.py")
+
+
+def test_emu_tiny_run_validates_every_kernel_and_writes_the_table(tmp_path):
+    table = tmp_path / "table.json"
+    result = subprocess.run([sys.executable, SCRIPT, "--device", "emu", "--tiny", "--json", str(table)],
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
+    assert "minilm GPU acceptance: device emu" in result.stdout and "FAILED" not in result.stdout
+    saved = json.loads(table.read_text())
+    assert saved["device"] == "emu" and saved["tiny"] is True
+    sections = {row["section"] for row in saved["rows"]}
+    assert sections == {"tests", "gemm", "attention", "memory", "gpt step", "train"}
+    assert all(row["ok"] for row in saved["rows"])
+    names = [row["name"] for row in saved["rows"]]
+    assert {"fp32 SIMT 64^3", "TF32 64^3", "bf16 64^3", "bfloat16 on emu"} <= set(names)
+
+
+def test_cuda_without_a_gpu_says_so_in_one_line():
+    if minilm.cuda_available():
+        return
+    result = subprocess.run([sys.executable, SCRIPT, "--device", "cuda"], capture_output=True, text=True, timeout=120)
+    assert result.returncode != 0 and "--device emu --tiny" in result.stderr and "Traceback" not in result.stderr
