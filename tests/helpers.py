@@ -40,3 +40,22 @@ def gpt_training_step(device):
     _, loss = model(minilm.tensor(seq[:, :-1], device=device), minilm.tensor(seq[:, 1:], device=device))
     loss.backward()
     return loss.item(), {n: to_device(p.grad, "cpu") for n, p in model.named_parameters()}
+
+
+def run_minilm(*args, env=None, cwd=None, timeout=120):
+    """`python -m minilm ARGS` in a subprocess, as a user runs it (env: variables to add)."""
+    import subprocess
+    import sys
+    return subprocess.run([sys.executable, "-m", "minilm", *args], capture_output=True, text=True, timeout=timeout,
+                          cwd=cwd, env=None if env is None else {**os.environ, **env})
+
+
+def assert_one_line_error(run, code, *words):
+    """The command exited with `code`, printed no traceback, and one line on stderr naming every word."""
+    assert run.returncode == code, (run.returncode, run.stdout, run.stderr)
+    assert "Traceback" not in run.stderr + run.stdout
+    lines = run.stderr.strip().splitlines()
+    assert len(lines) == 1, run.stderr
+    for word in words:
+        assert word in lines[0], (word, lines[0])
+    return lines[0]

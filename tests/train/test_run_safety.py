@@ -13,28 +13,15 @@ import time
 
 import pytest
 from conftest import TINY
+from helpers import assert_one_line_error
+from helpers import run_minilm as minilm
 
 from minilm.train.checkpoint import read_pointer
-
-
-def minilm(*args, env=None, timeout=120):
-    return subprocess.run([sys.executable, "-m", "minilm", *args], capture_output=True, text=True, timeout=timeout,
-                          env=None if env is None else {**os.environ, **env})
 
 
 def start(*args, env=None):
     return subprocess.Popen([sys.executable, "-m", "minilm", *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             text=True, env=None if env is None else {**os.environ, **env})
-
-
-def assert_one_line_error(run, code, *words):
-    assert run.returncode == code, (run.returncode, run.stdout, run.stderr)
-    assert "Traceback" not in run.stderr + run.stdout
-    lines = run.stderr.strip().splitlines()
-    assert len(lines) == 1, run.stderr
-    for word in words:
-        assert word in lines[0], (word, lines[0])
-    return lines[0]
 
 
 def folder_bytes(folder):
@@ -181,8 +168,7 @@ def test_out_of_range_values_are_refused_before_any_work(tmp_path, monkeypatch, 
     """Two as a user types them; the rest through the same entry point in this process (faster)."""
     from minilm.__main__ import main
     for args, words in OUT_OF_RANGE[:2]:
-        run = subprocess.run([sys.executable, "-m", "minilm", *args], capture_output=True, text=True, cwd=tmp_path)
-        assert_one_line_error(run, 2, words)
+        assert_one_line_error(minilm(*args, cwd=tmp_path), 2, words)
     monkeypatch.chdir(tmp_path)
     for args, words in OUT_OF_RANGE[2:]:
         assert main(args) == 2, args
@@ -197,10 +183,8 @@ def test_missing_devices_say_what_to_install(finished_run, tmp_path):
         import cupy  # noqa: F401
     except ImportError:
         for args in (["train", "--device", "cuda"], ["sample", "--out", str(finished_run), "--device", "cuda"]):
-            run = subprocess.run([sys.executable, "-m", "minilm", *args], capture_output=True, text=True, cwd=tmp_path)
-            assert_one_line_error(run, 2, "device 'cuda' needs CuPy", "pip install 'minilm[gpu]'")
-    no_compiler = subprocess.run([sys.executable, "-m", "minilm", "train", "--device", "emu"], capture_output=True,
-                                 text=True, cwd=tmp_path, env={**os.environ, "PATH": str(tmp_path)})
+            assert_one_line_error(minilm(*args, cwd=tmp_path), 2, "device 'cuda' needs CuPy", "pip install 'minilm[gpu]'")
+    no_compiler = minilm("train", "--device", "emu", cwd=tmp_path, env={"PATH": str(tmp_path)})
     assert_one_line_error(no_compiler, 2, "device 'emu'", "g++", "not installed")
     assert os.listdir(tmp_path) == []
 

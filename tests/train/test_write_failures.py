@@ -14,24 +14,14 @@ import sys
 
 import pytest
 from conftest import TINY
+from helpers import assert_one_line_error
+from helpers import run_minilm as minilm
 
 from minilm.errors import WriteFailed
 from minilm.serialization import atomic_write
 from minilm.train import checkpoint as checkpoint_module
 from minilm.train.checkpoint import checkpoint_folder, read_pointer
 from minilm.train.loop import Trainer, append_line
-
-
-def minilm(*args):
-    return subprocess.run([sys.executable, "-m", "minilm", *args], capture_output=True, text=True, timeout=120)
-
-
-def one_line(run, code):
-    assert run.returncode == code, (run.returncode, run.stdout, run.stderr)
-    assert "Traceback" not in run.stderr
-    lines = run.stderr.strip().splitlines()
-    assert len(lines) == 1, run.stderr
-    return lines[0]
 
 
 def all_files(folder):
@@ -71,7 +61,7 @@ def test_a_full_disk_while_checkpointing_keeps_the_previous_checkpoint(small_dis
     kept = {path: open(run / path, "rb").read() for path in all_files(run) if path.startswith("checkpoint")}
     fill(small_disk, leave=24 * 1024)               # room for the log lines, not for the next checkpoint
     full = minilm("train", "--resume", "--out_dir", str(run), "--max_iters", "4")
-    line = one_line(full, 1)
+    line = assert_one_line_error(full, 1)
     assert f"could not write {run}/checkpoints/step-000004/" in line and "No space left on device" in line
     assert "checkpoint.json still names checkpoints/step-000002" in line
     assert {path: open(run / path, "rb").read() for path in all_files(run) if path.startswith("checkpoint")} == kept
@@ -84,7 +74,7 @@ def test_a_full_disk_while_checkpointing_keeps_the_previous_checkpoint(small_dis
 def test_prepare_on_a_full_disk_leaves_no_half_dataset(small_disk, corpus):
     fill(small_disk, leave=16 * 1024)
     full = minilm("prepare", "--input", corpus, "--out", str(small_disk / "ds"))
-    line = one_line(full, 1)
+    line = assert_one_line_error(full, 1)
     assert f"{small_disk}/ds/" in line and "No space left on device" in line
     assert all_files(small_disk / "ds") == []
 
@@ -92,7 +82,7 @@ def test_prepare_on_a_full_disk_leaves_no_half_dataset(small_disk, corpus):
 def test_a_read_only_folder_is_one_line(small_disk, corpus):
     subprocess.run(["mount", "-o", "remount,ro", str(small_disk)], check=True)
     refused = minilm("train", *TINY, "--data", corpus, "--out_dir", str(small_disk / "run"), "--max_iters", "2")
-    assert f"{small_disk}/run" in one_line(refused, 1) and "Read-only file system" in refused.stderr
+    assert f"{small_disk}/run" in assert_one_line_error(refused, 1) and "Read-only file system" in refused.stderr
 
 
 # ---------------------------------------------------------------- the same failures, monkeypatched
