@@ -85,7 +85,11 @@ class GPTConfig:
 
 
 class KVCache:
-    """Keys and values (B, nh, block_size, hs) of the positions decoded so far, for one layer."""
+    """Keys and values (B, nkv, up to block_size, hs) of the positions decoded so far, for one layer.
+
+    The buffers grow by doubling as positions come, up to block_size: a pre-trained model may
+    allow 100,000 positions, and a short sample should not reserve memory for all of them.
+    """
 
     def __init__(self, capacity):
         self.capacity = capacity
@@ -93,13 +97,17 @@ class KVCache:
         self.length = 0
 
     def extend(self, k, v):
-        """Store this step's k, v (B, nh, t, hs); return all keys and values so far."""
+        """Store this step's k, v (B, nkv, t, hs); return all keys and values so far."""
         B, nh, t, hs = k.shape
-        if self.k is None or self.k.shape[0] != B:
-            xp = xp_of(k.data)
-            self.k = xp.zeros((B, nh, self.capacity, hs), k.dtype)
-            self.v = xp.zeros((B, nh, self.capacity, hs), v.dtype)
         end = self.length + t
+        if self.k is None or self.k.shape[0] != B or end > self.k.shape[2]:
+            xp = xp_of(k.data)
+            size = min(self.capacity, max(end, 2 * (self.k.shape[2] if self.k is not None else 0), 64))
+            grown_k, grown_v = xp.zeros((B, nh, size, hs), k.dtype), xp.zeros((B, nh, size, hs), v.dtype)
+            if self.k is not None and self.k.shape[0] == B:
+                grown_k[:, :, :self.length], grown_v[:, :, :self.length] = self.k[:, :, :self.length], \
+                    self.v[:, :, :self.length]
+            self.k, self.v = grown_k, grown_v
         self.k[:, :, self.length:end] = k.data
         self.v[:, :, self.length:end] = v.data
         self.length = end
