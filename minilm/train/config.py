@@ -79,6 +79,7 @@ class TrainConfig:
     out_dir: str = "out"
     init_from: str = ""                # a checkpoint folder to fine-tune from
     resume: bool = False
+    overwrite: bool = False            # delete the run already in out_dir and start over (else it is refused)
     seed: int = 1337
     device: str = "cpu"
     dtype: str = "float32"             # matrix products in "bfloat16" or "float16" (autocast; see minilm/amp.py)

@@ -53,7 +53,7 @@ def remove_run(out_dir):
 
 def claim_run_folder(cfg, overwrite=False):
     """The lock on cfg.out_dir for this trainer, after refusing what would lose a run (see above)."""
-    out_dir = cfg.out_dir
+    out_dir, overwrite = cfg.out_dir, overwrite or cfg.overwrite
     check_unlocked(out_dir)
     if cfg.init_from and os.path.abspath(cfg.init_from) == os.path.abspath(out_dir):
         raise ValueError(f"--init-from {cfg.init_from} is also the output folder: fine-tuning would "
