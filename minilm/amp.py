@@ -13,7 +13,10 @@ is worth it on a GPU: tensor cores multiply bf16 at ~2x the TF32 rate and ~15x
 plain float32 (minilm/kernels/matmul_wmma.cu). An op records the precision at
 forward time and its backward products use the same one, as in PyTorch.
 
-On "cuda"/"emu" bf16 products run on the bf16 tensor-core kernel; on "cpu"
+Attention rounds q, k, v (and the gradient of its output) to the autocast dtype and
+then runs as in float32 (on "cuda"/"emu" its fused kernel is float32 only; on "cpu" the
+probabilities P are not rounded again before P V, as in a fused kernel that keeps P in
+registers). On "cuda"/"emu" bf16 products run on the bf16 tensor-core kernel; on "cpu"
 the operands are rounded to bf16 (round to nearest even, minilm/bfloat16.py)
 before a float32 BLAS product, which gives the same numbers as a bf16 GEMM
 with float32 accumulation, so a learner can watch what bf16 does to training

@@ -28,6 +28,8 @@
 //      instruction), else four scalar loads.  (~65-80% of cuBLAS in the
 //      literature for this design.)
 //
+// The next rung is on the tensor cores (TF32 and bf16 inputs): matmul_wmma.cu, the same contract.
+//
 // Tiling of rung 3, per block:      K step: 8
 //      As: 8 x 128 (op(A) tile, transposed)    Bs: 8 x 128 (op(B) tile)
 //      thread t: rows (t / 16) * 8 .. +8, columns (t % 16) * 8 .. +8 of the C tile

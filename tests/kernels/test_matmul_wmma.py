@@ -11,6 +11,7 @@ from minilm.bfloat16 import round_to_bfloat16
 from minilm.kernels import launch
 from minilm.kernels.emulator import set_schedule, set_wmma_layout
 from helpers import error_bound
+from test_matmul import operands, reference
 
 SHAPES = [(1, 1, 1), (17, 65, 33), (130, 97, 20), (16, 16, 16), (33, 129, 70)]
 LAYOUTS = [(0, 0), (0, 1), (1, 0)]
@@ -23,19 +24,6 @@ def round_to_tf32(x):
 
 
 ROUND = {"tf32": round_to_tf32, "bf16": round_to_bfloat16}
-
-
-def operands(M, N, K, ta, tb, batch=None):
-    R = np.random.default_rng([M, N, K, ta, tb, batch or 0])
-    lead = (batch,) if batch else ()
-    a = R.standard_normal(lead + ((K, M) if ta else (M, K))).astype(np.float32)
-    b = R.standard_normal(lead + ((N, K) if tb else (K, N))).astype(np.float32)
-    return a, b
-
-
-def reference(a, b, ta, tb, dtype):
-    a, b = a.astype(dtype), b.astype(dtype)
-    return (np.swapaxes(a, -1, -2) if ta else a) @ (np.swapaxes(b, -1, -2) if tb else b)
 
 
 def check(c, a, b, ta, tb, variant):
