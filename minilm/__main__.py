@@ -87,9 +87,10 @@ def train_one_rank(argv):
     else:
         cfg = config_from(args.preset, args.config, overrides)
     trainer = Trainer(cfg, overwrite=args.overwrite)
-    print(f"training a {cfg.model.upper()} of {trainer.model.num_parameters():,} parameters on "
-          f"{len(trainer.train_data):,} tokens (vocabulary {trainer.tokenizer.vocab_size}), "
-          f"{cfg.max_iters} iterations, device {cfg.device}")
+    print(f"training a {(cfg.cell if cfg.model == 'lstm' else cfg.model).upper()} of "
+          f"{trainer.model.num_parameters():,} parameters on {len(trainer.train_data):,} tokens "
+          f"(vocabulary {trainer.tokenizer.vocab_size}), {cfg.max_iters} iterations with "
+          f"{type(trainer.optimizer).__name__}, device {cfg.device}{distributed.describe(cfg.batch_size)}")
     result = trainer.run()
     print(f"final: train loss {result['train_loss']:.4f}, val loss {result['val_loss']:.4f} "
           f"(perplexity {result['val_ppl']:.2f}, next-token accuracy {result['val_acc']:.3f}); "

@@ -39,7 +39,9 @@ def _unflatten_optimizer(arrays, meta):
     for key, value in list(arrays.items()) + list(meta["scalars"].items()):
         index, name = key.split(".", 1)
         state.setdefault(int(index), {})[name] = value
-    groups = [{**g, "betas": tuple(g["betas"])} if "betas" in g else g for g in meta["param_groups"]]
+    # JSON turned the options' tuples (Adam's betas) into lists
+    groups = [{k: tuple(v) if isinstance(v, list) and k != "params" else v for k, v in g.items()}
+              for g in meta["param_groups"]]
     return {"state": state, "param_groups": groups}
 
 
@@ -57,6 +59,7 @@ def save_checkpoint(out_dir, step, model, optimizer, state, best=False, carry=No
         os.makedirs(folder, exist_ok=True)
         save(model.state_dict(), os.path.join(folder, "model.safetensors"))
         arrays, optimizer_meta = _flatten_optimizer(optimizer.state_dict())
+        optimizer_meta["type"] = type(optimizer).__name__
         save(arrays, os.path.join(folder, "optimizer.safetensors"))
         if carry is not None:
             save({str(i): t for i, t in enumerate(carry)}, os.path.join(folder, "carry.safetensors"))
@@ -141,6 +144,10 @@ def load_model_weights(folder, model):
 
 
 def load_optimizer_state(folder, optimizer, state):
+    saved_type = state["optimizer"].get("type", "AdamW")            # (older checkpoints: always AdamW)
+    if saved_type != type(optimizer).__name__:
+        raise ValueError(f"checkpoint {folder} holds the state of {saved_type}, not of {type(optimizer).__name__}; "
+                         f"resume with the optimizer it was trained with")
     arrays = load(os.path.join(folder, "optimizer.safetensors"))
     optimizer.load_state_dict(_unflatten_optimizer(arrays, state["optimizer"]))
 

@@ -52,7 +52,7 @@ class TrainingStopped(UserError, RuntimeError):
 
 # the fields that fix a model's shape: a checkpoint's values win over the command line's
 ARCHITECTURE = ("model", "block_size", "n_layer", "n_head", "n_embd", "bias", "lstm_embedding", "lstm_hidden",
-                "lstm_layers", "tie_weights", "norm", "pos", "mlp", "n_kv_head", "rope_theta", "tie_embeddings",
+                "lstm_layers", "tie_weights", "cell", "norm", "pos", "mlp", "n_kv_head", "rope_theta", "tie_embeddings",
                 "intermediate_size", "norm_eps", "vocab_size")
 
 
@@ -83,6 +83,10 @@ class Trainer:
             folder = checkpoint_folder(cfg.out_dir, "latest")
             resume_state = load_state(folder)
             saved = TrainConfig.from_dict(resume_state["config"])
+            if cfg.optimizer != saved.optimizer:          # its checkpoint holds that optimizer's state
+                raise ValueError(f"{cfg.out_dir} was trained with optimizer {saved.optimizer}, and its checkpoint "
+                                 f"holds that optimizer's state; resume without --optimizer {cfg.optimizer}, or "
+                                 f"start a new run from it with --init-from {cfg.out_dir}")
             for key in (*ARCHITECTURE, "tokenizer", "data", "data_dir", "speaker", "init_from"):
                 setattr(cfg, key, getattr(saved, key))
             fixed_tokenizer = tokenizer_from_dict(resume_state["tokenizer"])

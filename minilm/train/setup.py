@@ -11,7 +11,7 @@ from collections import Counter
 
 from ..data import TokenDataset, load_corpus, load_meta, prepare
 from ..models import GPT, LSTMLM, GPTConfig
-from ..optim import AdamW
+from ..optim import SGD, Adam, AdamW, RMSprop
 from ..serialization import save_json
 from ..tokenizers import BPETokenizer, CharTokenizer, tokenizer_from_dict
 
@@ -132,16 +132,22 @@ def build_model(cfg, vocab_size):
         return GPT(gpt_config(cfg, vocab_size))
     if cfg.model == "lstm":
         return LSTMLM(vocab_size, cfg.lstm_embedding, cfg.lstm_hidden, cfg.lstm_layers,
-                      dropout=cfg.dropout, tie_weights=cfg.tie_weights)
+                      dropout=cfg.dropout, tie_weights=cfg.tie_weights, cell=cfg.cell)
     raise ValueError(f"model must be 'gpt' or 'lstm', got {cfg.model!r}")
 
 
 def make_optimizer(cfg, model):
-    """AdamW with weight decay on the matrices and embeddings (>= 2-D) only, as GPT does it."""
-    betas = (cfg.beta1, cfg.beta2)
-    if hasattr(model, "configure_optimizers"):
-        return model.configure_optimizers(cfg.weight_decay, cfg.learning_rate, betas)
-    decay = [p for p in model.parameters() if p.ndim >= 2]
-    no_decay = [p for p in model.parameters() if p.ndim < 2]
-    return AdamW([{"params": decay, "weight_decay": cfg.weight_decay},
-                  {"params": no_decay, "weight_decay": 0.0}], lr=cfg.learning_rate, betas=betas)
+    """cfg.optimizer (AdamW by default) with weight decay on the matrices and embeddings (>= 2-D) only, as GPT does it."""
+    params = list(model.parameters())
+    groups = [{"params": [p for p in params if p.ndim >= 2], "weight_decay": cfg.weight_decay},
+              {"params": [p for p in params if p.ndim < 2], "weight_decay": 0.0}]
+    lr, betas = cfg.learning_rate, (cfg.beta1, cfg.beta2)
+    if cfg.optimizer == "sgd":
+        return SGD(groups, lr=lr, momentum=cfg.momentum)
+    if cfg.optimizer == "rmsprop":
+        return RMSprop(groups, lr=lr, alpha=cfg.alpha, momentum=cfg.momentum)
+    if cfg.optimizer == "adam":
+        return Adam(groups, lr=lr, betas=betas)
+    if cfg.optimizer == "adamw":
+        return AdamW(groups, lr=lr, betas=betas)
+    raise ValueError(f"optimizer must be 'adamw', 'adam', 'sgd' or 'rmsprop', got {cfg.optimizer!r}")

@@ -1,5 +1,6 @@
 """LSTMLM: it learns, carries state across windows, and generates."""
 import numpy as np
+import pytest
 
 import minilm
 from minilm.models import LSTMLM
@@ -46,3 +47,31 @@ def test_gradcheck():
     assert minilm.gradcheck(lambda *p: model(seq[:, :-1], seq[:, 1:])[1], list(model.parameters()),
                             mode="directional")
     assert minilm.gradcheck(lambda w: model(seq[:, :-1], seq[:, 1:])[1], [model.lstm.weight_hh_l1])
+
+
+@pytest.mark.parametrize("cell,layer", [("gru", minilm.nn.GRU), ("rnn", minilm.nn.RNN)])
+def test_other_cells_learn_and_carry_state(cell, layer):
+    model = LSTMLM(12, 8, 16, 2, cell=cell)
+    assert isinstance(model.recurrent, layer) and all(k.startswith(("embedding", cell + ".", "head"))
+                                                       for k in model.state_dict())
+    opt = minilm.optim.Adam(model.parameters(), lr=1e-2)
+    seq = R.integers(0, 12, (4, 13))
+    for _ in range(120):
+        _, loss, _ = model(seq[:, :-1], seq[:, 1:])
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    assert loss.item() < 0.2, loss.item()
+    model.eval()
+    with minilm.no_grad():
+        whole, _, _ = model(seq)
+        first, _, state = model(seq[:, :5])
+        second, _, _ = model(seq[:, 5:], state=LSTMLM.detach_state(state))
+    assert len(state) == 1 and state[0].shape == (2, 4, 16)
+    np.testing.assert_allclose(np.concatenate([first.numpy(), second.numpy()], 1), whole.numpy(), atol=1e-5)
+    assert model.generate(np.array([[1, 2]]), 5, temperature=0.0).shape == (1, 7)
+
+
+def test_unknown_cell_is_named():
+    with pytest.raises(ValueError, match="cell must be one of 'lstm', 'gru', 'rnn', got 'tlstm'"):
+        LSTMLM(5, cell="tlstm")
