@@ -118,18 +118,32 @@ def local_size():
     return sum(host == here for host, _ in _peers) or 1
 
 
-def limit_threads(processes):
-    """Give each of `processes` ranks on this machine its share of the cores for BLAS.
+def describe(batch_size):
+    """', on 2 processes (6 rows of each batch of 12 each; rank 0 is pid 1529 on vm, ...)', or '' for one."""
+    if world_size() == 1:
+        return ""
+    pids = ", ".join(f"rank {r} is pid {pid} on {host}" for r, (host, pid) in enumerate(_peers))
+    return f", on {world_size()} processes ({batch_size // world_size()} rows of each batch of {batch_size} each; {pids})"
 
-    `minilm train --nproc` sets OPENBLAS_NUM_THREADS before NumPy loads; under a
-    plain mpiexec threadpoolctl (when installed) lowers it at run time.
+
+def limit_threads(processes):
+    """Give each of `processes` ranks on this machine its share of the cores: at most cores / W
+    threads for BLAS, and minilm's helper threads (minilm/parallel.py) only with a second core.
+
+    `minilm train --nproc` sets OPENBLAS_NUM_THREADS (and MINILM_THREADS) before NumPy loads;
+    under a plain mpiexec this lowers them at run time (BLAS through threadpoolctl, if installed).
     """
+    from . import parallel
     threads = max(1, (os.cpu_count() or 1) // processes)
+    if threads < 2:
+        parallel.set_enabled(False)
     try:
-        from threadpoolctl import threadpool_limits
+        from threadpoolctl import ThreadpoolController
     except ImportError:
         return threads
-    threadpool_limits(limits=threads, user_api="blas")
+    blas = ThreadpoolController().select(user_api="blas")
+    if any(lib.num_threads > threads for lib in blas.lib_controllers):     # lower it, never raise it
+        blas.limit(limits=threads)
     return threads
 
 

@@ -82,6 +82,21 @@ def test_batch_rows_must_split_evenly(monkeypatch):
         distributed.batch_rows(12)
 
 
+def test_nproc_without_mpi_says_how_to_install_it(monkeypatch, capsys):
+    from minilm.__main__ import main
+    monkeypatch.setitem(sys.modules, "mpi4py", None)
+    assert main(["train", "--nproc", "2"]) == 2
+    assert "pip install 'minilm[distributed]'" in capsys.readouterr().err
+
+
+def test_the_lstm_refuses_several_processes(monkeypatch, tmp_path):
+    from minilm.train import TrainConfig, Trainer
+    monkeypatch.setattr(distributed, "world_size", lambda: 2)
+    with pytest.raises(ValueError, match="model lstm trains on one process only"):
+        Trainer(TrainConfig(model="lstm", batch_size=4, out_dir=str(tmp_path / "run")))
+    assert not (tmp_path / "run").exists()
+
+
 def test_a_dead_or_zombie_process_counts_as_gone():
     child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
     assert not distributed._gone(child.pid)
@@ -124,9 +139,11 @@ def test_a_lost_rank_is_named_by_the_ranks_still_running(tmp_path):
 
 def test_train_on_two_processes_follows_the_one_process_curve_and_resumes_on_either(tmp_path):
     one, two = tmp_path / "one", tmp_path / "two"
-    ref = run(minilm_train("--max_iters", "8", "--out_dir", str(one)))
+    # two micro-batches per step: the ranks reduce once per step, after the second
+    ref = run(minilm_train("--max_iters", "8", "--out_dir", str(one), "--gradient_accumulation_steps", "2"))
     assert ref.returncode == 0, ref.stderr
-    par = run(minilm_train("--max_iters", "6", "--out_dir", str(two), "--nproc", "2"))
+    par = run(minilm_train("--max_iters", "6", "--out_dir", str(two), "--gradient_accumulation_steps", "2",
+                           "--nproc", "2"))
     assert par.returncode == 0, par.stderr
     assert par.stdout.count("final: train loss") == 1 and par.stdout.count("step 3: train loss") == 1
     records = log_records(two)
@@ -188,3 +205,24 @@ def test_a_killed_rank_ends_the_job_naming_it_and_the_checkpoint_loads(tmp_path)
     from minilm.__main__ import load_trained
     model, _, _, state = load_trained(out_dir, "latest")
     assert state["step"] % 3 == 0 and model.num_parameters() > 0
+
+
+def test_ctrl_c_on_the_launcher_stops_every_rank_after_saving_the_same_step(tmp_path):
+    out_dir = str(tmp_path / "run")
+    job = subprocess.Popen(minilm_train("--max_iters", "100000", "--lr_decay_iters", "100000", "--out_dir", out_dir,
+                                        "--nproc", "2"),
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=rank_environment())
+    try:
+        deadline = time.monotonic() + 60
+        while not os.path.exists(os.path.join(out_dir, "checkpoint.json")) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        job.send_signal(signal.SIGINT)
+        _, stderr = job.communicate(timeout=60)
+    finally:
+        job.kill()
+    assert job.returncode == 130
+    assert stderr.count("interrupted at step") == 1               # rank 0 says it, once
+    step = int(stderr.split("interrupted at step ")[1].split(";")[0])
+    from minilm.train.checkpoint import checkpoint_folder, load_state
+    assert load_state(checkpoint_folder(out_dir, "latest"))["step"] == step
+    assert processes_training(out_dir) == []
