@@ -189,6 +189,28 @@ def test_missing_devices_say_what_to_install(finished_run, tmp_path):
     assert os.listdir(tmp_path) == []
 
 
+def test_cupy_without_a_gpu_says_so(tmp_path):
+    """A stand-in CuPy whose runtime finds no device, as on a machine without a GPU (or with none visible)."""
+    fake = tmp_path / "fake" / "cupy"
+    fake.mkdir(parents=True)
+    (fake / "__init__.py").write_text(
+        "__version__ = '0-stand-in'\n"
+        "class _Runtime:\n"
+        "    def getDeviceCount(self):\n"
+        "        raise RuntimeError('cudaErrorNoDevice: no CUDA-capable device is detected')\n"
+        "    runtimeGetVersion = driverGetVersion = getDeviceCount\n"
+        "class cuda:\n"
+        "    runtime = _Runtime()\n")
+    env = {"PYTHONPATH": os.pathsep.join([str(fake.parent), os.environ.get("PYTHONPATH", "")])}
+    run = minilm("train", "--device", "cuda", cwd=tmp_path, env=env)
+    assert_one_line_error(run, 2, "device 'cuda': CuPy is installed but sees no GPU", "cudaErrorNoDevice",
+                          "CUDA_VISIBLE_DEVICES")
+    doctor = json.loads(minilm("doctor", "--json", env=env).stdout)
+    cuda = [c for c in doctor["checks"] if c["device"] == "cuda"]
+    assert cuda and all(c["status"] == "not available" and "sees no GPU" in c["detail"] for c in cuda)
+    assert "0-stand-in" in doctor["versions"]["cupy"]
+
+
 def test_a_file_in_another_encoding_names_the_file_the_offset_and_the_way_out(corpus, tmp_path):
     latin = tmp_path / "latin.txt"
     latin.write_bytes("First Citizen:\nBefore we proceed any further, hear me speak caf\xe9.\n".encode("latin-1") * 40)
