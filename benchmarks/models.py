@@ -12,9 +12,8 @@ per-op profile, use benchmarks/compare_torch.py, which this script shares its
 measurement code with.
 
 With --wall SECONDS it then trains `minilm train --preset shakespeare-char` and
-`--preset shakespeare-modern` for the same wall time each (max_iters = SECONDS
-over the step time just measured, so each gets its full learning-rate schedule;
-stopped at SECONDS in any case) and prints the validation loss each reaches:
+`--preset shakespeare-modern` for the same wall time each (the learning-rate
+schedule stretched to end at SECONDS) and prints the validation loss each reaches:
 which blocks learn more per second. The machine's speed drifts: compare the two
 presets of one invocation, alternated with --rounds.
 
@@ -59,28 +58,21 @@ def time_models(args, torch_python):
 def train_for(preset, seconds):
     """(val loss, training seconds, steps, parameters) of the `minilm train --preset` run given `seconds`.
 
-    A probe measures the step time; the run's cosine schedule is then that many steps long, and
-    training stops at the schedule's end or after `seconds`, whichever comes first. The val loss is
-    estimated afterwards (50 batches), outside the budget.
+    The cosine schedule is re-planned after every step to end when the time does: its length is
+    the steps done so far scaled by seconds / elapsed. The val loss is estimated afterwards
+    (50 batches), outside the budget.
     """
     from minilm.train.config import config_from
     from minilm.train.loop import Trainer
     with tempfile.TemporaryDirectory() as out:
-        probe = Trainer(config_from(preset, overrides={"out_dir": os.path.join(out, "probe"), "progress": False}))
-        times = []
-        for _ in range(13):
-            start = time.perf_counter()
-            probe.train_step()
-            times.append(time.perf_counter() - start)
-        steps = max(10, int(seconds / statistics.median(times[3:])))
-        cfg = config_from(preset, overrides={"out_dir": os.path.join(out, "run"), "progress": False,
-                                             "max_iters": steps, "lr_decay_iters": steps, "eval_iters": 50,
-                                             "warmup_iters": min(100, steps // 10)})
+        cfg = config_from(preset, overrides={"out_dir": out, "progress": False, "max_iters": 10 ** 7,
+                                             "eval_iters": 50})
         trainer = Trainer(cfg)
         start = time.perf_counter()
-        while trainer.step < steps and time.perf_counter() - start < seconds:
+        while (elapsed := time.perf_counter() - start) < seconds:
+            if trainer.step >= 20:                                      # enough steps to know their pace
+                cfg.lr_decay_iters = max(trainer.step + 1, int(trainer.step * seconds / elapsed))
             trainer.train_step()
-        elapsed = time.perf_counter() - start
         return trainer.estimate_loss()["val_loss"], elapsed, trainer.step, trainer.model.num_parameters()
 
 
