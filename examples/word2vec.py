@@ -45,11 +45,45 @@ class SkipGram(nn.Module):
         return -(positive + negative).mean()
 
 
-def nearest(model, words, index, query, k=5):
-    vectors = model.center.weight.numpy()
+def corpus_words(min_count=5):
+    """(ids (N,) of the corpus' words, the vocabulary most frequent first, its counts): lowercase, no punctuation."""
+    tokens = clean_text(load_corpus("shakespeare"), lowercase=True, strip_punctuation=True).split()
+    counts = collections.Counter(tokens)
+    words = [w for w, c in counts.most_common() if c >= min_count]
+    index = {w: i for i, w in enumerate(words)}
+    ids = np.array([index[t] for t in tokens if t in index])
+    return ids, words, np.array([counts[w] for w in words], dtype=np.float64)
+
+
+def train_skipgram(ids, counts, steps, dim=64, window=3, negatives=5, device="cpu", batch=512, log_every=500):
+    """A SkipGram trained on the word ids; negatives are drawn from the unigram distribution^0.75."""
+    noise = counts ** 0.75
+    noise /= noise.sum()
+    model = SkipGram(len(counts), dim).to(device)
+    opt = minilm.optim.Adam(model.parameters(), lr=0.01)
+    rng = np.random.default_rng(0)
+    for step in range(steps):
+        pos = rng.integers(window, len(ids) - window, batch)
+        offset = rng.choice(np.r_[-window:0, 1:window + 1], batch)
+        negative_ids = rng.choice(len(counts), (batch, negatives), p=noise)
+        loss = model(minilm.tensor(ids[pos], device=device), minilm.tensor(ids[pos + offset], device=device),
+                     minilm.tensor(negative_ids, device=device))
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        if step % log_every == 0 or step == steps - 1:
+            print(f"step {step}: loss {loss.item():.4f}")
+    return model
+
+
+def nearest(vectors, words, query, k=5):
+    """The k words whose vectors (V, D) have the largest cosine similarity with the query's."""
     vectors = vectors / (np.linalg.norm(vectors, axis=1, keepdims=True) + 1e-8)
-    sims = vectors @ vectors[index[query]]
+    sims = vectors @ vectors[words.index(query)]
     return [words[i] for i in np.argsort(-sims)[1:k + 1]]
+
+
+QUERIES = ("king", "love", "father", "good", "thou")
 
 
 def main():
@@ -66,33 +100,15 @@ def main():
     if args.smoke:
         args.steps = 5
     minilm.manual_seed(0)
-    tokens = clean_text(load_corpus("shakespeare"), lowercase=True, strip_punctuation=True).split()
-    counts = collections.Counter(tokens)
-    words = [w for w, c in counts.most_common() if c >= 5]
-    index = {w: i for i, w in enumerate(words)}
-    ids = np.array([index[t] for t in tokens if t in index])
-    noise = np.array([counts[w] for w in words], dtype=np.float64) ** 0.75
-    noise /= noise.sum()
-    model = SkipGram(len(words), args.dim).to(args.device)
-    opt = minilm.optim.Adam(model.parameters(), lr=0.01)
-    rng = np.random.default_rng(0)
+    ids, words, counts = corpus_words()
     print(f"{len(ids):,} tokens, {len(words):,} words")
-    for step in range(args.steps):
-        pos = rng.integers(args.window, len(ids) - args.window, 512)
-        offset = rng.choice(np.r_[-args.window:0, 1:args.window + 1], 512)
-        negatives = rng.choice(len(words), (512, args.negatives), p=noise)
-        loss = model(minilm.tensor(ids[pos], device=args.device), minilm.tensor(ids[pos + offset], device=args.device),
-                     minilm.tensor(negatives, device=args.device))
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-        if step % 500 == 0 or step == args.steps - 1:
-            print(f"step {step}: loss {loss.item():.4f}")
-    for query in ("king", "love", "father", "good", "thou"):
-        print(f"{query:>8}: {', '.join(nearest(model, words, index, query))}")
+    model = train_skipgram(ids, counts, args.steps, args.dim, args.window, args.negatives, args.device)
+    vectors = model.center.weight.numpy()
+    for query in QUERIES:
+        print(f"{query:>8}: {', '.join(nearest(vectors, words, query))}")
     if args.save:
         try:
-            plot_embeddings(model.center.weight.numpy()[:args.words], words[:args.words], args.save,
+            plot_embeddings(vectors[:args.words], words[:args.words], args.save,
                             title=f"word2vec, the {args.words} most frequent words")
             print(f"wrote {args.save}")
         except MissingDependency as e:
