@@ -333,25 +333,26 @@ def binary_cross_entropy_with_logits(input, target, weight=None, reduction="mean
     return _elementwise_loss(BinaryCrossEntropyWithLogits(pos_weight), input, target, reduction, weight)
 
 
-def layer_norm(x, normalized_shape, weight=None, bias=None, eps=1e-5):
+def _normalized_shape(op, x, normalized_shape):
+    """normalized_shape as a tuple, checked to be the last dims of x."""
     if isinstance(normalized_shape, int):
         normalized_shape = (normalized_shape,)
     normalized_shape = tuple(normalized_shape)
     if x.shape[-len(normalized_shape):] != normalized_shape:
-        raise ValueError(f"layer_norm: input of shape {x.shape} does not end in the "
+        raise ValueError(f"{op}: input of shape {x.shape} does not end in the "
                          f"normalized shape {normalized_shape}")
+    return normalized_shape
+
+
+def layer_norm(x, normalized_shape, weight=None, bias=None, eps=1e-5):
+    normalized_shape = _normalized_shape("layer_norm", x, normalized_shape)
     params = [p for p in (weight, bias) if p is not None]
     return LayerNorm(len(normalized_shape), eps, weight is not None, bias is not None)(x, *params)
 
 
 def rms_norm(x, normalized_shape, weight=None, eps=None):
     """x / sqrt(mean(x^2) + eps) * weight over the last dims; eps=None is the dtype's epsilon (PyTorch's)."""
-    if isinstance(normalized_shape, int):
-        normalized_shape = (normalized_shape,)
-    normalized_shape = tuple(normalized_shape)
-    if x.shape[-len(normalized_shape):] != normalized_shape:
-        raise ValueError(f"rms_norm: input of shape {x.shape} does not end in the "
-                         f"normalized shape {normalized_shape}")
+    normalized_shape = _normalized_shape("rms_norm", x, normalized_shape)
     if eps is None:
         eps = float(np.finfo(x.dtype).eps)
     params = [weight] if weight is not None else []

@@ -21,11 +21,9 @@ d rstd / dx_i = -rstd^3 x_i / D.)
 Like layer norm, rows are processed a group at a time so that a group's
 temporaries stay in the CPU cache (row_groups in ops/layer_norm.py).
 """
-import numpy as np
-
 from ..autograd import Function
 from ..backend import xp_of
-from .layer_norm import row_groups
+from .layer_norm import as_rows, row_groups
 from .reduction import sum_last, sum_rows
 
 
@@ -35,15 +33,12 @@ class RMSNorm(Function):
 
     def forward(self, x, *params):
         xp = xp_of(x)
-        self.param_shape = x.shape[x.ndim - self.normalized_ndim:]
-        D = int(np.prod(self.param_shape))
-        x2 = x.reshape(-1, D)                                            # (N, D)
+        x2, self.param_shape = as_rows(x, self.normalized_ndim)          # (N, D)
+        D = x2.shape[1]
         weight = params[0].reshape(D) if self.has_weight else None
-        y, xhat = xp.empty_like(x2), xp.empty_like(x2)
-        rstd = xp.empty((len(x2), 1), x.dtype)
+        y, xhat, rstd = xp.empty_like(x2), xp.empty_like(x2), xp.empty((len(x2), 1), x.dtype)
         for a, b in row_groups(len(x2), D, xp):
-            xs = x2[a:b]
-            r = rstd[a:b]
+            xs, r = x2[a:b], rstd[a:b]
             r[...] = 1 / xp.sqrt(sum_last(xs * xs) / D + self.eps)
             xp.multiply(xs, r, out=xhat[a:b])
             if weight is not None:

@@ -80,6 +80,7 @@ class BPETokenizer(Tokenizer):
         except regex.error as e:
             raise ValueError(f"invalid split pattern {pattern!r}: {e}") from None
         self.merges = {}                                   # (left, right) -> new id, in rank order
+        self.ranks = self.merges                           # (left, right) -> rank: here the new id itself
         self.vocab = {i: bytes([i]) for i in range(256)}   # id -> bytes
         for left, right in merges:
             self._add_merge((left, right))
@@ -167,15 +168,20 @@ class BPETokenizer(Tokenizer):
         tiktoken's one-at-a-time loop: a pair containing the new token was
         learned later, so it cannot outrank another occurrence of this one.
         """
-        ids = list(chunk_bytes)
+        return self._merge_by_rank(list(chunk_bytes))
+
+    def _merge_by_rank(self, ids):
+        """ids after the merges, lowest rank first (self.ranks; a Hugging Face vocabulary's ranks
+        are not its ids, so huggingface.py keeps them apart from self.merges)."""
         while len(ids) >= 2:
             # map with a default runs in C: no Python call per pair
-            ranks = list(map(self.merges.get, zip(ids, ids[1:]), repeat(NOT_A_MERGE)))
-            new_id = min(ranks)
-            if new_id == NOT_A_MERGE:
+            ranks = list(map(self.ranks.get, zip(ids, ids[1:]), repeat(NOT_A_MERGE)))
+            best = min(ranks)
+            if best == NOT_A_MERGE:
                 break
-            i = ranks.index(new_id)
-            ids = merge(ids, (ids[i], ids[i + 1]), new_id)
+            i = ranks.index(best)
+            pair = (ids[i], ids[i + 1])
+            ids = merge(ids, pair, self.merges[pair])
         return ids
 
     def encode_ordinary(self, text):

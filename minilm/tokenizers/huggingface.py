@@ -33,11 +33,10 @@ import errno
 import json
 import os
 import unicodedata
-from itertools import repeat
 
 from ..serialization import atomic_write
 from .base import _write_text, check_header
-from .bpe import NOT_A_MERGE, BPETokenizer, merge
+from .bpe import BPETokenizer
 
 # the split pattern that tokenizers' ByteLevel pre-tokenizer builds in (use_regex=true): GPT-2's
 GPT2_PATTERN = r"""'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+"""
@@ -110,7 +109,7 @@ class HuggingFaceBPETokenizer(BPETokenizer):
         return max(self.vocab) + 1
 
     def _encode_chunk(self, chunk_bytes):
-        """Merge by rank (as bpe.py), but the ranks and ids are the vocabulary's own."""
+        """The vocabulary's ids of the chunk's bytes, merged by rank as in bpe.py."""
         if self.whole_tokens is not None and chunk_bytes in self.whole_tokens:
             return [self.whole_tokens[chunk_bytes]]
         ids = [self.byte_ids[b] for b in chunk_bytes]
@@ -118,15 +117,7 @@ class HuggingFaceBPETokenizer(BPETokenizer):
             missing = chunk_bytes[ids.index(None)]
             raise ValueError(f"byte 0x{missing:02x} (in {chunk_bytes!r}) has no token in this vocabulary, "
                              "so the text cannot be encoded; it was trained without the full byte alphabet")
-        while len(ids) >= 2:
-            ranks = list(map(self.ranks.get, zip(ids, ids[1:]), repeat(NOT_A_MERGE)))
-            best = min(ranks)
-            if best == NOT_A_MERGE:
-                break
-            i = ranks.index(best)
-            pair = (ids[i], ids[i + 1])
-            ids = merge(ids, pair, self.merges[pair])
-        return ids
+        return self._merge_by_rank(ids)
 
     def encode_ordinary(self, text):
         if self.options["normalizer"] == "NFC":
