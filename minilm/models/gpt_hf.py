@@ -53,6 +53,11 @@ def load_pretrained(folder):
     state = from_hf(weights, config)
     if config.tie_embeddings:
         state["lm_head.weight"] = state["transformer.wte.weight"]
+        if "lm_head.weight" in weights:                                 # some tied checkpoints store it too
+            if not np.array_equal(weights["lm_head.weight"], state["lm_head.weight"]):
+                raise ValueError(f"{folder}/config.json ties the embeddings, but lm_head.weight differs from "
+                                 "the embedding matrix: set tie_word_embeddings to false if it is its own")
+            state["_used"].append("lm_head.weight")
     unused = sorted(set(weights) - set(state.pop("_used")))
     if unused:
         raise ValueError(f"{folder} has weights that this configuration has no place for: "

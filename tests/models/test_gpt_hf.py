@@ -118,3 +118,20 @@ def test_weights_without_a_place_are_refused(tmp_path):
     save_file(weights, str(folder / "model.safetensors"))
     with pytest.raises(ValueError, match="q_proj.bias"):
         GPT.from_pretrained(folder)
+
+
+def test_gpt2_without_the_transformer_prefix_with_mask_buffers_and_a_stored_tied_head(tmp_path):
+    """As the hub's GPT2Model-era files are: h.0.attn.c_attn.weight, h.0.attn.bias (a causal mask)."""
+    from safetensors.numpy import save_file
+    folder = copy_with_config(tmp_path, "gpt2")
+    weights = read_safetensors(folder / "model.safetensors")
+    renamed = {name.removeprefix("transformer."): array for name, array in weights.items()}
+    renamed["h.0.attn.bias"] = np.tril(np.ones((1, 1, 16, 16), np.float32))
+    renamed["lm_head.weight"] = renamed["wte.weight"]
+    save_file(renamed, str(folder / "model.safetensors"))
+    error = np.abs(logits_of(GPT.from_pretrained(folder)) - LOGITS["gpt2"]).max() / np.abs(LOGITS["gpt2"]).max()
+    assert error < 1e-5
+    renamed["lm_head.weight"] = renamed["wte.weight"] + 1
+    save_file(renamed, str(folder / "model.safetensors"))
+    with pytest.raises(ValueError, match="lm_head.weight differs"):
+        GPT.from_pretrained(folder)
