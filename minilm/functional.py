@@ -376,7 +376,10 @@ def dropout(x, p=0.5, training=True):
 
 
 def scaled_dot_product_attention(q, k, v, attn_mask=None, is_causal=False, dropout_p=0.0, scale=None):
-    """softmax(q k^T * scale + mask) v, one fused node. A bool attn_mask is True where attending is allowed."""
+    """softmax(q k^T * scale + mask) v, one fused node. A bool attn_mask is True where attending is allowed.
+
+    k and v may have fewer heads than q (..., n_kv, T, hs), dividing its nh: grouped-query attention.
+    """
     mask = _raw(attn_mask)
     return ScaledDotProductAttention(mask, is_causal, dropout_p, scale)(q, k, v)
 
