@@ -74,8 +74,9 @@ class GPTConfig:
             raise ValueError(f"n_kv_head {self.n_kv_head} must divide n_head {self.n_head}: each key/value "
                              "head serves an equal group of query heads (n_kv_head = 1: multi-query)")
         if self.intermediate_size is None:
+            # SwiGLU has 3 matrices to GELU's 2: at 2/3 of 4C they hold the same parameters
             self.intermediate_size = (4 * self.n_embd if self.mlp != "swiglu"
-                                      else -(-8 * self.n_embd // 3 // 8) * 8)   # SwiGLU's 3 matrices ~ GELU's 2
+                                      else 8 * math.ceil(8 * self.n_embd / 3 / 8))
         if self.pos == "rope" and (self.n_embd // self.n_head) % 2:
             raise ValueError(f"rotary embeddings rotate channel pairs: the head size n_embd / n_head = "
                              f"{self.n_embd // self.n_head} must be even")
