@@ -13,6 +13,7 @@ import minilm  # before NumPy: minilm sets how long BLAS threads spin (minilm/pa
 import numpy as np
 from minilm.data import collate_pairs
 from minilm.models import Seq2SeqTransformer
+from minilm.train import fit, sequence_cross_entropy
 
 PAD, BOS, EOS, FIRST_DIGIT = 0, 1, 2, 3
 VOCAB = FIRST_DIGIT + 10
@@ -26,7 +27,8 @@ def make_batch(strings, device):
     pairs = [([d + FIRST_DIGIT for d in s], [BOS] + [d + FIRST_DIGIT for d in s[::-1]] + [EOS]) for s in strings]
     src, tgt, _, _ = collate_pairs(pairs, pad_id=PAD, device=device)
     tgt = tgt.numpy()
-    return src, tgt[:, :-1], tgt[:, 1:]                                  # teacher forcing: shift by one
+    tgt_out = np.where(tgt[:, 1:] == PAD, -100, tgt[:, 1:])              # padding is not predicted
+    return src, tgt[:, :-1], tgt_out                                     # teacher forcing: shift by one
 
 
 def exact_match(model, strings, device, beam=False):
@@ -36,24 +38,17 @@ def exact_match(model, strings, device, beam=False):
     return np.mean([out == [d + FIRST_DIGIT for d in s[::-1]] for out, s in zip(outputs, strings)])
 
 
-def train(steps=1000, batch_size=64, device="cpu", seed=0, log=print):
+def train(steps=1000, batch_size=64, device="cpu", seed=0, progress=True):
+    """`steps` batches of fresh random strings: one epoch of fit over steps * batch_size of them."""
     minilm.manual_seed(seed)
-    rng = np.random.default_rng(seed)
     model = Seq2SeqTransformer(VOCAB, VOCAB, d_model=64, nhead=4, num_encoder_layers=2, num_decoder_layers=2,
                                dim_feedforward=128, dropout=0.0, max_len=16, pad_id=PAD).to(device)
     opt = minilm.optim.AdamW(model.parameters(), lr=3e-3, weight_decay=0.0)
-    sched = minilm.optim.CosineWarmupLR(opt, warmup_steps=30, decay_steps=steps, min_lr=1e-4)
-    for step in range(steps):
-        src, tgt_in, tgt_out = make_batch(random_strings(batch_size, rng), device)
-        _, loss = model(src, tgt_in, tgt_out)
-        opt.zero_grad()
-        loss.backward()
-        minilm.optim.clip_grad_norm_(model.parameters(), 1.0)
-        opt.step()
-        sched.step()
-        if step % 100 == 0 or step == steps - 1:
-            log(f"step {step}: loss {loss.item():.4f}")
-    return model
+    strings = random_strings(steps * batch_size, np.random.default_rng(seed))
+    history = fit(model, strings, loss_fn=sequence_cross_entropy, optimizer=opt, epochs=1, batch_size=batch_size,
+                  lr_schedule=minilm.optim.CosineWarmupLR(opt, warmup_steps=30, decay_steps=steps, min_lr=1e-4),
+                  grad_clip=1.0, collate=lambda batch: make_batch(batch, device), progress=progress, seed=seed)
+    return model, history
 
 
 def main():
@@ -64,9 +59,9 @@ def main():
     args = p.parse_args()
     steps = 5 if args.smoke else args.steps
     start = time.time()
-    model = train(steps, device=args.device)
+    model, history = train(steps, device=args.device)
     held_out = random_strings(200, np.random.default_rng(12345))
-    print(f"trained {steps} steps in {time.time() - start:.1f} s")
+    print(f"trained {steps} steps in {time.time() - start:.1f} s (mean loss {history.history['loss'][0]:.4f})")
     print(f"held-out exact match: greedy {exact_match(model, held_out, args.device):.1%}, "
           f"beam {exact_match(model, held_out[:50], args.device, beam=True):.1%}")
     src, _, _ = make_batch([[3, 1, 4, 1, 5]], args.device)

@@ -16,7 +16,7 @@ fit (fit.py) is the supervised loop for any Module: mini-batches, validation
 metrics by name, early stopping, checkpoints; it returns a Keras-like History.
 """
 from .config import PRESETS, TrainConfig, config_from, parse_overrides
-from .fit import History, evaluate, fit, load_checkpoint
+from .fit import History, evaluate, fit, load_checkpoint, sequence_cross_entropy
 from .loop import Trainer, TrainingStopped, train
 
-__all__ = ["fit", "History", "evaluate", "load_checkpoint", "PRESETS", "TrainConfig", "Trainer", "TrainingStopped", "config_from", "parse_overrides", "train"]
+__all__ = ["fit", "History", "evaluate", "load_checkpoint", "sequence_cross_entropy", "PRESETS", "TrainConfig", "Trainer", "TrainingStopped", "config_from", "parse_overrides", "train"]

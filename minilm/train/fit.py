@@ -37,7 +37,7 @@ import os
 import numpy as np
 from tqdm import tqdm
 
-from .. import backend, metrics as named_metrics
+from .. import backend, functional as F, metrics as named_metrics
 from ..autograd import no_grad
 from ..optim import LRScheduler, clip_grad_norm_
 from ..tensor import Tensor
@@ -135,6 +135,13 @@ def _scheduler(lr_schedule, optimizer):
                     f"got {type(lr_schedule).__name__}")
 
 
+def sequence_cross_entropy(logits, targets, ignore_index=IGNORE):
+    """Mean cross-entropy of logits (B, T, V) against ids (B, T), over the targets that are not
+    ignore_index: the loss_fn of a language model, a masked LM or a sequence-to-sequence model."""
+    B, T, V = logits.shape
+    return F.cross_entropy(logits.reshape(B * T, V), targets.reshape(B * T), ignore_index=ignore_index)
+
+
 # ---------------------------------------------------------------- data
 class Batches:
     """Examples of one data argument, cut into batches: (inputs tuple, targets) by row indices."""
@@ -145,7 +152,7 @@ class Batches:
                 raise ValueError(f"fit: {what} as a tuple must be (inputs, targets), got a tuple of {len(data)}")
             inputs, targets = data
             inputs = tuple(inputs) if isinstance(inputs, (tuple, list)) else (inputs,)
-            self.arrays = [np.asarray(a.numpy() if isinstance(a, Tensor) else a) for a in (*inputs, targets)]
+            self.arrays = [_numpy(a) for a in (*inputs, targets)]
             lengths = [len(a) for a in self.arrays]
             if len(set(lengths)) > 1:
                 raise ValueError(f"fit: the arrays of {what} must have one row per example, but the inputs have "
@@ -202,9 +209,13 @@ def _outputs_and_loss(model, batch, loss_fn):
     return outputs, loss
 
 
+def _numpy(x):
+    return x.numpy() if isinstance(x, Tensor) else np.asarray(x)
+
+
 def counted(targets):
     """How many targets a batch's loss averages over: the examples, or the targets that are not -100."""
-    targets = np.asarray(targets)
+    targets = _numpy(targets)
     if targets.dtype.kind in "iu":
         return int((targets != IGNORE).sum())
     return len(targets)
@@ -234,9 +245,9 @@ def _train_epoch(model, train, loss_fn, optimizer, scheduler, grad_clip, batch_s
     return total / max(count, 1)
 
 
-def evaluate(model, data, loss_fn, metrics=(), batch_size=256):
+def evaluate(model, data, loss_fn, metrics=(), batch_size=256, collate=None):
     """{"val_loss": ..., "val_<metric>": ...} of a model on data (fit's data forms), without gradients."""
-    data = data if isinstance(data, Batches) else Batches(data, None, "data")
+    data = data if isinstance(data, Batches) else Batches(data, collate, "data")
     names = named_metrics.check_names(metrics)
     was_training = model.training
     model.eval()
@@ -249,7 +260,7 @@ def evaluate(model, data, loss_fn, metrics=(), batch_size=256):
             total, count = total + loss.item() * n, count + n
             if names:
                 outputs.append(out.numpy())
-                targets.append(np.asarray(batch[1]))
+                targets.append(_numpy(batch[1]))
     model.train(was_training)
     logs = {"val_loss": total / max(count, 1)}
     if names:

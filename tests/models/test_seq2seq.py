@@ -11,7 +11,7 @@ import seq2seq_reverse as reverse  # noqa: E402
 
 
 def test_learns_to_reverse_held_out_digit_strings():
-    model = reverse.train(steps=1000, log=lambda *a: None)
+    model, _ = reverse.train(steps=1000, progress=False)
     train_rng = np.random.default_rng(0)
     seen = {tuple(s) for s in reverse.random_strings(64 * 1000, train_rng)}
     held_out = [s for s in reverse.random_strings(400, np.random.default_rng(99)) if tuple(s) not in seen][:200]
