@@ -226,3 +226,14 @@ def test_ctrl_c_on_the_launcher_stops_every_rank_after_saving_the_same_step(tmp_
     from minilm.train.checkpoint import checkpoint_folder, load_state
     assert load_state(checkpoint_folder(out_dir, "latest"))["step"] == step
     assert processes_training(out_dir) == []
+
+
+def test_an_error_of_rank_0_before_training_is_said_once_and_stops_every_rank(tmp_path):
+    out_dir = tmp_path / "run"
+    out_dir.mkdir()
+    (out_dir / "log.jsonl").write_text("")                      # a run's log: refused without --resume
+    start = time.monotonic()
+    done = run(minilm_train("--max_iters", "6", "--out_dir", str(out_dir), "--nproc", "2"), timeout=60)
+    assert done.returncode == 2 and done.stderr.count("already holds") == 1, done.stderr
+    assert time.monotonic() - start < 30
+    assert sorted(p.name for p in out_dir.iterdir()) == ["log.jsonl"]       # nothing written

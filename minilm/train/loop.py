@@ -16,6 +16,13 @@ Exact resume: batches come from a generator whose state is saved, evaluation
 draws from a generator seeded anew each time (so it never shifts training's
 batches), and Adam's moments and step count are restored. Training N steps,
 or N/2, stop, resume and N/2 more, gives bit-identical losses.
+
+On several processes (`minilm train --nproc N`, minilm/distributed.py) every
+rank draws the same global batch and trains on its rows of it; the gradients
+are averaged after the step's last backward, evaluation is split over the
+ranks and averaged, and rank 0 alone logs and writes checkpoints (the others
+wait at a barrier). The loss and a stop signal are agreed by all ranks every
+step, so they all stop at the same step. A checkpoint has no per-rank state.
 """
 import contextlib
 import json
@@ -68,9 +75,9 @@ class Trainer:
         if distributed.world_size() > 1 and cfg.model == "lstm":
             raise ValueError("model lstm trains on one process only: its hidden state runs along the rows of "
                              "the batch, which processes would split; train it without --nproc / mpiexec")
-        claim = claim_run_folder(cfg, overwrite) if distributed.is_main() else contextlib.nullcontext()
-        with distributed.main_first(), claim:           # the others build once rank 0 has written the data
-            self._build(cfg)
+        with distributed.main_first():                  # the others build once rank 0 has written the data
+            with claim_run_folder(cfg, overwrite) if distributed.is_main() else contextlib.nullcontext():
+                self._build(cfg)
         self.ddp = distributed.DistributedDataParallel(self.model) if distributed.world_size() > 1 else None
 
     def _build(self, cfg):
