@@ -1,6 +1,6 @@
 """Run under mpiexec by tests/test_distributed.py: `mpiexec -n 2 python tests/mpi_worker.py OUT MODE`.
 
-MODE "checks": collectives and DistributedDataParallel; each rank writes OUT/rank-R.json with
+MODE "checks": collectives and DistributedDataParallel ("nccl": the same on GPUs); each rank writes OUT/rank-R.json with
 what it measured (the test compares). MODE "lose-rank": rank 1 kills itself mid-all-reduce;
 rank 0 must notice, name it and exit (run with mpiexec -disable-auto-cleanup, so that
 mpiexec does not kill rank 0 first).
@@ -75,9 +75,37 @@ def data_parallel(r, W):
     return out
 
 
+def nccl_checks(r):
+    """On GPUs: NCCL all-reduce of CuPy arrays, a broadcast through the host, DDP on cuda."""
+    import cupy
+    arrays = [cupy.full(5, r + 1.0, dtype=cupy.float32), cupy.full((2, 2), r + 1.0, dtype=cupy.float64)]
+    distributed.all_reduce(arrays)
+    out = {"nccl_mean": [cupy.asnumpy(a).tolist() for a in arrays], "device": cupy.cuda.Device().id}
+    sent = distributed.broadcast([cupy.full(3, float(r))], root=1)[0]
+    out["nccl_broadcast"] = cupy.asnumpy(sent).tolist()
+    minilm.manual_seed(100 + r)
+    model = GPT(GPTConfig(vocab_size=11, block_size=8, n_layer=1, n_head=2, n_embd=16)).to("cuda")
+    ddp = distributed.DistributedDataParallel(model)
+    rng = np.random.default_rng(0)
+    x, y = rng.integers(0, 11, (4, 8)), rng.integers(0, 11, (4, 8))
+    with ddp.no_sync():
+        model(minilm.Tensor(x, device="cuda"), minilm.Tensor(y, device="cuda"))[1].backward()
+    full = {n: cupy.asnumpy(p.grad) for n, p in model.named_parameters()}
+    model.zero_grad()
+    rows = distributed.batch_rows(4)
+    ddp(minilm.Tensor(x[rows], device="cuda"), minilm.Tensor(y[rows], device="cuda"))[1].backward()
+    out["nccl_shard_vs_full"] = max(float(np.abs(cupy.asnumpy(p.grad) - full[n]).max())
+                                    for n, p in model.named_parameters())
+    return out
+
+
 def main(out_dir, mode):
-    W = distributed.init()
+    W = distributed.init("nccl" if mode == "nccl" else "mpi")
     r = distributed.rank()
+    if mode == "nccl":
+        with open(os.path.join(out_dir, f"rank-{r}.json"), "w") as f:
+            json.dump(nccl_checks(r), f)
+        return
     if mode == "lose-rank":
         for step in range(1000):
             if r == 1 and step == 3:

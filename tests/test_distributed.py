@@ -237,3 +237,32 @@ def test_an_error_of_rank_0_before_training_is_said_once_and_stops_every_rank(tm
     assert done.returncode == 2 and done.stderr.count("already holds") == 1, done.stderr
     assert time.monotonic() - start < 30
     assert sorted(p.name for p in out_dir.iterdir()) == ["log.jsonl"]       # nothing written
+
+
+def gpu_count():
+    if not minilm.cuda_available():
+        return 0
+    import cupy
+    return cupy.cuda.runtime.getDeviceCount()
+
+
+@pytest.mark.skipif(gpu_count() < 2, reason="NCCL between 2 ranks needs 2 GPUs (one per rank)")
+def test_nccl_all_reduce_and_data_parallel_gradients_on_two_gpus(tmp_path):
+    done = run([MPIEXEC, "-n", "2", sys.executable, WORKER, str(tmp_path), "nccl"], timeout=120)
+    assert done.returncode == 0, done.stderr
+    ranks = [json.loads((tmp_path / f"rank-{r}.json").read_text()) for r in range(2)]
+    assert [got["device"] for got in ranks] == [0, 1]                  # GPU rank % GPUs
+    for got in ranks:
+        assert got["nccl_mean"] == [[1.5] * 5, [[1.5, 1.5]] * 2]
+        assert got["nccl_broadcast"] == [1.0] * 3
+        assert got["nccl_shard_vs_full"] < 1e-5                         # float32 on the GPU
+
+
+@pytest.mark.skipif(gpu_count() < 1, reason="needs a GPU")
+def test_nccl_all_reduce_with_one_rank(monkeypatch):
+    import cupy
+    from cupy.cuda import nccl
+    monkeypatch.setattr(distributed, "_nccl", nccl.NcclCommunicator(1, nccl.get_unique_id(), 0))
+    arrays = [cupy.arange(4, dtype=cupy.float32), cupy.ones((2, 3), dtype=cupy.int64)]
+    distributed._nccl_all_reduce(arrays, "sum")
+    assert cupy.asnumpy(arrays[0]).tolist() == [0, 1, 2, 3] and int(arrays[1].sum()) == 6
