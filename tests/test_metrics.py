@@ -48,3 +48,20 @@ def test_one_vs_rest_roc_auc():
     # class 0: pos 0.7 vs negs 0.1, 0.3, 0.6 -> 1.0; class 1: pos 0.8, 0.3 vs negs 0.2, 0.3 -> (1+1+1+0.5)/4
     assert per_class[0] == 1.0 and per_class[1] == pytest.approx(0.875) and per_class[2] == 1.0
     assert roc_auc(scores, target) == pytest.approx(np.mean(per_class))
+
+
+def test_metrics_by_name_from_logits():
+    from minilm.metrics import NAMES, check_names, from_logits
+    logits = np.array([[2.0, 0.0], [0.0, 1.0], [3.0, 0.5], [0.1, 0.2]])
+    target = np.array([0, 1, 1, 1])
+    assert from_logits("accuracy", logits, target, 0.0) == accuracy(logits.argmax(1), target)
+    assert from_logits("f1", logits, target, 0.0) == precision_recall_f1(logits.argmax(1), target)[2]
+    probabilities = np.exp(logits) / np.exp(logits).sum(1, keepdims=True)
+    assert from_logits("roc_auc", logits, target, 0.0) == pytest.approx(roc_auc(probabilities[:, 1], target))
+    assert from_logits("perplexity", logits, target, math.log(3.0)) == pytest.approx(3.0)
+    one_logit = logits[:, 1] - logits[:, 0]                      # (N,): class 1 where the logit is > 0
+    assert from_logits("accuracy", one_logit, target, 0.0) == accuracy(logits.argmax(1), target)
+    assert from_logits("roc_auc", one_logit, target, 0.0) == pytest.approx(roc_auc(one_logit, target))
+    assert check_names("f1") == ("f1",) and set(check_names(NAMES)) == set(NAMES)
+    with pytest.raises(ValueError, match="unknown metric 'auc'.*roc_auc"):
+        check_names(["accuracy", "auc"])
