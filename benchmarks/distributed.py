@@ -1,6 +1,7 @@
 """Data-parallel training over MPI: tokens/s on 1 and 2 processes, all-reduce bandwidth, predicted scaling.
 
-    python benchmarks/distributed.py [--steps 5] [--latency-us 10] [--bandwidth-gbit 10 100]
+    python benchmarks/distributed.py [--steps 6] [--latency-us 10] [--bandwidth-gbit 10 100]
+    python benchmarks/distributed.py --step-ms 5 40    # predict for faster processes (e.g. GPUs)
 
 It starts itself under mpiexec (the mpich wheel's, `pip install -e '.[distributed]'`) with
 1 and then 2 processes, each with one BLAS thread and no helper thread (so that 2 processes
@@ -131,6 +132,8 @@ def main():
     parser.add_argument("--steps", type=int, default=6, help="timed steps (half of them for the 6x384 GPT)")
     parser.add_argument("--latency-us", type=float, default=10.0, help="one message's latency on the network")
     parser.add_argument("--bandwidth-gbit", type=float, nargs="+", default=[10.0, 100.0])
+    parser.add_argument("--step-ms", type=float, nargs=2, metavar=("SMALL", "LARGE"),
+                        help="predict with these 1-process step times (e.g. a GPU's) instead of the measured ones")
     args = parser.parse_args()
     if args.worker:
         return worker(args.steps)
@@ -147,11 +150,14 @@ def main():
     print("(with 2 processes, 2 (W-1)/W = 1: bus and algorithm bandwidth are equal)")
     print("\npredicted, each of W processes on the batch B above (global batch W x B):\n"
           "  t(W) = t1 + 2 (W-1)/W * G / bandwidth + 2 (W-1) * latency,  speed-up = W * t1 / t(W)\n"
-          f"  (t1: the 1-process step measured above; latency {args.latency_us:g} us)")
+          f"  (t1: the 1-process step {'given by --step-ms' if args.step_ms else 'measured above'}; "
+          f"latency {args.latency_us:g} us)")
     print(f"{'model':34} {'G MB':>5} {'network':>10} {'W':>3} {'step ms':>9} {'tokens/s':>10} {'comm share':>11} "
           f"{'speed-up':>9}")
     for name, spec in MODELS.items():
         t1, G = one["models"][name]["step_s"], one["models"][name]["gradient_bytes"]
+        if args.step_ms:
+            t1 = args.step_ms[list(MODELS).index(name)] / 1e3
         for gbit in args.bandwidth_gbit:
             for W in (8, 64):
                 t = predicted_step(t1, G, W, gbit * 1e9 / 8, args.latency_us * 1e-6)

@@ -180,15 +180,21 @@ def processes_training(out_dir):
     return found
 
 
-def test_a_killed_rank_ends_the_job_naming_it_and_the_checkpoint_loads(tmp_path):
-    out_dir = str(tmp_path / "run")
+def start_long_run(out_dir):
+    """`minilm train --nproc 2` for (nearly) ever, once its first checkpoint is written."""
     job = subprocess.Popen(minilm_train("--max_iters", "100000", "--lr_decay_iters", "100000", "--out_dir", out_dir,
                                         "--nproc", "2"),
                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=rank_environment())
+    deadline = time.monotonic() + 60
+    while not os.path.exists(os.path.join(out_dir, "checkpoint.json")) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    return job
+
+
+def test_a_killed_rank_ends_the_job_naming_it_and_the_checkpoint_loads(tmp_path):
+    out_dir = str(tmp_path / "run")
+    job = start_long_run(out_dir)
     try:
-        deadline = time.monotonic() + 60
-        while not os.path.exists(os.path.join(out_dir, "checkpoint.json")) and time.monotonic() < deadline:
-            time.sleep(0.2)
         time.sleep(0.5)
         ranks = dict((rank, pid) for pid, rank in processes_training(out_dir))
         assert sorted(ranks) == [0, 1]
@@ -209,13 +215,8 @@ def test_a_killed_rank_ends_the_job_naming_it_and_the_checkpoint_loads(tmp_path)
 
 def test_ctrl_c_on_the_launcher_stops_every_rank_after_saving_the_same_step(tmp_path):
     out_dir = str(tmp_path / "run")
-    job = subprocess.Popen(minilm_train("--max_iters", "100000", "--lr_decay_iters", "100000", "--out_dir", out_dir,
-                                        "--nproc", "2"),
-                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=rank_environment())
+    job = start_long_run(out_dir)
     try:
-        deadline = time.monotonic() + 60
-        while not os.path.exists(os.path.join(out_dir, "checkpoint.json")) and time.monotonic() < deadline:
-            time.sleep(0.2)
         job.send_signal(signal.SIGINT)
         _, stderr = job.communicate(timeout=60)
     finally:
