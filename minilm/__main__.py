@@ -266,15 +266,19 @@ COMMANDS = {"train": cmd_train, "sample": cmd_sample, "eval": cmd_eval, "export"
             "viz": cmd_viz, "doctor": cmd_doctor}
 
 
+def show_help(argv):
+    print(__doc__)
+    if argv and argv[0] not in ("-h", "--help"):
+        print(f"unknown command {argv[0]!r}; commands: {', '.join(COMMANDS)}", file=sys.stderr)
+        return 2
+    return 0
+
+
 def main(argv=None):
     argv = sys.argv[1:] if argv is None else argv
-    if not argv or argv[0] in ("-h", "--help") or argv[0] not in COMMANDS:
-        print(__doc__)
-        if argv and argv[0] not in ("-h", "--help"):
-            print(f"unknown command {argv[0]!r}; commands: {', '.join(COMMANDS)}", file=sys.stderr)
-            return 2
-        return 0
     # every command's user errors become one line and an exit status (see minilm/errors.py)
+    if not argv or argv[0] in ("-h", "--help") or argv[0] not in COMMANDS:
+        return run_command("help", show_help, argv)
     return run_command(argv[0], COMMANDS[argv[0]], argv[1:])
 
 
