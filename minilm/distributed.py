@@ -290,6 +290,23 @@ def broadcast(arrays, root=0):
     return arrays
 
 
+def all_gather(array, axis=0):
+    """The ranks' arrays (all of one shape) joined along `axis`, rank 0's first, on every rank.
+
+    Data-parallel training uses it for state that is split by batch rows, such
+    as a recurrent model's hidden state, when a checkpoint needs all of it.
+    """
+    if world_size() == 1:
+        return array
+    xp = xp_of(array)
+    with _on_host([array]) as (host,):
+        rows_first = np.ascontiguousarray(np.moveaxis(host, axis, 0))
+        gathered = np.empty((world_size(),) + rows_first.shape, rows_first.dtype)      # (W, n, ...)
+        _wait([_comm.Iallgather(rows_first, gathered)], "all_gather")
+    joined = np.moveaxis(gathered.reshape((-1,) + rows_first.shape[1:]), 0, axis)     # (W n, ...) along axis
+    return joined if xp is np else xp.asarray(joined)
+
+
 def barrier():
     """Return once every rank has called barrier()."""
     if world_size() > 1:

@@ -89,14 +89,6 @@ def test_nproc_without_mpi_says_how_to_install_it(monkeypatch, capsys):
     assert "pip install 'minilm[distributed]'" in capsys.readouterr().err
 
 
-def test_the_lstm_refuses_several_processes(monkeypatch, tmp_path):
-    from minilm.train import TrainConfig, Trainer
-    monkeypatch.setattr(distributed, "world_size", lambda: 2)
-    with pytest.raises(ValueError, match="model lstm trains on one process only"):
-        Trainer(TrainConfig(model="lstm", batch_size=4, out_dir=str(tmp_path / "run")))
-    assert not (tmp_path / "run").exists()
-
-
 def test_a_dead_or_zombie_process_counts_as_gone():
     child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
     assert not distributed._gone(child.pid)
@@ -267,3 +259,19 @@ def test_nccl_all_reduce_with_one_rank(monkeypatch):
     arrays = [cupy.arange(4, dtype=cupy.float32), cupy.ones((2, 3), dtype=cupy.int64)]
     distributed._nccl_all_reduce(arrays, "sum")
     assert cupy.asnumpy(arrays[0]).tolist() == [0, 1, 2, 3] and int(arrays[1].sum()) == 6
+
+
+def test_the_lstm_splits_its_streams_and_the_checkpoint_holds_all_of_them(tmp_path):
+    lstm = ["--preset", "shakespeare-lstm", "--lstm_embedding", "8", "--lstm_hidden", "16", "--lstm_layers", "1"]
+    one, two = tmp_path / "one", tmp_path / "two"
+    assert run(minilm_train(*lstm, "--max_iters", "8", "--out_dir", str(one))).returncode == 0
+    par = run(minilm_train(*lstm, "--max_iters", "6", "--out_dir", str(two), "--nproc", "2"))
+    assert par.returncode == 0, par.stderr
+    # resumed on one process, all 4 streams continue from the hidden state the 2 ranks gathered
+    resumed = run([sys.executable, "-m", "minilm", "train", "--resume", "--out_dir", str(two), "--max_iters", "8",
+                   "--no-progress"])
+    assert resumed.returncode == 0, resumed.stderr
+    expected, got = step_losses(one), step_losses(two)
+    assert sorted(got) == list(range(1, 9))
+    for step in got:
+        assert got[step] == pytest.approx(expected[step], rel=1e-3)

@@ -95,11 +95,14 @@ class StreamBatcher:
     def __len__(self):
         return (self.stream_len - 1) // self.bptt
 
-    def next_batch(self, device="cpu"):
-        """x, y (B, bptt); wraps around at the end of the streams (then `wrapped` is True)."""
+    def next_batch(self, device="cpu", rows=slice(None)):
+        """x, y (B, bptt); wraps around at the end of the streams (then `wrapped` is True).
+
+        `rows` keeps only some of the streams (data-parallel training: each process its own).
+        """
         self.wrapped = self.position + self.bptt + 1 > self.stream_len
         if self.wrapped:
             self.position = 0
-        starts = np.arange(self.batch_size) * self.stream_len + self.position          # (B,)
+        starts = (np.arange(self.batch_size) * self.stream_len + self.position)[rows]  # (B,) or fewer
         self.position += self.bptt
         return windows(self.streams, starts, self.bptt, device)

@@ -41,6 +41,7 @@ from ..errors import Interrupted, UserError, WriteFailed
 from ..metrics import accuracy, perplexity
 from ..optim import clip_grad_norm_, cosine_with_warmup
 from ..serialization import atomic_write
+from ..tensor import Tensor
 from .checkpoint import (checkpoint_folder, load_carry, load_model_weights, load_optimizer_state,
                          load_state, restore_rng, rng_state, save_checkpoint)
 from .config import TrainConfig
@@ -72,9 +73,6 @@ class Trainer:
         # same global batches, of which it trains on its rows; rank 0 alone claims and writes out_dir
         distributed.init("nccl" if cfg.device == "cuda" else "mpi")
         self.rows = distributed.batch_rows(cfg.batch_size)
-        if distributed.world_size() > 1 and cfg.model == "lstm":
-            raise ValueError("model lstm trains on one process only: its hidden state runs along the rows of "
-                             "the batch, which processes would split; train it without --nproc / mpiexec")
         with distributed.main_first():                  # the others build once rank 0 has written the data
             with claim_run_folder(cfg, overwrite) if distributed.is_main() else contextlib.nullcontext():
                 self._build(cfg)
@@ -144,12 +142,14 @@ class Trainer:
         if self.stream is not None:
             self.stream.position = state["stream_position"]
             self.carry = load_carry(folder, self.cfg.device)
+            if self.carry is not None:                  # (layers, B, H): this rank's streams
+                self.carry = tuple(Tensor(h.data[:, self.rows], device=self.cfg.device) for h in self.carry)
         say(f"resumed from {folder} at step {self.step}")
 
     # ---------------------------------------------------------------- batches and loss
     def next_batch(self):
         if self.stream is not None:
-            return self.stream.next_batch(self.cfg.device)
+            return self.stream.next_batch(self.cfg.device, self.rows)
         return self.train_data.get_batch(self.cfg.batch_size, self.batch_rng, self.cfg.device, self.rows)
 
     def loss_on(self, x, y):
@@ -235,10 +235,17 @@ class Trainer:
         return self.stop.signum
 
     def save(self, best=False):
-        """Rank 0 writes the checkpoint; the other ranks wait at a barrier until it is complete."""
+        """Rank 0 writes the checkpoint; the other ranks wait at a barrier until it is complete.
+
+        A recurrent model's hidden state is split by streams over the ranks: it is gathered
+        first, so that the checkpoint holds all B streams whatever the number of processes.
+        """
+        carry = self.carry
+        if carry is not None and distributed.world_size() > 1:
+            carry = tuple(Tensor(distributed.all_gather(h.data, axis=1), device=self.cfg.device) for h in carry)
         if distributed.is_main():
             save_checkpoint(self.cfg.out_dir, self.step, self.model, self.optimizer, self._state(), best=best,
-                            carry=self.carry)
+                            carry=carry)
         distributed.barrier()
 
     def _stop(self, why):
