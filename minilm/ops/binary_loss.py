@@ -45,7 +45,7 @@ class BinaryCrossEntropy(Function):
             raise ValueError(f"binary_cross_entropy: input must be probabilities in [0, 1], got values from "
                              f"{float(p.min()):g} to {float(p.max()):g}; for logits use "
                              "binary_cross_entropy_with_logits")
-        with xp.errstate(divide="ignore"):
+        with np.errstate(divide="ignore"):   # (NumPy warns of log(0); CuPy does not)
             log_p = xp.maximum(xp.log(p), LOG_FLOOR)
             log_q = xp.maximum(xp.log1p(-p), LOG_FLOOR)                  # log(1 - p)
         self.saved = p, y
@@ -57,7 +57,7 @@ class BinaryCrossEntropy(Function):
         gp = gy * (p - y) / xp.maximum(p * (1 - p), SLOPE_EPSILON) if self.needs_input_grad[0] else None
         gt = None
         if self.needs_input_grad[1]:                                     # unclamped, as PyTorch: +-inf at p = 0, 1
-            with xp.errstate(divide="ignore"):
+            with np.errstate(divide="ignore"):   # (NumPy warns of log(0); CuPy does not)
                 gt = gy * (xp.log1p(-p) - xp.log(p))
         return gp, gt
 
