@@ -8,16 +8,19 @@ from minilm.models import LSTMLM
 R = np.random.default_rng(7)
 
 
-def test_overfits_a_fixed_batch():
-    model = LSTMLM(15, 16, 32, 2)
+def overfit(model, seq, steps):
+    """The loss after `steps` Adam steps on one fixed batch of sequences."""
     opt = minilm.optim.Adam(model.parameters(), lr=1e-2)
-    seq = R.integers(0, 15, (4, 21))
-    for _ in range(150):
+    for _ in range(steps):
         _, loss, _ = model(seq[:, :-1], seq[:, 1:])
         opt.zero_grad()
         loss.backward()
         opt.step()
-    assert loss.item() < 0.05
+    return loss.item()
+
+
+def test_overfits_a_fixed_batch():
+    assert overfit(LSTMLM(15, 16, 32, 2), R.integers(0, 15, (4, 21)), 150) < 0.05
 
 
 def test_state_carries_across_windows():
@@ -54,14 +57,8 @@ def test_other_cells_learn_and_carry_state(cell, layer):
     model = LSTMLM(12, 8, 16, 2, cell=cell)
     assert isinstance(model.recurrent, layer) and all(k.startswith(("embedding", cell + ".", "head"))
                                                        for k in model.state_dict())
-    opt = minilm.optim.Adam(model.parameters(), lr=1e-2)
     seq = R.integers(0, 12, (4, 13))
-    for _ in range(120):
-        _, loss, _ = model(seq[:, :-1], seq[:, 1:])
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-    assert loss.item() < 0.2, loss.item()
+    assert overfit(model, seq, 120) < 0.2
     model.eval()
     with minilm.no_grad():
         whole, _, _ = model(seq)
