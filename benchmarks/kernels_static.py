@@ -45,7 +45,7 @@ def main():
     for arch in args.arch:
         sass = nvrtc.disassemble(nvrtc.compile_cubin("matmul_wmma", arch)[0])
         print(f"\nTensor-core GEMM inner loop (one fragment depth), {arch} SASS: HMMA per shared-memory load")
-        print("(fragment loads compile to generic LD here, not LDS: the address space is not inferred)")
+        print("(WMMA fragment loads compile to generic LD, not LDS: NVRTC emits wmma.load without .shared)")
         print(f"{'kernel':<24}{'HMMA':>6}{'LDS':>6}{'LD':>6}{'instr':>7}{'HMMA/load':>11}")
         for kernel in sorted(sass):
             mix = nvrtc.hottest_loop_mix(sass[kernel], by="HMMA")

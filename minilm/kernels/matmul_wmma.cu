@@ -55,7 +55,9 @@
 // a GPU yet, so its speed is unmeasured. What the SASS shows and would be the
 // first things to improve: 170-250 registers per thread (one block of 8 warps
 // per SM), scalar global loads, and fragment loads that compile to generic LD
-// rather than LDS (the compiler does not infer the shared address space here).
+// rather than LDS: NVRTC emits wmma.load without .shared even for a minimal
+// kernel on a __shared__ array (checked), so only PTX ldmatrix/mma.sync would
+// get LDSM.
 #include <mma.h>
 #include <cuda_bf16.h>
 

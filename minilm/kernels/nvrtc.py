@@ -167,7 +167,7 @@ def disassemble(cubin):
 
 
 # LDSM: ldmatrix. LD: a generic load, which is what WMMA fragment loads from shared memory
-# compile to when the compiler does not infer the address space (as in matmul_wmma.cu).
+# compile to (NVRTC emits wmma.load without the .shared state space, see matmul_wmma.cu).
 OPCODES = {"FFMA": r"\bFFMA\b", "HMMA": r"\bHMMA\b", "LDS": r"\bLDS(M)?\b", "LD": r"\bLD\b"}
 
 
