@@ -7,7 +7,7 @@ import pytest
 
 from minilm import load, nn, optim
 from minilm.__main__ import main
-from minilm.train.checkpoint import checkpoint_folder
+from minilm.train.checkpoint import checkpoint_folder, load_optimizer_state
 from minilm.train.config import config_from
 from minilm.train.loop import Trainer
 from minilm.train.setup import make_optimizer
@@ -91,3 +91,13 @@ def test_bad_choices_are_one_line(args, message, tmp_path, capsys):
     err = capsys.readouterr().err
     assert message in err and "Traceback" not in err
     assert not os.path.exists(tmp_path / "x")
+
+
+def test_loading_another_optimizers_state_is_refused(corpus, tmp_path):
+    Trainer(recurrent(corpus, tmp_path, max_iters=3, optimizer="sgd", momentum=0.9, learning_rate=0.05,
+                      min_lr=0.005)).run()
+    folder = checkpoint_folder(tmp_path)
+    state = json.load(open(os.path.join(folder, "state.json")))
+    assert state["optimizer"]["type"] == "SGD"
+    with pytest.raises(ValueError, match="holds the state of SGD, not of AdamW"):
+        load_optimizer_state(folder, optim.AdamW(nn.Linear(2, 2).parameters()), state)
