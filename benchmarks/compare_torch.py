@@ -68,7 +68,7 @@ def build_minilm(cfg):
 
 
 def time_minilm(cfg, warmup, steps, profile):
-    import minilm  # before NumPy: minilm sets how long BLAS threads spin (minilm/parallel.py)
+    import minilm
     import minilm.profiler
     import numpy as np
     model, optimizer = build_minilm(cfg)
@@ -115,9 +115,10 @@ def run_child(cmd):
     return out, usage.ru_maxrss / 1024
 
 
-def minilm_run(name, args):
+def minilm_run(name, args, first="minilm"):
+    """One child process timing minilm; first="numpy" imports NumPy before minilm, as most scripts do."""
     out, rss = run_child([sys.executable, __file__, "--child", name, "--warmup", str(args.warmup),
-                          "--steps", str(args.steps)] + (["--profile"] if args.profile else []))
+                          "--steps", str(args.steps), "--first", first] + (["--profile"] if args.profile else []))
     result = json.loads(out.strip().splitlines()[-1])
     result["rss_mb"] = rss
     return result
@@ -161,9 +162,12 @@ def main():
     p.add_argument("--torch-python", help="an interpreter with torch installed")
     p.add_argument("--profile", action="store_true", help="print minilm's top ops by time")
     p.add_argument("--child", help=argparse.SUPPRESS)
+    p.add_argument("--first", choices=["minilm", "numpy"], default="minilm", help=argparse.SUPPRESS)
     args = p.parse_args()
 
     if args.child:
+        if args.first == "numpy":
+            import numpy  # noqa: F401  (before minilm: the speed must not depend on the order)
         print(json.dumps(time_minilm(MODELS[args.child], args.warmup, args.steps, args.profile)))
         return
 

@@ -7,15 +7,7 @@
 
 Read in this order: backend, tensor, autograd, ops/, functional, nn/, optim/.
 """
-import os
-import sys
-
-# Before NumPy loads OpenBLAS: let its threads rest soon after a matrix product, so that
-# minilm's helper thread gets the second core for element-wise work (see minilm/parallel.py).
-_blas_spin_shortened = "numpy" not in sys.modules or "OPENBLAS_THREAD_TIMEOUT" in os.environ
-os.environ.setdefault("OPENBLAS_THREAD_TIMEOUT", "18")
-
-from . import functional  # noqa: E402
+from . import functional
 from .autograd import Function, is_grad_enabled, no_grad
 from .backend import cuda_available, get_rng_state, manual_seed, set_rng_state
 from .gradcheck import GradcheckError, gradcheck
@@ -26,7 +18,7 @@ from . import parallel  # noqa: E402
 from .amp import autocast  # noqa: E402
 from .kernels import get_float32_matmul_precision, set_float32_matmul_precision  # noqa: E402
 
-parallel.configure(_blas_spin_shortened)
+parallel.configure()  # minilm's threads own the cores, BLAS runs on one (whatever was imported first)
 
 __version__ = "0.1.0"
 

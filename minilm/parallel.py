@@ -1,94 +1,174 @@
-"""Both CPU cores for element-wise work: a second thread that takes half of a loop.
+"""Every CPU core, with one owner: minilm's own threads, not BLAS's and minilm's fighting.
 
-NumPy runs its element-wise loops (exp, multiply, ...) on one core, while the
-matrix products (BLAS) already use all of them. Much of a training step is
-element-wise, and two ops work through independent pieces: GELU (cache-sized
-chunks, ops/pieces.py) and attention (groups of heads, ops/attention.py).
-`split_work` gives the second half of the pieces to one helper thread while
-the calling thread does the first half. NumPy releases Python's interpreter
-lock inside its loops, so the two halves really run at the same time.
-Handing work over costs ~20-40 us, so it pays only for a few hundred us of
-work: layer norm over (768, 128) gets slower with it, and keeps one thread.
+NumPy runs its element-wise loops (exp, multiply, ...) on one core, and BLAS
+runs the matrix products on threads of its own. Two pools on the same cores
+fight: after a product, OpenBLAS keeps its threads spinning for a while (~2^28
+clock ticks, a tenth of a second) to be ready for the next one, and a thread
+of ours that starts element-wise work then loses the core to a spinning BLAS
+thread. How long they spin is read once, when NumPy loads OpenBLAS, so any fix
+that sets it before the load works only when minilm is imported before NumPy,
+which is not how people write their imports.
 
-One catch: after a matrix product, OpenBLAS keeps its own threads spinning on
-the cores for a while (by default ~2^28 clock ticks, a tenth of a second), so
-they are ready for the next product. A helper thread started right after a
-product would fight a spinning BLAS thread for the second core and lose. So
-minilm shortens that spin (OPENBLAS_THREAD_TIMEOUT, which OpenBLAS reads once,
-when NumPy loads it: `import minilm` sets it when it comes first). If NumPy was
-imported before minilm, the helper stays off and everything runs on one thread.
-MINILM_THREADS=0 turns the helper off; the results are the same either way.
+So minilm owns the cores itself, whichever was imported first:
+
+- `import minilm` asks threadpoolctl (which finds the BLAS library NumPy has
+  already loaded, and works the same for OpenBLAS, MKL and BLIS) to run BLAS on
+  one thread. With one thread BLAS computes each product on the calling thread
+  and never wakes its own, so nothing is left spinning.
+- minilm keeps `threads() - 1` helper threads (as many cores as BLAS would have
+  used, by default every core). `split_work(fn, items)` cuts the items into one
+  contiguous share per thread: the calling thread does the first, the helpers
+  the rest. NumPy releases Python's interpreter lock inside its loops and BLAS
+  calls, so the shares really run at the same time.
+- Who cuts what: large matrix products by rows (ops/split_product.py), GELU in
+  cache-sized pieces (ops/pieces.py), attention in groups of heads
+  (ops/attention.py), the LSTM's recurrence by sequences of the batch
+  (ops/lstm.py). Handing work over costs ~10-40 us, so only work of a few
+  hundred us is shared.
+
+MINILM_THREADS=N sets the number of threads (1 or 0: no helpers, and BLAS keeps
+its own threads); OPENBLAS_NUM_THREADS / OMP_NUM_THREADS, which cap BLAS, cap
+minilm the same way. The results are bit for bit the same for every count:
+each share computes exactly what the single thread would.
+
+The other design, keeping BLAS's threads and shortening their spin after NumPy
+has loaded, needs OpenBLAS-internal calls (re-reading its environment and
+restarting its threads) and still leaves two pools; it is compared in
+benchmarks/import_order.py's docstring.
 """
 import os
 import queue
 import threading
 
-_enabled = False
-_helper = None
-_jobs = queue.SimpleQueue()
+_threads = 1
+_helpers = []          # one (thread, job queue) per helper
+_helper_names = set()
+_helper_jobs = 0       # shares the helpers have run: how a test sees that the parallel path ran
 
 
-def _helper_loop():
+def _helper_loop(jobs):
+    global _helper_jobs
     while True:
-        fn, items, done = _jobs.get()
+        fn, items, done = jobs.get()
         try:
             for item in items:
                 fn(*item)
+            _helper_jobs += 1
             done.put(None)
         except BaseException as e:  # handed to the caller, which re-raises it
             done.put(e)
 
 
+def _start_helpers(count):
+    while len(_helpers) < count:
+        jobs = queue.SimpleQueue()
+        name = f"minilm-helper-{len(_helpers) + 1}"
+        thread = threading.Thread(target=_helper_loop, args=(jobs,), name=name, daemon=True)
+        thread.start()
+        _helpers.append((thread, jobs))
+        _helper_names.add(name)
+
+
+def set_threads(count):
+    """Use `count` threads (the caller and count - 1 helpers) for minilm's work; 1 = all on the caller."""
+    global _threads
+    count = max(1, int(count))
+    _start_helpers(count - 1)
+    _threads = count
+
+
 def set_enabled(flag):
-    """Use the helper thread (True) or do all the work on the calling thread (False)."""
-    global _enabled, _helper
-    if flag and _helper is None:
-        _helper = threading.Thread(target=_helper_loop, name="minilm-helper", daemon=True)
-        _helper.start()
-    _enabled = bool(flag)
+    """Helpers on (as many threads as configure() chose, at least two) or off (one thread)."""
+    set_threads(max(2, _configured) if flag else 1)
+
+
+def threads():
+    """How many threads minilm's work is cut for (1: the calling thread alone)."""
+    return _threads
 
 
 def enabled():
-    return _enabled
+    return _threads > 1
 
 
-def configure(blas_spin_shortened):
-    """Called once by `import minilm`: on when BLAS's threads rest soon enough and there is a second core."""
-    set_enabled(blas_spin_shortened and os.environ.get("MINILM_THREADS", "1") != "0"
-                and (os.cpu_count() or 1) > 1)
+def helper_jobs():
+    """How many shares the helper threads have run since minilm was imported."""
+    return _helper_jobs
+
+
+_configured = 1
+
+
+def configure():
+    """Called once by `import minilm`: take the cores from BLAS, whichever library loaded first.
+
+    The thread count is what BLAS would have used (it follows OPENBLAS_NUM_THREADS and the
+    like), or MINILM_THREADS when set. With more than one, BLAS is set to one thread.
+    """
+    global _configured
+    controller = _blas_controller()
+    if controller is None:            # threadpoolctl missing: BLAS keeps its threads, minilm uses one
+        return
+    blas_threads = max([lib.num_threads for lib in controller.lib_controllers], default=os.cpu_count() or 1)
+    wanted = os.environ.get("MINILM_THREADS", "").strip()
+    count = int(wanted) if wanted.isdigit() else blas_threads
+    count = max(1, min(count, os.cpu_count() or 1))
+    if count > 1:
+        controller.limit(limits=1, user_api="blas")
+    _configured = count
+    set_threads(count)
+
+
+def blas_threads():
+    """The BLAS libraries' thread counts now, e.g. {'openblas': 1} ({} without threadpoolctl)."""
+    controller = _blas_controller()
+    return {lib.internal_api: lib.num_threads for lib in controller.lib_controllers} if controller else {}
+
+
+def _blas_controller():
+    try:
+        from threadpoolctl import ThreadpoolController
+    except ImportError:
+        return None
+    return ThreadpoolController().select(user_api="blas")
 
 
 def split_work(fn, items, share=True):
-    """fn(*item) for every item, the last half of them on the helper thread. Returns when all are done.
+    """fn(*item) for every item, cut into one contiguous share per thread. Returns when all are done.
 
-    share=False (or the helper off) runs them all on the calling thread, and so does a call
-    made on the helper itself (it cannot wait for its own work). Each call waits on a queue
-    of its own, so threads of the user's that call it at the same time do not mix up.
+    The calling thread runs the first share, the helpers the others. share=False (or one
+    thread) runs them all on the calling thread, and so does a call made on a helper (it
+    cannot wait for work queued behind itself). Each call waits on a queue of its own, so
+    threads of the user's that call it at the same time do not mix up.
     """
-    if not (_enabled and share) or len(items) < 2 or threading.current_thread() is _helper:
+    count = min(_threads, len(items))
+    if not share or count < 2 or threading.current_thread().name in _helper_names:
         for item in items:
             fn(*item)
         return
-    half, done = len(items) // 2, queue.SimpleQueue()
-    _jobs.put((fn, items[half:], done))
+    bounds = [len(items) * k // count for k in range(count + 1)]
+    done = queue.SimpleQueue()
+    for (_, jobs), a, b in zip(_helpers, bounds[1:-1], bounds[2:]):
+        jobs.put((fn, items[a:b], done))
     try:
-        for item in items[:half]:
+        for item in items[:bounds[1]]:
             fn(*item)
     finally:
-        error = done.get()
-    if error is not None:
-        raise error
+        errors = [done.get() for _ in range(count - 1)]
+    for error in errors:
+        if error is not None:
+            raise error
 
 
 def balanced_ranges(n, most):
     """range(n) cut into near-equal (start, stop) ranges of at most `most` items each.
 
-    Their number is made even (once there is enough work to share), so that the
-    two threads of split_work get the same amount: 48 heads in groups of at most
-    16 become 4 groups of 12, not 16 + 16 + 16 (two groups for one thread).
+    Their number is made a multiple of the thread count (once there is enough work to
+    share), so that every thread of split_work gets the same amount: 48 heads in groups
+    of at most 16 on two threads become 4 groups of 12, not 16 + 16 + 16.
     """
     count = -(-n // most)
-    if count % 2 and n >= most // 2 and n > 1:
-        count += 1
+    if _threads > 1 and n >= most // 2 and n > 1:
+        count = min(n, -(-count // _threads) * _threads)
     bounds = [n * i // count for i in range(count + 1)]
     return [(a, b) for a, b in zip(bounds, bounds[1:]) if b > a]

@@ -1,22 +1,30 @@
-"""The helper thread (minilm/parallel.py): same numbers with it as without, errors reach the caller."""
+"""minilm's thread pool (minilm/parallel.py): it owns the cores whichever of NumPy and minilm is
+imported first, every op that cuts its work gives the numbers of one thread, errors reach the caller."""
+import json
+import os
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 
 import minilm
 import minilm.functional as F
 from minilm import parallel
+from minilm.ops.lstm import LSTMLayer
 from minilm.ops.pieces import CHUNK
+from minilm.ops.split_product import SPLIT_WORK, matmul_2d, matmul_many
 from minilm.parallel import balanced_ranges, split_work
 
 R = np.random.default_rng(5)
 
 
-@pytest.fixture
-def helper():
-    before = parallel.enabled()
-    parallel.set_enabled(True)
-    yield
-    parallel.set_enabled(before)
+@pytest.fixture(params=[2, 3], ids=["2threads", "3threads"])
+def helper(request):
+    before = parallel.threads()
+    parallel.set_threads(request.param)
+    yield request.param
+    parallel.set_threads(before)
 
 
 def values_and_grads(fn, arrays):
@@ -37,14 +45,118 @@ OPS = {
 def test_helper_gives_bit_identical_results(name, helper):
     fn, shapes = OPS[name]
     arrays = [R.standard_normal(s).astype(np.float32) for s in shapes]
+    jobs = parallel.helper_jobs()
     with_helper = values_and_grads(fn, arrays)
+    assert parallel.helper_jobs() > jobs
     parallel.set_enabled(False)
     alone = values_and_grads(fn, arrays)
     for a, b in zip(with_helper, alone):
         np.testing.assert_array_equal(a, b)
 
 
-def test_every_item_runs_once_on_both_threads(helper):
+# Matrix products cut by rows, and the LSTM cut by sequences, round differently from one whole
+# BLAS call (BLAS's edge tiles sum in another order): equal to float32 rounding, not bit for bit.
+@pytest.mark.parametrize("dtype,tol", [(np.float32, 1e-5), (np.float64, 1e-13)])
+def test_products_cut_by_rows_equal_one_product(helper, dtype, tol):
+    a = R.standard_normal((300, 129)).astype(dtype)
+    b = R.standard_normal((129, 257)).astype(dtype)
+    c = R.standard_normal((129, 300)).astype(dtype)
+    assert a.shape[0] * a.shape[1] * b.shape[1] > SPLIT_WORK // 2
+    jobs = parallel.helper_jobs()
+    np.testing.assert_allclose(matmul_2d(np.vstack([a] * 2), b), np.vstack([a @ b] * 2), rtol=tol, atol=tol)
+    ab, cta = matmul_many([(a, b), (c.T, a.T)])             # transposed views, as a linear layer's backward
+    np.testing.assert_allclose(ab, a @ b, rtol=tol, atol=tol)
+    np.testing.assert_allclose(cta, c.T @ a.T, rtol=tol, atol=tol)
+    assert parallel.helper_jobs() >= jobs + 2
+
+
+def test_small_products_stay_on_the_calling_thread(helper):
+    jobs = parallel.helper_jobs()
+    a = R.standard_normal((64, 64)).astype(np.float32)
+    np.testing.assert_array_equal(matmul_2d(a, a), a @ a)
+    assert parallel.helper_jobs() == jobs
+
+
+def test_linear_layer_cut_across_threads_equals_one_thread(helper):
+    x, w, b = (R.standard_normal(s).astype(np.float32) for s in [(4, 128, 96), (160, 96), (160,)])
+    fn = F.linear
+    jobs = parallel.helper_jobs()
+    with_helper = values_and_grads(fn, [x, w, b])
+    assert parallel.helper_jobs() > jobs
+    parallel.set_enabled(False)
+    for a, ref in zip(with_helper, values_and_grads(fn, [x, w, b])):
+        np.testing.assert_allclose(a, ref, rtol=1e-5, atol=1e-4)
+
+
+def test_lstm_layer_cut_by_sequences_equals_one_part(helper):
+    T, B, I, H = 12, 8 * helper + 3, 20, 16                  # parts of unequal size
+    arrays = [R.standard_normal(s).astype(np.float32) for s in
+              [(T, B, I), (B, H), (B, H), (4 * H, I), (4 * H, H), (4 * H,), (4 * H,)]]
+
+    def outputs_and_grads():
+        xs = [minilm.tensor(a, requires_grad=True) for a in arrays]
+        y, h, c = LSTMLayer()(*xs)
+        weights = [minilm.tensor(np.cos(np.arange(o.numel())).reshape(o.shape).astype(np.float32)) for o in (y, h, c)]
+        sum((o * wt).sum() for o, wt in zip((y, h, c), weights)).backward()
+        return [o.numpy() for o in (y, h, c)] + [x.grad for x in xs]
+    jobs = parallel.helper_jobs()
+    with_helper = outputs_and_grads()
+    assert parallel.helper_jobs() >= jobs + 2                 # forward and backward each shared
+    parallel.set_enabled(False)
+    for a, ref in zip(with_helper, outputs_and_grads()):
+        np.testing.assert_allclose(a, ref, rtol=1e-5, atol=1e-5)
+
+
+# ---------------------------------------------------------------- who owns the cores, in a fresh process
+CHILD = """
+import json, os, sys
+if sys.argv[1] == "numpy":
+    import numpy as np
+    import minilm
+else:
+    import minilm
+    import numpy as np
+from minilm import parallel
+from minilm.models import GPT, GPTConfig
+minilm.manual_seed(0)
+model = GPT(GPTConfig(vocab_size=65, block_size=64, n_layer=1, n_head=4, n_embd=128, dropout=0.0))
+idx = minilm.tensor(np.random.default_rng(0).integers(0, 65, (8, 65)))
+before = parallel.helper_jobs()
+model(idx[:, :-1], idx[:, 1:])[1].backward()
+print(json.dumps({"threads": parallel.threads(), "blas": parallel.blas_threads(),
+                  "helper_jobs": parallel.helper_jobs() - before}))
+"""
+
+
+def child(first, **env):
+    clean = {k: v for k, v in os.environ.items()
+             if k not in ("MINILM_THREADS", "OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")}
+    out = subprocess.run([sys.executable, "-c", CHILD, first], env={**clean, **env},
+                         capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr[-2000:]
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+@pytest.mark.skipif((os.cpu_count() or 1) < 2, reason="one core: there is nothing to share")
+def test_the_parallel_path_runs_whichever_is_imported_first():
+    numpy_first, minilm_first = child("numpy"), child("minilm")
+    for run in (numpy_first, minilm_first):
+        assert run["threads"] == os.cpu_count()               # minilm's threads hold every core
+        assert set(run["blas"].values()) == {1}                # and BLAS keeps none spinning
+        assert run["helper_jobs"] > 0                          # products, attention, GELU were shared
+    assert numpy_first == minilm_first
+
+
+@pytest.mark.skipif((os.cpu_count() or 1) < 2, reason="one core: there is nothing to share")
+@pytest.mark.parametrize("env", [{"MINILM_THREADS": "1"}, {"OPENBLAS_NUM_THREADS": "1"}])
+def test_one_thread_when_asked(env):
+    run = child("numpy", **env)
+    assert run["threads"] == 1 and run["helper_jobs"] == 0
+    if "MINILM_THREADS" in env:                                # BLAS then keeps its own threads
+        assert set(run["blas"].values()) == {os.cpu_count()}
+
+
+def test_every_item_runs_once_on_every_thread(helper):
     import threading
     seen, threads = [], set()
 
@@ -53,7 +165,7 @@ def test_every_item_runs_once_on_both_threads(helper):
         threads.add(threading.current_thread().name)
     split_work(item, [(i,) for i in range(7)])
     assert sorted(seen) == list(range(7))
-    assert threads == {threading.current_thread().name, "minilm-helper"}
+    assert threads == {threading.current_thread().name} | {f"minilm-helper-{k}" for k in range(1, helper)}
     threads.clear()
     split_work(item, [(i,) for i in range(7)], share=False)
     assert threads == {threading.current_thread().name}
@@ -64,17 +176,17 @@ def test_an_error_on_the_helper_reaches_the_caller(helper):
         if i == 3:
             raise ValueError("item 3 failed")
     with pytest.raises(ValueError, match="item 3 failed"):
-        split_work(fail_on_last, [(i,) for i in range(4)])     # item 3 is in the helper's half
+        split_work(fail_on_last, [(i,) for i in range(4)])     # item 3 is in the last helper's share
     split_work(lambda i: None, [(0,), (1,)])                     # and the helper still works
 
 
 @pytest.mark.parametrize("n,most", [(48, 16), (768, 512), (1, 512), (192, 4), (5, 512), (1000, 7)])
-def test_balanced_ranges_cover_everything_evenly(n, most):
+def test_balanced_ranges_cover_everything_evenly(n, most, helper):
     ranges = balanced_ranges(n, most)
     assert [a for a, _ in ranges] == [0] + [b for _, b in ranges[:-1]] and ranges[-1][1] == n
     sizes = [b - a for a, b in ranges]
     assert max(sizes) <= most and max(sizes) - min(sizes) <= 1
-    assert len(ranges) % 2 == 0 or len(ranges) == 1 or n < most // 2
+    assert len(ranges) % helper == 0 or len(ranges) == n or n < most // 2   # every thread the same share
 
 
 def run_with_deadline(fn, seconds=20):

@@ -48,7 +48,6 @@ from .softmax import SAFE_EXP, softmax_array
 
 _causal_masks = {}
 GROUP_ELEMENTS = 65536  # scores per group of heads: (Tq, Tk) floats of a few heads, cache-sized
-SINGLE_THREAD_PRODUCT = 4 * 65536  # OpenBLAS's GEMM_MULTITHREAD_THRESHOLD (4) x 65536 multiply-adds
 # Callables given each attention's probabilities P (..., Tq, Tk) as soon as they are computed
 # (before dropout): minilm.viz.attention_maps adds one to read the model's own attention.
 probability_hooks = []
@@ -138,16 +137,12 @@ class ScaledDotProductAttention(Function):
 
     def _split(self, fn, shape, Tk):
         """fn(a, b) for groups [a, b) along the first axis of q's shape (..., Tq, hs), all the
-        heads of those rows at once: on both threads when each head's products are small.
-
-        BLAS computes a product of fewer than SINGLE_THREAD_PRODUCT multiply-adds on the calling
-        thread; larger ones it spreads over the cores itself, and two threads calling it at
-        once would fight over them (measured: 2x slower).
-        """
-        Tq, hs = shape[-2:]
+        heads of those rows at once, the groups shared among minilm's threads (BLAS runs on one
+        thread inside each group, minilm/parallel.py)."""
+        Tq = shape[-2]
         heads_per_row = int(np.prod(shape[1:-2]))
         groups = balanced_ranges(shape[0], max(1, GROUP_ELEMENTS // (heads_per_row * Tq * Tk)))
-        split_work(fn, groups, share=Tq * Tk * hs < SINGLE_THREAD_PRODUCT)
+        split_work(fn, groups)
 
     # The operands stay as they come: q, k, v of a GPT are (B, nh, T, hs) views of the (B, T, 3C)
     # projection, and BLAS reads a view's rows at any stride. The outputs take q's memory order:

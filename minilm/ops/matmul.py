@@ -17,6 +17,7 @@ from ..autograd import Function
 from ..backend import xp_of
 from .elementwise import sum_to_shape
 from .reduction import sum_rows
+from .split_product import matmul_2d, matmul_many
 
 
 def product(a, b, device, ta=False, tb=False, precision=None):
@@ -36,7 +37,8 @@ def product(a, b, device, ta=False, tb=False, precision=None):
         out = matmul(a.reshape((-1,) + a.shape[-2:]), b.reshape((-1,) + b.shape[-2:]), device, ta, tb, variant)
         return out.reshape(a.shape[:-2] + out.shape[-2:]) if a.ndim > 2 else out.reshape(b.shape[:-2] + out.shape[-2:])
     xp = xp_of(a)
-    return (xp.swapaxes(a, -1, -2) if ta else a) @ (xp.swapaxes(b, -1, -2) if tb else b)
+    a, b = (xp.swapaxes(a, -1, -2) if ta else a), (xp.swapaxes(b, -1, -2) if tb else b)
+    return matmul_2d(a, b) if xp is np and a.ndim == b.ndim == 2 else a @ b   # (all cores: split_product.py)
 
 
 def _kernel_batchable(a, b):
@@ -87,8 +89,12 @@ class Linear(Function):
     def backward(self, gy):
         gy2 = gy.reshape(-1, gy.shape[-1])
         p = self.precision
-        gx = product(gy2, self.weight, self.device, precision=p).reshape(self.x_shape) if self.needs_input_grad[0] else None
-        gw = product(gy2, self.x2, self.device, ta=True, precision=p) if self.needs_input_grad[1] else None
+        if self.device == "cpu" and p is None and all(self.needs_input_grad[:2]):
+            gx, gw = matmul_many([(gy2, self.weight), (gy2.T, self.x2)])   # side by side on the pool's threads
+            gx = gx.reshape(self.x_shape)
+        else:
+            gx = product(gy2, self.weight, self.device, precision=p).reshape(self.x_shape) if self.needs_input_grad[0] else None
+            gw = product(gy2, self.x2, self.device, ta=True, precision=p) if self.needs_input_grad[1] else None
         if len(self.needs_input_grad) == 2:
             return gx, gw
         gb = sum_rows(gy2) if self.needs_input_grad[2] else None
