@@ -30,6 +30,9 @@ def collectives(r):
     sent = [np.full((2, 3), 10.0 * r), np.full(4, r, dtype=np.int16), np.array(r == 1)]
     out["broadcast"] = [a.tolist() for a in distributed.broadcast(sent, root=1)]
     out["object"] = distributed.broadcast_object({"from": r, "text": "é"})
+    # a NaN on one rank is a NaN on all: how every rank sees a non-finite loss at the same step
+    out["nan_everywhere"] = bool(np.isnan(distributed.all_reduce([np.array([np.nan if r == 1 else 1.0])])[0][0]))
+    out["gathered"] = distributed.all_gather(np.full((2, 1, 3), float(r)), axis=1)[:, :, 0].tolist()
     distributed.barrier()
     return out
 

@@ -111,6 +111,8 @@ def test_collectives_and_data_parallel_gradients_on_two_ranks(tmp_path):
         assert got["sum"] == [[0, 3, 6, 9], [1]] and got["max"] == [1.0, 0.0]
         assert got["broadcast"] == [[[10.0] * 3] * 2, [1, 1, 1, 1], True]
         assert got["object"] == {"from": 0, "text": "é"}
+        assert got["nan_everywhere"]
+        assert got["gathered"] == [[0.0, 1.0], [0.0, 1.0]]          # (2, 2, 3): rank 0's rows first
         assert got["buckets"] > 1
         # two ranks, each on its half of the batch: the full batch's gradient
         assert got["shard_vs_full"] < 1e-10 and got["accumulated_vs_full"] < 1e-10

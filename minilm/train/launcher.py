@@ -56,20 +56,27 @@ def split_nproc(argv):
 
 def as_rank(command, argv):
     """Run a `minilm train` command here, or start it N times under mpiexec (--nproc N)."""
-    nproc, argv = split_nproc(argv)
-    if nproc > 1 and distributed.launched_size() == 1:
-        return launch(nproc, argv)
-    distributed.init()
+    distributed.init()                                  # (nothing to do unless mpiexec started this process)
     if distributed.is_main():
-        return command(argv)
+        return start_or_run(command, argv)
     sys.stdout = open(os.devnull, "w")              # rank 0 prints the run's progress, once
     try:
-        return command(argv)
+        return start_or_run(command, argv)
     except (Exception, KeyboardInterrupt) as error:
         reported = user_message(error)
         if reported is None:                            # a bug: every rank keeps its traceback
             raise
         return reported[1]                              # the same status as rank 0, which printed why
+
+
+def start_or_run(command, argv):
+    nproc, argv = split_nproc(argv)
+    if nproc > 1 and distributed.launched_size() == 1:
+        return launch(nproc, argv)
+    if nproc > 1 and nproc != distributed.world_size():
+        raise ValueError(f"--nproc {nproc} inside an MPI job of {distributed.world_size()} processes: "
+                         "start the processes either with mpiexec -n or with --nproc, not both")
+    return command(argv)
 
 
 def find_mpiexec():
