@@ -77,11 +77,16 @@ class Device:
 
 
 def set_library_tf32(xp, enabled):
-    """Let xp.matmul use TF32 tensor cores (CuPy: its cuBLAS compute type); NumPy has no such mode."""
+    """Let xp.matmul use TF32 tensor cores (CuPy: its cuBLAS compute type, a CuPy-internal switch).
+    False where that cannot be done (NumPy; a CuPy without the switch): the reference stays fp32."""
     if xp is np:
-        return
-    from cupy._core import _routines_linalg as linalg
-    linalg.set_compute_type(np.float32, linalg.COMPUTE_TYPE_TF32 if enabled else linalg.COMPUTE_TYPE_DEFAULT)
+        return False
+    try:
+        from cupy._core import _routines_linalg as linalg
+        linalg.set_compute_type(np.float32, linalg.COMPUTE_TYPE_TF32 if enabled else linalg.COMPUTE_TYPE_DEFAULT)
+        return True
+    except (ImportError, AttributeError):
+        return False
 
 
 def check(ok, what):
@@ -118,8 +123,8 @@ def gemm_rows(dev, sizes):
                 a16, b16 = a.astype(xp.float16), b.astype(xp.float16)
                 reference, ref_label = (lambda: xp.matmul(a16, b16)), "matmul float16"
             else:
-                set_library_tf32(xp, variant == "tf32")
-                reference, ref_label = (lambda: xp.matmul(a, b)), f"matmul {label}"
+                in_tf32 = set_library_tf32(xp, variant == "tf32") and variant == "tf32"
+                reference, ref_label = (lambda: xp.matmul(a, b)), f"matmul {'TF32' if in_tf32 else 'fp32'}"
             ref_ms = dev.time_ms(reference)
             set_library_tf32(xp, False)
             rows.append({"section": "gemm", "name": f"{label} {n}^3", "ms": ms, "TFLOP/s": 2 * n**3 / ms / 1e9,
