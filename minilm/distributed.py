@@ -60,11 +60,6 @@ _nccl = None           # a cupy.cuda.nccl.NcclCommunicator after init("nccl")
 _peers = []            # (hostname, pid) of every rank, to name a lost one
 
 
-class RankLost(UserError, RuntimeError):
-    """Another rank stopped answering (it died, or its machine is unreachable)."""
-    exit_code = 1
-
-
 def launched_size():
     """The number of processes mpiexec (or another MPI launcher) started this one among; 1 if none."""
     for name in SIZE_VARIABLES:
@@ -91,7 +86,7 @@ def init(backend=None):
                             f"mpi4py is not installed: {INSTALL}") from None
         _comm = MPI.COMM_WORLD
         _comm.Set_errhandler(MPI.ERRORS_RETURN)          # an MPI error raises instead of aborting
-        _peers = _comm.allgather((os.uname().nodename, os.getpid()))
+        _peers = _comm.allgather((os.uname().nodename, os.getpid()))   # (two plain values, between our processes)
         _record_pid()
         limit_threads(local_size())
     if backend == "nccl" and _nccl is None and world_size() > 1:
@@ -242,7 +237,7 @@ def _abandon(what, lost, waited):
         message = f"no answer from the other ranks for {waited:.0f} s (MINILM_DIST_TIMEOUT)"
     print(f"minilm rank {rank()}: {message} during {what}; stopping this rank too (exit 1). "
           "The last checkpoint is complete and loadable: continue with --resume", file=sys.stderr, flush=True)
-    os._exit(RankLost.exit_code)   # not sys.exit: MPI's clean-up at exit could wait for the lost rank
+    os._exit(1)                    # not sys.exit: MPI's clean-up at exit could wait for the lost rank
 
 
 # ---------------------------------------------------------------- collectives on lists of arrays
