@@ -81,7 +81,9 @@ def compile_cubin(name, arch="sm_90", extra=()):
     result = nvrtc.nvrtcCompileProgram(prog, len(options), options)
     log = _log(prog)
     if result[0] != nvrtc.nvrtcResult.NVRTC_SUCCESS:
-        raise RuntimeError(f"NVRTC could not compile {name}.cu for {arch}:\n{log}")
+        hint = ("\nCUDA's device headers were not found: pip install 'minilm[nvrtc]' (nvidia-cuda-runtime, "
+                "nvidia-cuda-crt) or set CUDA_PATH to a CUDA toolkit") if not cuda_include_dirs() else ""
+        raise RuntimeError(f"NVRTC could not compile {name}.cu for {arch}:\n{log}{hint}")
     size = _check(nvrtc.nvrtcGetCUBINSize(prog))
     cubin = b" " * size
     _check(nvrtc.nvrtcGetCUBIN(prog, cubin))
