@@ -123,21 +123,17 @@ def describe(batch_size):
 
 def limit_threads(processes):
     """Give each of `processes` ranks on this machine its share of the cores: at most cores / W
-    threads for BLAS, and minilm's helper threads (minilm/parallel.py) only with a second core.
+    threads for minilm's own work (minilm/parallel.py) and for BLAS.
 
-    `minilm train --nproc` sets OPENBLAS_NUM_THREADS (and MINILM_THREADS) before NumPy loads;
-    under a plain mpiexec this lowers them at run time (BLAS through threadpoolctl, if installed).
+    `minilm train --nproc` sets OPENBLAS_NUM_THREADS before NumPy loads (minilm/parallel.py
+    follows it); under a plain mpiexec this lowers both at run time, never raising them.
     """
+    from threadpoolctl import ThreadpoolController
     from . import parallel
     threads = max(1, (os.cpu_count() or 1) // processes)
-    if threads < 2:
-        parallel.set_enabled(False)
-    try:
-        from threadpoolctl import ThreadpoolController
-    except ImportError:
-        return threads
+    parallel.set_threads(min(parallel.threads(), threads))
     blas = ThreadpoolController().select(user_api="blas")
-    if any(lib.num_threads > threads for lib in blas.lib_controllers):     # lower it, never raise it
+    if any(lib.num_threads > threads for lib in blas.lib_controllers):
         blas.limit(limits=threads)
     return threads
 
