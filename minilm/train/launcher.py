@@ -108,6 +108,7 @@ def launch(nproc, argv):
     with tempfile.TemporaryDirectory(prefix="minilm-ranks-") as pid_folder:
         env = thread_environment(nproc)
         env["MINILM_RANK_PIDS"] = pid_folder
+        env["PYTHONUNBUFFERED"] = "1"                 # rank 0's stdout is a pipe: pass each line on at once
         job = subprocess.Popen([mpiexec, "-n", str(nproc), sys.executable, "-m", "minilm", "train", *argv],
                                env=env, stdout=subprocess.PIPE, start_new_session=True)  # (signals: below)
         output = []
