@@ -6,16 +6,27 @@ would, and follows its log: the time of the first evaluation at or below the
 target (1.90 by default), the final validation loss and the total wall time
 (data preparation, evaluations and the closing sample included).
 
-With --torch-python, PyTorch's median step time for the same model (the
-reference in ../shared/bench/torch_ref.py) is measured right after, and 2,000 of
-those steps are printed beside it: the floor a PyTorch loop of the same run
-cannot go under, before any evaluation.
+With --nanogpt PATH (a checkout of karpathy/nanoGPT whose shakespeare_char data
+is prepared), nanoGPT's own train.py runs its README CPU configuration, the same
+model and batch for 2,000 iterations, alternating with minilm's run (--repeats
+each), under the interpreter that has torch; its command is printed. Without it,
+with --torch-python, PyTorch's median step time for the same model (the
+reference in ../shared/bench/torch_ref.py) is measured instead, and 2,000 of
+those steps are printed: the floor a PyTorch loop of the same run cannot go
+under, before any evaluation.
 
-    python benchmarks/train_to_target.py [--target 1.90] [--torch-python PATH] [-- extra train flags]
+    python benchmarks/train_to_target.py [--target 1.90] [--torch-python PATH] [--nanogpt PATH] [-- train flags]
+
+nanoGPT's data from minilm's bundled copy of the corpus (its prepare.py would
+download it, and it imports requests only for that):
+    cp minilm/data/tinyshakespeare.txt PATH/data/shakespeare_char/input.txt
+    /tmp/torchvenv/bin/python PATH/data/shakespeare_char/prepare.py
 """
 import argparse
 import json
 import os
+import re
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -68,21 +79,71 @@ def run_training(target, extra):
         return reached, total, evals[-1]
 
 
+# nanoGPT README's "I only have a macbook" run, written to a temporary out_dir
+NANOGPT_FLAGS = ["config/train_shakespeare_char.py", "--device=cpu", "--compile=False", "--eval_iters=20",
+                 "--log_interval=1", "--block_size=64", "--batch_size=12", "--n_layer=4", "--n_head=4",
+                 "--n_embd=128", "--max_iters=2000", "--lr_decay_iters=2000", "--dropout=0.0"]
+NANOGPT_EVAL = re.compile(r"step (\d+): train loss [\d.]+, val loss ([\d.]+)")
+
+
+def run_nanogpt(path, torch_python, target):
+    """nanoGPT's train.py in its checkout; returns (seconds to target or None, total seconds, last (step, val))."""
+    if not os.path.exists(os.path.join(path, "data", "shakespeare_char", "train.bin")):
+        raise SystemExit(f"no prepared data in {path}/data/shakespeare_char: see this script's docstring")
+    with tempfile.TemporaryDirectory() as tmp:
+        cmd = [torch_python, "-u", "train.py"] + NANOGPT_FLAGS + [f"--out_dir={tmp}"]
+        start = time.perf_counter()
+        proc = subprocess.Popen(cmd, cwd=path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        reached, last, tail = None, None, []
+        for line in proc.stdout:
+            tail = (tail + [line])[-20:]
+            found = NANOGPT_EVAL.search(line)
+            if found:
+                last = int(found[1]), float(found[2])
+                if reached is None and last[1] <= target:
+                    reached = time.perf_counter() - start
+        proc.wait()
+        total = time.perf_counter() - start
+        if proc.returncode != 0 or last is None:
+            raise RuntimeError(f"nanoGPT failed:\n{''.join(tail)}")
+        return reached, total, last
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--target", type=float, default=1.90)
     p.add_argument("--torch-python", help="an interpreter with torch installed")
+    p.add_argument("--nanogpt", help="a nanoGPT checkout with prepared shakespeare_char data")
+    p.add_argument("--repeats", type=int, default=1, help="runs of each, alternating (with --nanogpt)")
     p.add_argument("extra", nargs="*", help="more `minilm train` flags, after --")
     args = p.parse_args()
-    reached, total, last = run_training(args.target, args.extra)
-    print(f"{'run':<40}{'seconds':>10}")
-    print("-" * 50)
-    reached_text = f"{reached:>10.1f}" if reached is not None else f"{'never':>10}"
-    print(f"{f'minilm: first val loss <= {args.target:.2f}':<40}{reached_text}")
-    print(f"{'minilm: whole run':<40}{total:>10.1f}")
-    print(f"{'minilm: final val loss (step %d)' % last['step']:<40}{last['val_loss']:>10.4f}")
     torch_python = ct.find_torch_python(args.torch_python)
-    if torch_python and os.path.exists(ct.TORCH_REF):
+    if args.nanogpt and not torch_python:
+        raise SystemExit("--nanogpt needs an interpreter with torch: pass --torch-python")
+    if args.nanogpt:
+        print("nanoGPT:", " ".join(["cd", args.nanogpt, "&&", torch_python, "train.py"] + NANOGPT_FLAGS), "\n")
+    runs = {"minilm": [], "nanogpt": []}
+    for i in range(args.repeats):
+        order = ["minilm", "nanogpt"] if i % 2 == 0 else ["nanogpt", "minilm"]
+        for who in order if args.nanogpt else ["minilm"]:
+            if who == "minilm":
+                reached, total, last = run_training(args.target, args.extra)
+                runs[who].append((reached, total, (last["step"], last["val_loss"])))
+            else:
+                runs[who].append(run_nanogpt(args.nanogpt, torch_python, args.target))
+    print(f"{'run (median of %d)' % args.repeats:<40}{'seconds':>10}")
+    print("-" * 50)
+    for who in [w for w in runs if runs[w]]:
+        reached = [r[0] for r in runs[who]]
+        reached_text = f"{statistics.median(reached):>10.1f}" if None not in reached else f"{'never':>10}"
+        print(f"{f'{who}: first val loss <= {args.target:.2f}':<40}{reached_text}")
+        print(f"{f'{who}: whole run':<40}{statistics.median(r[1] for r in runs[who]):>10.1f}")
+        step, val = runs[who][-1][2]
+        print(f"{f'{who}: final val loss (step {step})':<40}{val:>10.4f}")
+        if args.repeats > 1:
+            each = " ".join(f"{r[0] or float('nan'):.1f}/{r[1]:.1f}" for r in runs[who])
+            print(f"{f'{who}: each run (to target/whole)':<40}{each}")
+    if torch_python and os.path.exists(ct.TORCH_REF) and not args.nanogpt:
         run = ct.settings_for("gpt-baby", argparse.Namespace(warmup=None, steps=50, threads=2, profile=False,
                                                              torch_python=torch_python))
         ms = ct.torch_run("gpt-baby", run)["ms_total"]

@@ -28,8 +28,11 @@ So minilm owns the cores itself, whichever was imported first:
 
 MINILM_THREADS=N sets the number of threads (1 or 0: no helpers, and BLAS keeps
 its own threads); OPENBLAS_NUM_THREADS / OMP_NUM_THREADS, which cap BLAS, cap
-minilm the same way. The results are bit for bit the same for every count:
-each share computes exactly what the single thread would.
+minilm the same way. Element-wise shares and attention's head groups compute
+bit for bit what one thread would; a product cut into row blocks (and the
+LSTM's parts) equals the whole product to rounding, because BLAS sums a block's
+edge tiles in another order. For one thread count a run repeats exactly.
+Without threadpoolctl minilm keeps one thread and leaves BLAS as it is.
 
 The other design, keeping BLAS's threads and shortening their spin after NumPy
 has loaded, needs OpenBLAS-internal calls (re-reading its environment and
@@ -44,6 +47,7 @@ _threads = 1
 _helpers = []          # one (thread, job queue) per helper
 _helper_names = set()
 _helper_jobs = 0       # shares the helpers have run: how a test sees that the parallel path ran
+_sharing = threading.local()   # .active: this thread is running its share of a split_work call
 
 
 def _helper_loop(jobs):
@@ -137,12 +141,14 @@ def split_work(fn, items, share=True):
     """fn(*item) for every item, cut into one contiguous share per thread. Returns when all are done.
 
     The calling thread runs the first share, the helpers the others. share=False (or one
-    thread) runs them all on the calling thread, and so does a call made on a helper (it
-    cannot wait for work queued behind itself). Each call waits on a queue of its own, so
-    threads of the user's that call it at the same time do not mix up.
+    thread) runs them all on the calling thread, and so does a call made inside a share (on
+    a helper it cannot wait for work queued behind itself; on the caller the helpers are
+    busy with their own shares). Each call waits on a queue of its own, so threads of the
+    user's that call it at the same time do not mix up.
     """
     count = min(_threads, len(items))
-    if not share or count < 2 or threading.current_thread().name in _helper_names:
+    if (not share or count < 2 or getattr(_sharing, "active", False)
+            or threading.current_thread().name in _helper_names):
         for item in items:
             fn(*item)
         return
@@ -150,10 +156,12 @@ def split_work(fn, items, share=True):
     done = queue.SimpleQueue()
     for (_, jobs), a, b in zip(_helpers, bounds[1:-1], bounds[2:]):
         jobs.put((fn, items[a:b], done))
+    _sharing.active = True
     try:
         for item in items[:bounds[1]]:
             fn(*item)
     finally:
+        _sharing.active = False
         errors = [done.get() for _ in range(count - 1)]
     for error in errors:
         if error is not None:

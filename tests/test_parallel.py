@@ -229,3 +229,17 @@ def test_two_user_threads_at_once(helper):
         t.start()
     run_with_deadline(lambda: [t.join() for t in threads])
     assert results == {n: sorted(list(range(6)) * 200) for n in "ab"}
+
+
+def test_a_call_inside_a_share_runs_on_that_thread(helper):
+    import threading
+    seen = []
+
+    def outer(i):
+        split_work(lambda j: seen.append((i, j, threading.current_thread().name)), [(j,) for j in range(3)])
+    split_work(outer, [(i,) for i in range(helper)])
+    by_outer = {}
+    for i, _, name in seen:
+        by_outer.setdefault(i, set()).add(name)
+    assert all(len(names) == 1 for names in by_outer.values())          # never handed on again
+    assert len(seen) == 3 * helper

@@ -15,6 +15,7 @@ import numpy as np
 
 from ..autograd import Function
 from ..backend import xp_of
+from .split_product import matmul_2d
 
 ONE_HOT_VOCAB = 128  # up to this many rows, the one-hot product beats sort + reduceat (2x at V = 65)
 
@@ -43,7 +44,7 @@ class Embedding(Function):
         ids, gy2 = self.ids.ravel(), gy.reshape(-1, C)                   # (N,), (N, C)
         if xp is np and V <= ONE_HOT_VOCAB:
             one_hot_t = ids[None, :] == xp.arange(V)[:, None]                  # (V, N)
-            gw = one_hot_t.astype(self.dtype) @ gy2
+            gw = matmul_2d(one_hot_t.astype(self.dtype), gy2)                   # (V, C), on all cores
         else:
             gw = xp.zeros(self.weight_shape, self.dtype)
             if xp is not np:  # CuPy: scatter-add with atomics on the GPU

@@ -49,7 +49,7 @@ from ..autograd import Function
 from ..backend import xp_of
 from ..parallel import split_work
 from .reduction import sum_last
-from .split_product import matmul_many
+from .split_product import matmul_2d, matmul_many
 
 def _sigmoid_rows(a, H):
     """The rows of the sigmoid gates i, f and o in a (..., 4H, B): two blocks, g's rows between them."""
@@ -221,7 +221,7 @@ def _recurrence(x, h0, c0, w_ih_half, w_hh_b, H):
     hs[0, :H], cs[0] = h0.T, c0.T
     for t in range(T):
         a = acts[t]
-        a += w_hh_b @ hs[t]                                              # (4H, b)
+        a += _product(xp, w_hh_b, hs[t])                                 # (4H, b)
         gate_activations(a, H)
         cell_forward(a, cs[t], cs[t + 1], tanh_cs[t], hs[t + 1, :H], H)
     return acts, hs, cs, tanh_cs
@@ -238,10 +238,16 @@ def _backprop_through_time(acts, cs, tanh_cs, dy, dh_last, dc_last, w_hh_t, H):
     for t in reversed(range(T)):
         dh += dys[t]
         dc = cell_backward(acts[t], derivs[t], cs[t], tanh_cs[t], dh, dc, H, das[t])
-        dh = w_hh_t @ das[t]                                             # (H, b) to step t-1
+        dh = _product(xp, w_hh_t, das[t])                                # (H, b) to step t-1
     return das, dh.T, dc.T
 
 
 def _products(xp, pairs):
     """The weight-gradient products, cut across minilm's threads on the CPU."""
     return matmul_many(pairs) if xp is np else [a @ b for a, b in pairs]
+
+
+def _product(xp, a, b):
+    """A per-step product: cut by rows across the threads when the batch is one part, else
+    on the part's own thread (split_work runs nested calls inline)."""
+    return matmul_2d(a, b) if xp is np else a @ b
