@@ -17,7 +17,7 @@ schedule stretched to end at SECONDS) and prints the validation loss each reache
 which blocks learn more per second. The machine's speed drifts: compare the two
 presets of one invocation, alternated with --rounds.
 
-    python benchmarks/models.py [--repeats 3] [--torch-python PATH] [--wall 180 [--rounds 2]] [--skip-table]
+    python benchmarks/models.py [--repeats 3] [--models gpt-baby ...] [--torch-python PATH] [--wall 180 [--rounds 2]] [--skip-table]
 """
 import argparse
 import os
@@ -35,7 +35,7 @@ PRESETS = ("shakespeare-char", "shakespeare-modern")
 def time_models(args, torch_python):
     print(f"{'model':<12}{'minilm ms':>11}{'pytorch ms':>12}{'ratio':>8}")
     medians = {}
-    for name in ("gpt-baby", "gpt-small", "lstm"):
+    for name in args.models:
         run = ct.settings_for(name, argparse.Namespace(warmup=None, steps=None, threads=2, profile=False,
                                                        torch_python=torch_python))
         ours, theirs = [], []
@@ -50,6 +50,8 @@ def time_models(args, torch_python):
         torch_ms = f"{statistics.median(theirs):>12.1f}" if theirs else f"{'n/a':>12}"
         print(f"{name:<12}{statistics.median(ours):>11.1f}{torch_ms}{ratio}")
         medians[name] = ours
+    if "gpt-baby" not in args.models:
+        return
     modern, baby = statistics.median(medians["gpt-modern"]), statistics.median(medians["gpt-baby"])
     print(f"{'gpt-modern':<12}{modern:>11.1f}{'n/a':>12}{'':>8}   {modern / baby:.2f}x gpt-baby's step "
           f"(alternated with it)")
@@ -91,6 +93,8 @@ def main():
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--repeats", type=int, default=3)
     p.add_argument("--torch-python")
+    p.add_argument("--models", nargs="+", choices=["gpt-baby", "gpt-small", "lstm"],
+                   default=["gpt-baby", "gpt-small", "lstm"], help="gpt-modern runs alternated with gpt-baby")
     p.add_argument("--wall", type=float, default=0, help="seconds of training per preset (0: skip)")
     p.add_argument("--rounds", type=int, default=1, help="--wall runs of each preset, alternating")
     p.add_argument("--skip-table", action="store_true", help="only the --wall comparison")
