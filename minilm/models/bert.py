@@ -184,8 +184,18 @@ class BERTClassifier(Module):
 
 
 def bert_init(model):
-    """BERT's initialisation: every matrix and embedding N(0, 0.02), biases 0, LayerNorm gains 1."""
+    """BERT's initialisation: matrices and embeddings N(0, 0.02), biases 0, LayerNorm gains 1;
+    but the attention's q, k, v projection keeps nn.MultiheadAttention's Xavier init.
+
+    Why the exception: at std 0.02 every q.k starts near 0, attention is uniform, and
+    the gradient of W_q is proportional to the tiny W_k (and back): a small model sits
+    on a plateau at the unigram loss for hundreds of steps. Measured on the bundled
+    corpus (2 layers, C = 64, 600 steps of 32 windows): masked-character val loss
+    3.00 with q, k, v at 0.02, 2.67 with Xavier (std 0.09), 2.87 with everything at 0.1.
+    """
     for name, p in model.named_parameters():
+        if name.endswith("in_proj_weight"):
+            continue
         if p.ndim >= 2:
             init.normal_(p, 0.0, 0.02)
         elif name.endswith("bias"):
