@@ -81,9 +81,12 @@ class Linear(Function):
         self.x2 = x.reshape(-1, x.shape[-1])
         self.weight, self.x_shape = weight, x.shape
         self.precision = amp.matmul_precision(self.device)
-        y = product(self.x2, weight, self.device, tb=True, precision=self.precision)
-        if bias is not None:
-            y += bias
+        if self.device == "cpu" and self.precision is None:     # the bias added while each block is in cache
+            y = matmul_2d(self.x2, weight.T, bias)
+        else:
+            y = product(self.x2, weight, self.device, tb=True, precision=self.precision)
+            if bias is not None:
+                y += bias
         return y.reshape(*x.shape[:-1], weight.shape[0])
 
     def backward(self, gy):

@@ -23,26 +23,33 @@ from .. import parallel
 SPLIT_WORK = 1 << 22   # multiply-adds (~4M, ~80 us on one core) from which a product is shared
 
 
-def matmul_2d(a, b):
-    """a @ b for 2-D NumPy arrays (views allowed), on every thread of minilm's pool when it is large."""
-    return matmul_many([(a, b)])[0]
+def matmul_2d(a, b, bias=None):
+    """a @ b (+ bias) for 2-D NumPy arrays (views allowed), on every thread of minilm's pool when it
+    is large. A bias (N,) is added to each block of rows right after its product, while it is in cache."""
+    return matmul_many([(a, b)], bias)[0]
 
 
-def matmul_many(pairs):
-    """[a @ b for (a, b) in pairs] for 2-D NumPy arrays, all cut together across the pool."""
+def matmul_many(pairs, bias=None):
+    """[a @ b for (a, b) in pairs] for 2-D NumPy arrays, all cut together across the pool
+    (bias, when given, is added to the first product)."""
     work = [a.shape[0] * a.shape[1] * b.shape[1] for a, b in pairs]
     threads = parallel.threads()
     if threads < 2 or sum(work) < SPLIT_WORK:
-        return [a @ b for a, b in pairs]
+        outs = [a @ b for a, b in pairs]
+        if bias is not None:
+            outs[0] += bias
+        return outs
     outs = [np.empty((a.shape[0], b.shape[1]), np.result_type(a, b)) for a, b in pairs]
     blocks = []                                     # (a rows, b, out rows), about sum(work) / threads each
     for (a, b), out, w in zip(pairs, outs, work):
         count = max(1, min(a.shape[0], round(threads * w / sum(work))))
         bounds = [a.shape[0] * k // count for k in range(count + 1)]
-        blocks += [(a[r0:r1], b, out[r0:r1]) for r0, r1 in zip(bounds, bounds[1:])]
+        blocks += [(a[r0:r1], b, out[r0:r1], bias if out is outs[0] else None) for r0, r1 in zip(bounds, bounds[1:])]
     parallel.split_work(_block_product, blocks)
     return outs
 
 
-def _block_product(a_rows, b, out_rows):
+def _block_product(a_rows, b, out_rows, bias):
     np.matmul(a_rows, b, out=out_rows)
+    if bias is not None:
+        out_rows += bias
