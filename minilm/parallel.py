@@ -73,6 +73,17 @@ def _start_helpers(count):
         _helper_names.add(name)
 
 
+def _restart_after_fork():
+    """A forked child (multiprocessing's default on Linux) has only the thread that forked:
+    start its helpers again, or its first split_work would wait for threads that are gone."""
+    _helpers.clear()
+    _helper_names.clear()
+    _start_helpers(_threads - 1)
+
+
+os.register_at_fork(after_in_child=_restart_after_fork)
+
+
 def set_threads(count):
     """Use `count` threads (the caller and count - 1 helpers) for minilm's work; 1 = all on the caller."""
     global _threads

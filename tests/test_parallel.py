@@ -243,3 +243,18 @@ def test_a_call_inside_a_share_runs_on_that_thread(helper):
         by_outer.setdefault(i, set()).add(name)
     assert all(len(names) == 1 for names in by_outer.values())          # never handed on again
     assert len(seen) == 3 * helper
+
+
+def test_a_forked_child_gets_helpers_of_its_own(helper):
+    import multiprocessing
+    process = multiprocessing.get_context("fork").Process(target=_share_and_check, args=(helper,))
+    process.start()
+    process.join(60)
+    assert process.exitcode == 0
+
+
+def _share_and_check(count):
+    import threading
+    names = set()
+    split_work(lambda i: names.add(threading.current_thread().name), [(i,) for i in range(count)])
+    os._exit(0 if len(names) == count else 1)
