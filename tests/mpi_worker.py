@@ -1,14 +1,16 @@
 """Run under mpiexec by tests/test_distributed.py: `mpiexec -n 2 python tests/mpi_worker.py OUT MODE`.
 
 MODE "checks": collectives and DistributedDataParallel ("nccl": the same on GPUs); each rank writes OUT/rank-R.json with
-what it measured (the test compares). MODE "lose-rank": rank 1 kills itself mid-all-reduce;
-rank 0 must notice, name it and exit (run with mpiexec -disable-auto-cleanup, so that
-mpiexec does not kill rank 0 first).
+what it measured (the test compares). MODE "lose-rank": rank 1 kills itself
+between all-reduces; rank 0 must notice, name it and exit (run under a shell that outlives the
+process, so that mpiexec does not notice and kill rank 0 first). MODE "silent-rank": rank 1 stops
+answering; rank 0 gives up after MINILM_DIST_TIMEOUT seconds.
 """
 import json
 import os
 import signal
 import sys
+import time
 
 import numpy as np
 
@@ -109,9 +111,11 @@ def main(out_dir, mode):
         with open(os.path.join(out_dir, f"rank-{r}.json"), "w") as f:
             json.dump(nccl_checks(r), f)
         return
-    if mode == "lose-rank":
+    if mode in ("lose-rank", "silent-rank"):
         for step in range(1000):
             if r == 1 and step == 3:
+                if mode == "silent-rank":
+                    time.sleep(60)                              # alive, but never answers
                 os.kill(os.getpid(), signal.SIGKILL)
             distributed.all_reduce([np.ones(8)])
         return
