@@ -17,9 +17,9 @@ the last step to the first, so h_t sees the whole sequence: the output is
 (T, B, 2H), [forward h_t, backward h_t], the next layer's input is 2H wide,
 and h_n is (2L, B, H), index 2k for layer k forwards and 2k + 1 backwards.
 
-Parameters are named weight_ih_l{k}, weight_hh_l{k}, bias_ih_l{k},
-bias_hh_l{k} (and weight_ih_l{k}_reverse, ... for the backward direction), with gates stacked in PyTorch's order (LSTM i, f, g, o;
-GRU r, z, n) and initialised U(-1/sqrt(H), 1/sqrt(H)), so weights copied from
+Parameters are named weight_ih_l{k}, weight_hh_l{k}, bias_ih_l{k}, bias_hh_l{k}
+(and weight_ih_l{k}_reverse, ... for the backward direction), with gates
+stacked in PyTorch's order (LSTM i, f, g, o; GRU r, z, n) and initialised U(-1/sqrt(H), 1/sqrt(H)), so weights copied from
 PyTorch give the same outputs.
 """
 import math
