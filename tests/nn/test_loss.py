@@ -137,3 +137,23 @@ def test_bad_arguments_are_clear():
         F.nll_loss(x, np.array([0, 1, 1]), weight=np.ones(3))
     with pytest.raises(ValueError, match="beta must be >= 0"):
         F.smooth_l1_loss(x, x.detach(), beta=-1)
+
+
+def grads_of(loss_fn, *inputs):
+    for x in inputs:
+        x.grad = None
+    loss = loss_fn(*inputs)
+    loss.backward()
+    return [loss.numpy()] + [x.grad.copy() for x in inputs]
+
+
+def test_fused_logit_losses_equal_their_composites():
+    """BCE with logits is BCE of the sigmoid; cross_entropy is nll_loss of log_softmax (values and gradients)."""
+    z, y = t64(R.standard_normal((4, 3)) * 3), probabilities((4, 3))
+    for a, b in zip(grads_of(F.binary_cross_entropy_with_logits, z, y),
+                    grads_of(lambda z, y: F.binary_cross_entropy(F.sigmoid(z), y), z, y)):
+        np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-12)
+    logits, ids = t64(R.standard_normal((5, 4))), np.array([0, 3, -100, 1, 2])
+    for a, b in zip(grads_of(lambda x: F.cross_entropy(x, ids), logits),
+                    grads_of(lambda x: F.nll_loss(F.log_softmax(x, dim=1), ids), logits)):
+        np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-12)
