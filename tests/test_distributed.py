@@ -150,11 +150,16 @@ def test_train_on_two_processes_follows_the_one_process_curve_and_resumes_on_eit
                            "--nproc", "2"))
     assert par.returncode == 0, par.stderr
     assert par.stdout.count("final: train loss") == 1 and par.stdout.count("step 3: train loss") == 1
-    records = log_records(two)
-    assert [r["step"] for r in records if "loss" in r] == list(range(1, 7))    # one writer: each step once
-    expected, got = step_losses(one), step_losses(two)
-    for step in got:
-        assert got[step] == pytest.approx(expected[step], rel=1e-3)
+    by_hand = tmp_path / "by-hand"                              # mpiexec started by the user
+    hand = run([MPIEXEC, "-n", "2"] + minilm_train("--max_iters", "6", "--out_dir", str(by_hand),
+                                                   "--gradient_accumulation_steps", "2"))
+    assert hand.returncode == 0, hand.stderr
+    expected = step_losses(one)
+    for folder in (two, by_hand):
+        records = log_records(folder)
+        assert [r["step"] for r in records if "loss" in r] == list(range(1, 7))   # one writer: each step once
+        for step, loss in step_losses(folder).items():
+            assert loss == pytest.approx(expected[step], rel=1e-3)
     # the checkpoint holds no per-rank state: it continues on 1 process and on 2
     for name, launcher in (("on-one", []), ("on-two", [MPIEXEC, "-n", "2"])):
         shutil.copytree(two, tmp_path / name)
