@@ -22,7 +22,8 @@ bandwidth + 2 (W-1) x latency (benchmarks/distributed.py measures both).
     from minilm import distributed
     distributed.init()                       # from mpiexec's environment; 1 process: all no-ops
     model = distributed.DistributedDataParallel(GPT(cfg))   # rank 0's weights everywhere
-    loss = model(x_shard, y_shard)[1]
+    rows = distributed.batch_rows(B)         # this rank's slice of every global batch of B
+    loss = model(x[rows], y[rows])[1]
     loss.backward()                          # ...and the gradients are already averaged
     optimizer.step()
 
@@ -33,10 +34,10 @@ init("nccl"), each rank then using GPU rank % n_gpus.
 A rank that dies must not leave the others hanging: every collective here is
 non-blocking underneath and waited on with a deadline (MINILM_DIST_TIMEOUT
 seconds, default 300). While it waits, a rank checks ten times a second
-whether the processes of the ranks on its own machine still exist; a lost one is
-named at once, a silent one on another machine after the deadline. The rank
-then prints which rank was lost and exits with status 1 without waiting for
-MPI (whose own clean-up could hang). mpiexec (MPICH's hydra) usually gets there
+whether the processes of the ranks on its own machine still exist: a lost one is
+named at once; a silent one on another machine ends the wait at the deadline.
+The rank then says so and exits with status 1 without waiting for MPI (whose
+own clean-up could hang). mpiexec (MPICH's hydra) usually gets there
 first: when a rank dies it kills the others. The NCCL path has no deadline.
 """
 import json
