@@ -299,4 +299,4 @@ def test_a_non_finite_loss_stops_every_rank_with_one_message(tmp_path):
     done = run(minilm_train("--max_iters", "6", "--warmup_iters", "0", "--learning_rate", "1e30", "--min_lr", "0",
                             "--out_dir", str(tmp_path / "run"), "--nproc", "2"), timeout=60)
     assert done.returncode == 1
-    assert done.stderr.count("minilm train: stopping: the loss became nan at step 1.") == 1, done.stderr
+    assert done.stderr.count("minilm train: stopping: the loss became nan at step ") == 1, done.stderr
