@@ -265,15 +265,35 @@ def _class_ids(targets):
 def cross_entropy(logits, targets, weight=None, ignore_index=-100, reduction="mean", label_smoothing=0.0):
     """Softmax cross-entropy of logits (N, C) [or (C,) or (N, C, d...)] against class ids.
 
-    With a per-class `weight` it is nll_loss(log_softmax(logits), targets, weight) (composite).
+    With a per-class `weight` it is composed from nll_loss and log_softmax (_weighted_cross_entropy).
     """
     if weight is not None:
-        if label_smoothing:
-            raise ValueError("cross_entropy: weight together with label_smoothing is not supported; "
-                             "pass one of them")
-        return nll_loss(log_softmax(logits, dim=1 if logits.ndim > 1 else 0), targets, weight,
-                        ignore_index, reduction)
+        return _weighted_cross_entropy(logits, _class_ids(targets), weight, ignore_index, reduction, label_smoothing)
     return CrossEntropy(_class_ids(targets), ignore_index, label_smoothing, reduction)(logits)
+
+
+def _weighted_cross_entropy(logits, targets, weight, ignore_index, reduction, eps):
+    """PyTorch's class-weighted cross-entropy: (1 - eps) nll_loss(log p, t, w) + eps / C * sum_c -w_c log p_c.
+
+    The smoothing term is reduced like the nll term: its mean divides by the weights of the counted rows.
+    """
+    class_dim = 1 if logits.ndim > 1 else 0
+    logp = log_softmax(logits, dim=class_dim)
+    loss = nll_loss(logp, targets, weight, ignore_index, reduction)
+    if not eps:
+        return loss
+    xp = xp_of(logp.data)
+    w, t = xp.asarray(_raw(weight), dtype=logp.dtype), xp.asarray(targets)
+    C = logp.shape[class_dim]
+    w_shape = tuple(C if d == class_dim else 1 for d in range(logp.ndim))
+    valid = t != ignore_index
+    smooth = neg(sum(mul(logp, _constant(w.reshape(w_shape), logp)), dim=class_dim))   # (N, d...)
+    smooth = mul(smooth, _constant(valid.astype(logp.dtype), smooth))
+    if reduction == "mean":
+        smooth = div(sum(smooth), float(w[xp.where(valid, t, 0)][valid].sum()))
+    elif reduction == "sum":
+        smooth = sum(smooth)
+    return add(mul(loss, 1 - eps), mul(smooth, eps / C))
 
 
 def nll_loss(log_probs, targets, weight=None, ignore_index=-100, reduction="mean"):

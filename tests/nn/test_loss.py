@@ -26,6 +26,10 @@ CASES = {
     "nll_spatial": (F.nll_loss, nn.NLLLoss, {}),
     "ce": (F.cross_entropy, nn.CrossEntropyLoss, {}),
     "ce_weight": (F.cross_entropy, nn.CrossEntropyLoss, {"weight"}),
+    "ce_weight_smooth": (lambda *a, **k: F.cross_entropy(*a, label_smoothing=0.2, **k),
+                         lambda **k: nn.CrossEntropyLoss(label_smoothing=0.2, **k), {"weight"}),
+    "ce_weight_spatial": (lambda *a, **k: F.cross_entropy(*a, label_smoothing=0.1, **k),
+                          lambda **k: nn.CrossEntropyLoss(label_smoothing=0.1, **k), {"weight"}),
     "ce_smooth": (lambda *a, **k: F.cross_entropy(*a, label_smoothing=0.1, **k),
                   lambda **k: nn.CrossEntropyLoss(label_smoothing=0.1, **k), {}),
 }
@@ -109,6 +113,8 @@ def test_class_id_losses_gradcheck(reduction):
     weight = np.array([0.5, 2.0, 1.0, 3.0])
     assert minilm.gradcheck(lambda x: F.nll_loss(x, ids, weight=weight, reduction=reduction), [x])
     assert minilm.gradcheck(lambda x: F.cross_entropy(x, ids, weight=weight, reduction=reduction), [x])
+    assert minilm.gradcheck(lambda x: F.cross_entropy(x, ids, weight=weight, reduction=reduction,
+                                                      label_smoothing=0.3), [x])
     spatial = t64(R.standard_normal((2, 4, 3)))
     assert minilm.gradcheck(lambda x: F.nll_loss(x, np.array([[0, 1, 3], [2, -100, 0]]), reduction=reduction),
                             [spatial])
