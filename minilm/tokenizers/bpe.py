@@ -184,10 +184,14 @@ class BPETokenizer(Tokenizer):
             ids = merge(ids, pair, self.merges[pair])
         return ids
 
+    def _chunks(self, text):
+        """The pieces the split pattern cuts text into (merges never cross them)."""
+        return self.compiled.findall(text)
+
     def encode_ordinary(self, text):
         """Ids of text, treating special-token strings as ordinary text."""
         out, cache = [], self.cache
-        for chunk in self.compiled.findall(text):
+        for chunk in self._chunks(text):
             ids = cache.get(chunk)
             if ids is None:
                 if len(cache) >= CACHE_SIZE:

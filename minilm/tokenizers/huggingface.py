@@ -26,8 +26,8 @@ models (Unigram, or BPE with byte_fallback and the "▁" Metaspace: Llama 1-2,
 Mistral), WordPiece (BERT), and pre-tokenizers or normalizers other than the
 above. Not reproduced: a post-processor's extra tokens (e.g. Llama-3's
 <|begin_of_text|>: add it yourself) and the lstrip/rstrip options of added tokens
-(refused). The split pattern must match every character (those of the GPT-2,
-Llama-3 and Qwen families do): text between matches would be dropped.
+(refused). Text between the split pattern's matches is a chunk of its own, as
+in tokenizers' "Isolated" behaviour.
 """
 import errno
 import json
@@ -125,6 +125,19 @@ class HuggingFaceBPETokenizer(BPETokenizer):
         if self.options["add_prefix_space"] and text and not text.startswith(" "):
             text = " " + text
         return super().encode_ordinary(text)
+
+    def _chunks(self, text):
+        """The matches and the text between them ("Isolated", as tokenizers splits): nothing is dropped."""
+        chunks, end = [], 0
+        for match in self.compiled.finditer(text):
+            if match.start() > end:
+                chunks.append(text[end:match.start()])
+            if match.end() > match.start():
+                chunks.append(match.group())
+            end = match.end()
+        if end < len(text):
+            chunks.append(text[end:])
+        return chunks
 
     def train(self, *args, **kwargs):
         raise ValueError("a pre-trained Hugging Face tokenizer cannot be trained further; "

@@ -80,3 +80,13 @@ def test_a_sentencepiece_folder_is_refused(tmp_path):
     (tmp_path / "tokenizer.model").write_bytes(b"\x0a\x00")
     with pytest.raises(ValueError, match="SentencePiece"):
         BPETokenizer.from_pretrained(tmp_path)
+
+
+def test_text_between_the_split_patterns_matches_is_kept(tmp_path):
+    """A pattern of letters only: tokenizers ("Isolated") keeps the digits and spaces between matches."""
+    d = json.load(open(os.path.join(HF, "tokenizer_split", "tokenizer.json"), encoding="utf-8"))
+    d["pre_tokenizer"]["pretokenizers"][0]["pattern"]["Regex"] = r"\p{L}+"
+    (tmp_path / "tokenizer.json").write_text(json.dumps(d))
+    tok = BPETokenizer.from_pretrained(tmp_path)
+    assert tok.decode(tok.encode("abc 123 def")) == "abc 123 def"
+    assert tok._chunks("abc 123 def") == ["abc", " 123 ", "def"]
