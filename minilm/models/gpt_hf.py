@@ -29,7 +29,7 @@ loads the model and computes the same logits.
 """
 import numpy as np
 
-from ..hf import load_safetensors_weights, read_config, write_folder
+from ..hf import load_safetensors_weights, read_config, weight_files, write_folder
 from .gpt import GPT, GPTConfig
 
 GPT2_ACTIVATIONS = {"gelu_new": "gelu_tanh", "gelu_pytorch_tanh": "gelu_tanh", "gelu": "gelu"}
@@ -40,6 +40,7 @@ CONV1D = ("attn.c_attn", "attn.c_proj", "mlp.c_fc", "mlp.c_proj")
 def load_pretrained(folder):
     """A GPT in eval mode with the weights of a Hugging Face GPT-2 or Llama folder."""
     hf = read_config(folder)
+    weight_files(folder)                                                 # a pickle-only folder is refused first
     model_type = hf.get("model_type")
     if model_type == "gpt2":
         config, from_hf = gpt2_config(hf), gpt2_state
@@ -88,6 +89,13 @@ def _refuse(condition, what, why):
                          "the weights without it would compute different logits")
 
 
+def _required(hf, key):
+    if key not in hf:
+        raise ValueError(f"config.json of this {hf.get('model_type')!r} model has no {key!r}, which its "
+                         "architecture needs; the file is incomplete or from another library")
+    return hf[key]
+
+
 def _take(weights, used, name):
     if name not in weights:
         raise ValueError(f"the weights have no {name!r}, which config.json implies; the folder may "
@@ -105,9 +113,10 @@ def gpt2_config(hf):
     activation = hf.get("activation_function", "gelu_new")
     _refuse(activation not in GPT2_ACTIVATIONS, f"activation_function {activation!r}",
             f"minilm's GPT-2 MLP has {', '.join(GPT2_ACTIVATIONS)}")
-    n_embd = hf["n_embd"]
-    return GPTConfig(vocab_size=hf["vocab_size"], block_size=hf["n_positions"], n_layer=hf["n_layer"],
-                     n_head=hf["n_head"], n_embd=n_embd, bias=True, mlp=GPT2_ACTIVATIONS[activation],
+    n_embd = _required(hf, "n_embd")
+    return GPTConfig(vocab_size=_required(hf, "vocab_size"), block_size=_required(hf, "n_positions"),
+                     n_layer=_required(hf, "n_layer"), n_head=_required(hf, "n_head"), n_embd=n_embd,
+                     bias=True, mlp=GPT2_ACTIVATIONS[activation],
                      intermediate_size=hf.get("n_inner") or 4 * n_embd,
                      norm_eps=hf.get("layer_norm_epsilon", 1e-5),
                      tie_embeddings=hf.get("tie_word_embeddings", True))
@@ -183,16 +192,17 @@ def llama_config(hf):
     attention_bias, mlp_bias = hf.get("attention_bias", False), hf.get("mlp_bias", False)
     _refuse(attention_bias != mlp_bias, f"attention_bias {attention_bias} with mlp_bias {mlp_bias}",
             "minilm's bias option puts biases on every projection or on none")
-    n_embd, n_head = hf["hidden_size"], hf["num_attention_heads"]
+    n_embd, n_head = _required(hf, "hidden_size"), _required(hf, "num_attention_heads")
     head_dim = hf.get("head_dim") or n_embd // n_head
     _refuse(head_dim * n_head != n_embd, f"head_dim {head_dim} with {n_head} heads of hidden_size {n_embd}",
             "minilm's head size is hidden_size / num_attention_heads")
     theta = hf.get("rope_theta", (hf.get("rope_parameters") or {}).get("rope_theta", 10000.0))
-    return GPTConfig(vocab_size=hf["vocab_size"], block_size=hf["max_position_embeddings"],
-                     n_layer=hf["num_hidden_layers"], n_head=n_head, n_embd=n_embd,
+    return GPTConfig(vocab_size=_required(hf, "vocab_size"), block_size=_required(hf, "max_position_embeddings"),
+                     n_layer=_required(hf, "num_hidden_layers"), n_head=n_head, n_embd=n_embd,
                      n_kv_head=hf.get("num_key_value_heads") or n_head, bias=bool(attention_bias),
                      norm="rmsnorm", pos="rope", mlp="swiglu", rope_theta=float(theta),
-                     intermediate_size=hf["intermediate_size"], norm_eps=hf.get("rms_norm_eps", 1e-6),
+                     intermediate_size=_required(hf, "intermediate_size"),
+                     norm_eps=hf.get("rms_norm_eps", 1e-6),
                      tie_embeddings=hf.get("tie_word_embeddings", False))
 
 

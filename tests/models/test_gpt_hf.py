@@ -102,6 +102,18 @@ def test_unsupported_llama_configs_are_refused(tmp_path, changes, message):
         GPT.from_pretrained(copy_with_config(tmp_path, "llama_tied", **changes))
 
 
+def test_a_missing_field_and_a_pickle_only_folder_are_one_clear_error(tmp_path):
+    folder = copy_with_config(tmp_path, "llama_tied")
+    config = json.loads((folder / "config.json").read_text())
+    del config["hidden_size"]
+    (folder / "config.json").write_text(json.dumps(config))
+    with pytest.raises(ValueError, match="has no 'hidden_size'"):
+        GPT.from_pretrained(folder)
+    os.replace(folder / "model.safetensors", folder / "pytorch_model.bin")   # (bytes do not matter: never read)
+    with pytest.raises(ValueError, match="a PyTorch pickle"):
+        GPT.from_pretrained(folder)
+
+
 def test_unsupported_gpt2_configs_are_refused(tmp_path):
     with pytest.raises(ValueError, match="scale_attn_by_inverse_layer_idx"):
         GPT.from_pretrained(copy_with_config(tmp_path / "a", "gpt2", scale_attn_by_inverse_layer_idx=True))
