@@ -38,7 +38,8 @@ whether the processes of the ranks on its own machine still exist: a lost one is
 named at once; a silent one on another machine ends the wait at the deadline.
 The rank then says so and exits with status 1 without waiting for MPI (whose
 own clean-up could hang). mpiexec (MPICH's hydra) usually gets there
-first: when a rank dies it kills the others. The NCCL path has no deadline.
+first: when a rank dies it kills the others. An NCCL all-reduce (queued on the
+GPU's stream) is waited on the same way.
 """
 import json
 import os
@@ -212,11 +213,16 @@ def _lost_ranks():
 
 
 def _wait(requests, what):
-    """Wait for MPI requests, checking ten times a second that the ranks on this machine still live."""
+    """Wait for MPI requests (see _wait_until)."""
     from mpi4py import MPI
+    _wait_until(lambda: MPI.Request.Testall(requests), what)
+
+
+def _wait_until(done, what):
+    """Poll done() until it is true, checking ten times a second that the ranks on this machine still live."""
     start = last_check = time.monotonic()
     deadline = start + _timeout()
-    while not MPI.Request.Testall(requests):
+    while not done():
         now = time.monotonic()
         if now - last_check > 0.1:                       # (~20 us a check)
             last_check = now
@@ -345,11 +351,12 @@ def _nccl_all_reduce(arrays, op):
     ops = {"sum": nccl.NCCL_SUM, "mean": nccl.NCCL_SUM, "max": nccl.NCCL_MAX, "min": nccl.NCCL_MIN}
     types = {"float16": nccl.NCCL_FLOAT16, "float32": nccl.NCCL_FLOAT32, "float64": nccl.NCCL_FLOAT64,
              "int32": nccl.NCCL_INT32, "int64": nccl.NCCL_INT64}
-    stream = cupy.cuda.get_current_stream().ptr
+    stream = cupy.cuda.get_current_stream()
     for a in arrays:
         if not a.flags.c_contiguous or str(a.dtype) not in types:
             raise TypeError(f"NCCL all_reduce needs contiguous arrays of {sorted(types)}, got {a.dtype}")
-        _nccl.allReduce(a.data.ptr, a.data.ptr, a.size, types[str(a.dtype)], ops[op], stream)
+        _nccl.allReduce(a.data.ptr, a.data.ptr, a.size, types[str(a.dtype)], ops[op], stream.ptr)
+    _wait_until(lambda: stream.done, f"all_reduce({op}) on the GPU")    # NCCL runs on the stream: same deadline
 
 
 # ---------------------------------------------------------------- the model wrapper
