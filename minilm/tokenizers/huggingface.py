@@ -170,7 +170,10 @@ def from_pretrained(folder):
 
 
 def from_tokenizer_json(d):
-    model = d.get("model") or {}
+    if not isinstance(d, dict) or not isinstance(d.get("model"), dict):
+        raise ValueError("not a tokenizer.json: expected a JSON object with a \"model\" object "
+                         "(as tokenizers.Tokenizer.save writes it)")
+    model = d["model"]
     kind = model.get("type")
     _refuse(kind != "BPE", f"a {kind} model", "SentencePiece Unigram and WordPiece are other algorithms")
     _refuse(model.get("byte_fallback"), "byte_fallback", "SentencePiece-style BPE over characters")
