@@ -355,7 +355,10 @@ def _nccl_all_reduce(arrays, op):
     for a in arrays:
         if not a.flags.c_contiguous or str(a.dtype) not in types:
             raise TypeError(f"NCCL all_reduce needs contiguous arrays of {sorted(types)}, got {a.dtype}")
+    nccl.groupStart()                                   # one launch for all the arrays (buckets)
+    for a in arrays:
         _nccl.allReduce(a.data.ptr, a.data.ptr, a.size, types[str(a.dtype)], ops[op], stream.ptr)
+    nccl.groupEnd()
     _wait_until(lambda: stream.done, f"all_reduce({op}) on the GPU")    # NCCL runs on the stream: same deadline
 
 
