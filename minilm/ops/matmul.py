@@ -16,7 +16,7 @@ from ..amp import round_operand
 from ..autograd import Function
 from ..backend import xp_of
 from .elementwise import sum_to_shape
-from .reduction import sum_rows
+from .reduction import ones, sum_rows
 from .split_product import matmul_2d, matmul_many
 
 
@@ -92,13 +92,14 @@ class Linear(Function):
     def backward(self, gy):
         gy2 = gy.reshape(-1, gy.shape[-1])
         p = self.precision
+        wants_gb = len(self.needs_input_grad) == 3 and self.needs_input_grad[2]
         if self.device == "cpu" and p is None and all(self.needs_input_grad[:2]):
-            gx, gw = matmul_many([(gy2, self.weight), (gy2.T, self.x2)])   # side by side on the pool's threads
-            gx = gx.reshape(self.x_shape)
+            # The three products side by side on the pool's threads; db = 1^T gy2 is the third.
+            pairs = [(gy2, self.weight), (gy2.T, self.x2)] + [(ones(len(gy2), gy2)[None], gy2)] * wants_gb
+            gx, gw, *gb = matmul_many(pairs)
+            gx, gb = gx.reshape(self.x_shape), (gb[0][0] if gb else None)
         else:
             gx = product(gy2, self.weight, self.device, precision=p).reshape(self.x_shape) if self.needs_input_grad[0] else None
             gw = product(gy2, self.x2, self.device, ta=True, precision=p) if self.needs_input_grad[1] else None
-        if len(self.needs_input_grad) == 2:
-            return gx, gw
-        gb = sum_rows(gy2) if self.needs_input_grad[2] else None
-        return gx, gw, gb
+            gb = sum_rows(gy2) if wants_gb else None
+        return (gx, gw) if len(self.needs_input_grad) == 2 else (gx, gw, gb)
