@@ -258,3 +258,11 @@ def _share_and_check(count):
     names = set()
     split_work(lambda i: names.add(threading.current_thread().name), [(i,) for i in range(count)])
     os._exit(0 if len(names) == count else 1)
+
+
+def test_lstm_layer_in_parts_passes_gradcheck(helper):
+    from minilm.ops.lstm import PART_MIN, batch_parts
+    T, B, I, H = 3, PART_MIN * helper, 2, 2
+    assert len(batch_parts(np, B)) == helper
+    arrays = [R.standard_normal(s) for s in [(T, B, I), (B, H), (B, H), (4 * H, I), (4 * H, H), (4 * H,)]]
+    assert minilm.gradcheck(lambda *a: LSTMLayer()(*a), [minilm.tensor(a, requires_grad=True) for a in arrays])
