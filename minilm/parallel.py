@@ -34,6 +34,10 @@ LSTM's parts) equals the whole product to rounding, because BLAS sums a block's
 edge tiles in another order. For one thread count a run repeats exactly.
 Without threadpoolctl minilm keeps one thread and leaves BLAS as it is.
 
+While minilm's threads are on, BLAS runs on one thread for the whole process:
+a product in the user's own NumPy code, outside minilm, uses one core too.
+`minilm.parallel.set_threads(1)` hands BLAS its threads back.
+
 The other design, keeping BLAS's threads and shortening their spin after NumPy
 has loaded, needs OpenBLAS-internal calls (re-reading its environment and
 restarting its threads) and still leaves two pools; it is compared in
@@ -85,11 +89,14 @@ os.register_at_fork(after_in_child=_restart_after_fork)
 
 
 def set_threads(count):
-    """Use `count` threads (the caller and count - 1 helpers) for minilm's work; 1 = all on the caller."""
+    """Use `count` threads (the caller and count - 1 helpers) for minilm's work; 1 = all on the
+    caller, and BLAS gets back the threads it had before minilm took the cores."""
     global _threads
     count = max(1, int(count))
     _start_helpers(count - 1)
     _threads = count
+    if _blas is not None:
+        _blas.limit(limits=1 if count > 1 else _blas_own_threads, user_api="blas")
 
 
 def set_enabled(flag):
@@ -112,6 +119,8 @@ def helper_jobs():
 
 
 _configured = 1
+_blas = None               # threadpoolctl's handle on the BLAS libraries NumPy loaded
+_blas_own_threads = None   # their thread count before minilm took the cores
 
 
 def configure():
@@ -120,18 +129,17 @@ def configure():
     The thread count is what BLAS would have used (it follows OPENBLAS_NUM_THREADS and the
     like), or MINILM_THREADS when set. With more than one, BLAS is set to one thread.
     """
-    global _configured
+    global _configured, _blas, _blas_own_threads
     controller = _blas_controller()
     if controller is None:            # threadpoolctl missing: BLAS keeps its threads, minilm uses one
         return
-    blas_threads = max([lib.num_threads for lib in controller.lib_controllers], default=os.cpu_count() or 1)
+    _blas_own_threads = max([lib.num_threads for lib in controller.lib_controllers], default=os.cpu_count() or 1)
     wanted = os.environ.get("MINILM_THREADS", "").strip()
-    count = int(wanted) if wanted.isdigit() else blas_threads
-    count = max(1, min(count, os.cpu_count() or 1))
-    if count > 1:
-        controller.limit(limits=1, user_api="blas")
-    _configured = count
-    set_threads(count)
+    count = int(wanted) if wanted.isdigit() else _blas_own_threads
+    _configured = max(1, min(count, os.cpu_count() or 1))
+    if _configured > 1:
+        _blas = controller
+    set_threads(_configured)
 
 
 def blas_threads():

@@ -266,3 +266,15 @@ def test_lstm_layer_in_parts_passes_gradcheck(helper):
     assert len(batch_parts(np, B)) == helper
     arrays = [R.standard_normal(s) for s in [(T, B, I), (B, H), (B, H), (4 * H, I), (4 * H, H), (4 * H,)]]
     assert minilm.gradcheck(lambda *a: LSTMLayer()(*a), [minilm.tensor(a, requires_grad=True) for a in arrays])
+
+
+@pytest.mark.skipif(parallel._blas is None, reason="minilm was started on one thread (MINILM_THREADS or one core)")
+def test_one_thread_for_minilm_gives_blas_its_threads_back():
+    before = parallel.threads()
+    try:
+        parallel.set_threads(1)
+        assert set(parallel.blas_threads().values()) == {parallel._blas_own_threads}
+        parallel.set_threads(2)
+        assert set(parallel.blas_threads().values()) == {1}
+    finally:
+        parallel.set_threads(before)
