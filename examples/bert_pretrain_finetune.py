@@ -13,12 +13,21 @@
    body, one from random weights. Both are scored on the test lines.
 
     python examples/bert_pretrain_finetune.py                # ~3 minutes on two cores
-    python examples/bert_pretrain_finetune.py --seeds 0 1 2 3 4 --pretrain-epochs 3
+    python examples/bert_pretrain_finetune.py --pretrain-epochs 4 --seeds 0 1 2 3 4
 
-What it printed on two (shared) cores:
+The model is small (2 layers, C = 64, 30-character windows) and trains
+without dropout: in a few minutes it underfits rather than overfits. What
+the default run printed (two cores shared with other work, 175 s), and with
+--pretrain-epochs 4 (390 s; masked-character accuracy 57 % instead of 50 %):
 
-    start                  accuracy        F1   ROC-AUC
-    pre-trained      (see the report of the run)
+    mean ± std            accuracy              F1         ROC-AUC
+    pre-trained      0.753 ± 0.007   0.752 ± 0.007   0.801 ± 0.013     (2 pre-training epochs)
+    pre-trained      0.768 ± 0.023   0.767 ± 0.024   0.828 ± 0.025     (4 pre-training epochs)
+    from scratch     0.697 ± 0.005   0.688 ± 0.002   0.753 ± 0.004
+
+Over seeds 0, 1, 2 the worst pre-trained start (0.743 / 0.738) beats the best
+one from scratch (0.703): the knowledge of spelling that filling in masked
+characters gives is worth more than the 1,200 labelled lines teach alone.
 """
 import argparse
 import functools
@@ -62,7 +71,7 @@ class MaskedBatch:
 
 def pretrain(config, train_windows, val_windows, special, args):
     minilm.manual_seed(0)
-    model = BERT(config)
+    model = BERT(config).to(args.device)
     opt = AdamW(model.parameters(), lr=args.pretrain_lr, weight_decay=0.01)
     steps = args.pretrain_epochs * -(-len(train_windows) // args.batch_size)
     history = fit(model, list(train_windows), loss_fn=sequence_cross_entropy, optimizer=opt, epochs=args.pretrain_epochs,
@@ -75,13 +84,13 @@ def pretrain(config, train_windows, val_windows, special, args):
 def task_examples(text, tok, special, block_size, seed=0):
     """(fine-tuning, test) examples [(ids, label)]: lines split first, then each gets its typo copy."""
     rng = np.random.default_rng(seed)
-    lines = [line for line in text.split("\n") if len(line) >= 20]
+    lines = [line[:block_size - 2] for line in text.split("\n") if len(line) >= 20]   # what fits beside [CLS], [SEP]
     rng.shuffle(lines)
     half = len(lines) // 2
 
     def encode(part):
         examples, _ = typo_lines("\n".join(part), rng)
-        return [([special["cls"]] + tok.encode(line)[:block_size - 2] + [special["sep"]], label)
+        return [([special["cls"]] + tok.encode(line) + [special["sep"]], label)
                 for line, label in examples]
     return encode(lines[:half]), encode(lines[half:])
 
@@ -102,11 +111,12 @@ def main():
     p.add_argument("--finetune-epochs", type=int, default=4)
     p.add_argument("--finetune-lines", type=int, default=600, help="real lines to fine-tune on (each + its typo copy)")
     p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
-    p.add_argument("--pretrain-lr", type=float, default=1e-3)
+    p.add_argument("--pretrain-lr", type=float, default=3e-3)
     p.add_argument("--finetune-lr", type=float, default=5e-4)
-    p.add_argument("--batch-size", type=int, default=64)
-    p.add_argument("--window", type=int, default=62, help="characters per pre-training window")
+    p.add_argument("--batch-size", type=int, default=32)
+    p.add_argument("--window", type=int, default=30, help="characters per pre-training window and task line")
     p.add_argument("--progress", action="store_true", help="tqdm bars for every epoch")
+    p.add_argument("--device", default="cpu")
     p.add_argument("--smoke", action="store_true", help="a tiny model and a few steps, to check the script runs")
     args = p.parse_args()
     start = time.time()
@@ -115,7 +125,7 @@ def main():
     cut = int(0.9 * len(text))
     corpus, task_text = text[:cut], text[cut:]
     config = BERTConfig(vocab_size=tok.vocab_size, block_size=args.window + 2, n_layer=2, n_head=4, n_embd=64,
-                        dropout=0.1, pad_id=special["pad"])
+                        dropout=0.0, pad_id=special["pad"])
     all_windows = windows(tok.encode(corpus), args.window, special)
     if args.smoke:
         config = BERTConfig(**{**config.to_dict(), "n_layer": 1, "n_embd": 16, "n_head": 2, "intermediate_size": None})
@@ -137,16 +147,16 @@ def main():
         for name in results:
             minilm.manual_seed(seed)
             model = (BERTClassifier.from_pretrained_bert(bert, 2) if name == "pre-trained"
-                     else BERTClassifier(config, 2))
+                     else BERTClassifier(config, 2).to(args.device))
             results[name].append(fine_tune(model, train, test, special, args, seed))
     print(f"\n{'start':<14}{'seed':>5}{'accuracy':>10}{'F1':>8}{'ROC-AUC':>9}")
     for name, runs in results.items():
         for seed, r in zip(args.seeds, runs):
             print(f"{name:<14}{seed:>5}{r['val_accuracy']:>10.3f}{r['val_f1']:>8.3f}{r['val_roc_auc']:>9.3f}")
-    print()
+    print(f"\n{'mean ± std':<14}{'accuracy':>16}{'F1':>16}{'ROC-AUC':>16}")
     for name, runs in results.items():
         cells = [np.array([r[f"val_{m}"] for r in runs]) for m in ("accuracy", "f1", "roc_auc")]
-        print(f"{name:<14}{'mean':>5}" + "".join(f"{c.mean():>7.3f}±{c.std():.3f}" for c in cells))
+        print(f"{name:<14}" + "".join(f"{c.mean():>8.3f} ± {c.std():.3f}" for c in cells))
     print(f"(chance accuracy is 0.50; {time.time() - start:.0f} s in all)")
 
 

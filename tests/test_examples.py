@@ -12,7 +12,8 @@ EXAMPLES = sorted(glob.glob(os.path.join(os.path.dirname(__file__), "..", "examp
 def test_every_example_is_covered():
     names = {os.path.basename(p) for p in EXAMPLES}
     assert names >= {"char_lstm_shakespeare.py", "gpt_shakespeare.py", "bpe_tokenizer.py", "seq2seq_reverse.py",
-                     "finetune_classifier.py", "word2vec.py", "gradcheck_tour.py", "glove.py"}
+                     "finetune_classifier.py", "word2vec.py", "gradcheck_tour.py", "glove.py",
+                     "bert_pretrain_finetune.py"}
 
 
 @pytest.mark.parametrize("path", EXAMPLES, ids=os.path.basename)
