@@ -27,8 +27,9 @@ gamma and beta, which are read too).
 """
 import numpy as np
 
-from ..hf import load_safetensors_weights, read_config
+from ..hf import load_safetensors_weights, read_config, weight_files
 from .bert import BERT, BERTConfig
+from .gpt_hf import _refuse, _required     # the same refusals and messages as the GPT folders
 
 LAYER = [("self_attn.out_proj", "attention.output.dense"), ("norm1", "attention.output.LayerNorm"),
          ("linear1", "intermediate.dense"), ("linear2", "output.dense"), ("norm2", "output.LayerNorm")]
@@ -42,6 +43,7 @@ BUFFERS = ("bert.embeddings.position_ids", "bert.embeddings.token_type_ids")
 def load_pretrained(folder):
     """A BERT in eval mode with the weights of a Hugging Face BertForMaskedLM folder."""
     hf = read_config(folder)
+    weight_files(folder)                                                 # a pickle-only folder is refused first
     if hf.get("model_type") != "bert":
         raise ValueError(f"{folder}/config.json is a {hf.get('model_type')!r} model; BERT.from_pretrained "
                          "reads 'bert' models (BertForMaskedLM folders)")
@@ -58,12 +60,6 @@ def load_pretrained(folder):
     return model.eval()
 
 
-def _refuse(condition, what, why):
-    if condition:
-        raise ValueError(f"config.json has {what}: {why}; minilm does not implement it, and loading "
-                         "the weights without it would compute different logits")
-
-
 def bert_config(hf):
     position = hf.get("position_embedding_type", "absolute")
     _refuse(position != "absolute", f"position_embedding_type {position!r}", "relative position scores")
@@ -73,9 +69,10 @@ def bert_config(hf):
             "a causal BERT decoder")
     _refuse(hf.get("tie_word_embeddings", True) is False, "tie_word_embeddings false",
             "an MLM decoder separate from the word embeddings")
-    return BERTConfig(vocab_size=hf["vocab_size"], block_size=hf["max_position_embeddings"],
-                      n_layer=hf["num_hidden_layers"], n_head=hf["num_attention_heads"], n_embd=hf["hidden_size"],
-                      intermediate_size=hf["intermediate_size"], type_vocab_size=hf.get("type_vocab_size", 2),
+    return BERTConfig(vocab_size=_required(hf, "vocab_size"), block_size=_required(hf, "max_position_embeddings"),
+                      n_layer=_required(hf, "num_hidden_layers"), n_head=_required(hf, "num_attention_heads"),
+                      n_embd=_required(hf, "hidden_size"), intermediate_size=_required(hf, "intermediate_size"),
+                      type_vocab_size=hf.get("type_vocab_size", 2),
                       dropout=hf.get("hidden_dropout_prob", 0.1), norm_eps=hf.get("layer_norm_eps", 1e-12),
                       pad_id=hf.get("pad_token_id") or 0)
 

@@ -53,6 +53,9 @@ def test_config_is_mapped_and_bad_folders_are_refused(tmp_path):
     (folder / "config.json").write_text(json.dumps({**hf, "model_type": "gpt2"}))
     with pytest.raises(ValueError, match="'gpt2' model"):
         BERT.from_pretrained(folder)
+    (folder / "config.json").write_text(json.dumps({k: v for k, v in hf.items() if k != "hidden_size"}))
+    with pytest.raises(ValueError, match="no 'hidden_size'"):
+        BERT.from_pretrained(folder)
     (folder / "config.json").write_text(json.dumps(hf))
     os.remove(folder / "model.safetensors")
     (folder / "pytorch_model.bin").write_bytes(b"not loaded")
