@@ -8,7 +8,7 @@
 One epoch: shuffle the examples, cut them into mini-batches, and for each
 
     outputs = model(*inputs)                 (the first element, if the model returns a tuple)
-    loss = loss_fn(outputs, targets)         a scalar Tensor
+    loss = loss_fn(outputs, targets)         a scalar Tensor (F.cross_entropy, nn.MSELoss(), ...)
     loss.backward(); clip; optimizer.step(); lr_schedule.step()
 
 then score the validation data without gradients: val_loss (the mean over

@@ -63,7 +63,7 @@ def test_metrics_by_name_equal_minilm_metrics():
 
 def test_early_stopping_stops():
     model = mlp()
-    history = fit(model, TRAIN, loss_fn=F.cross_entropy, optimizer=SGD(model.parameters(), lr=0.0), epochs=20,
+    history = fit(model, TRAIN, loss_fn=nn.CrossEntropyLoss(), optimizer=SGD(model.parameters(), lr=0.0), epochs=20,
                   batch_size=100, val_data=VAL, early_stopping=2, progress=False)
     assert len(history.epoch) == 3                  # epoch 1 sets the best, 2 and 3 do not improve: stop
     history = fit(mlp(), TRAIN, loss_fn=F.cross_entropy, optimizer=AdamW(mlp().parameters()), epochs=2,
