@@ -108,61 +108,71 @@ def _cluster_path(fn, module_names):
 
 
 # ---------------------------------------------------------------- DOT text
+HEADER = ["digraph minilm {",
+          '  graph [fontname="Helvetica", fontsize=11, nodesep=0.25, ranksep=0.35];',
+          '  node [fontname="Helvetica", fontsize=10, margin="0.1,0.04"];',
+          '  edge [color="#555555", arrowsize=0.6];']
+
+
 def _dot(graph, param_names, show_values):
-    ids = {}
-    for i, fn in enumerate(graph["ops"]):
-        ids[id(fn)] = f"op{i}"
-    for i, leaf in enumerate(graph["leaves"]):
-        ids[id(leaf)] = f"leaf{i}"
-    # a tree of clusters: key = tuple of module ids from the outside in
-    clusters = {(): {"label": None, "nodes": [], "children": []}}
-
-    def cluster_of(path):
-        key = ()
-        for module, name in path:
-            child = key + (id(module),)
-            if child not in clusters:
-                clusters[child] = {"label": f"{name} ({type(module).__name__})", "name": name,
-                                   "nodes": [], "children": []}
-                clusters[key]["children"].append(child)
-            key = child
-        return key
-
-    module_names = _module_names(graph["ops"])
+    ids = {id(fn): f"op{i}" for i, fn in enumerate(graph["ops"])}
+    ids.update({id(leaf): f"leaf{i}" for i, leaf in enumerate(graph["leaves"])})
+    clusters, module_names = _Clusters(), _module_names(graph["ops"])
     for fn in graph["ops"]:
-        label = _op_label(fn, graph["shapes"].get(id(fn)), show_values)
-        clusters[cluster_of(_cluster_path(fn, module_names))]["nodes"].append(
-            f'{ids[id(fn)]} [label="{_escape(label)}", shape=box, style="rounded,filled", fillcolor="#fdf2d0"]')
-    by_name = {c["name"]: key for key, c in clusters.items() if key}
+        label = _escape(_op_label(fn, graph["shapes"].get(id(fn)), show_values))
+        clusters.add(clusters.box_of(_cluster_path(fn, module_names)),
+                     f'{ids[id(fn)]} [label="{label}", shape=box, style="rounded,filled", fillcolor="#fdf2d0"]')
     for leaf in graph["leaves"]:
         name = param_names.get(id(leaf))
-        label = _leaf_label(leaf, name, show_values)
+        label = _escape(_leaf_label(leaf, name, show_values))
         fill = "#d6e8fa" if leaf.requires_grad else "#eeeeee"
-        owner = by_name.get(name.rsplit(".", 1)[0], ()) if name else ()   # a weight sits in its module's box
-        clusters[owner]["nodes"].append(
-            f'{ids[id(leaf)]} [label="{_escape(label)}", shape=ellipse, style=filled, fillcolor="{fill}"]')
-    lines = ["digraph minilm {",
-             '  graph [fontname="Helvetica", fontsize=11, nodesep=0.25, ranksep=0.35];',
-             '  node [fontname="Helvetica", fontsize=10, margin="0.1,0.04"];',
-             '  edge [color="#555555", arrowsize=0.6];']
-    _emit_cluster(clusters, (), lines, "  ")
+        owner = clusters.by_name.get(name.rsplit(".", 1)[0], ()) if name else ()   # a weight sits in its module's box
+        clusters.add(owner, f'{ids[id(leaf)]} [label="{label}", shape=ellipse, style=filled, fillcolor="{fill}"]')
+    edges = []
     for source, target, index in graph["edges"]:
         several_outputs = getattr(source, "output_meta", None) is not None   # label which one flows
         tail = f' [label="{index}", fontsize=8]' if several_outputs else ""
-        lines.append(f"  {ids[id(source)]} -> {ids[id(target)]}{tail};")
-    lines.append("}")
-    return "\n".join(lines) + "\n"
+        edges.append(f"  {ids[id(source)]} -> {ids[id(target)]}{tail};")
+    return "\n".join(HEADER + clusters.lines() + edges + ["}"]) + "\n"
 
 
-def _emit_cluster(clusters, key, lines, indent):
-    cluster = clusters[key]
-    lines.extend(indent + node + ";" for node in cluster["nodes"])
-    for child in cluster["children"]:
-        lines.append(f'{indent}subgraph cluster_{len(lines)} {{')
-        lines.append(f'{indent}  label="{_escape(clusters[child]["label"])}"; labeljust=l; style="rounded"; '
-                     f'color="#8899aa";')
-        _emit_cluster(clusters, child, lines, indent + "  ")
-        lines.append(indent + "}")
+class _Clusters:
+    """The nested boxes of the picture: one per module, holding its nodes and its sub-modules' boxes.
+
+    A box is keyed by the ids of the modules from the outside in, so a module called from
+    two places (a shared block) gets a box in each.
+    """
+
+    def __init__(self):
+        self.boxes = {(): {"label": None, "nodes": [], "children": []}}
+        self.by_name = {}
+
+    def box_of(self, path):
+        """The key of the box for a chain of (module, name), making the boxes on the way."""
+        key = ()
+        for module, name in path:
+            child = key + (id(module),)
+            if child not in self.boxes:
+                self.boxes[child] = {"label": f"{name} ({type(module).__name__})", "number": len(self.boxes),
+                                     "nodes": [], "children": []}
+                self.boxes[key]["children"].append(child)
+                self.by_name.setdefault(name, child)
+            key = child
+        return key
+
+    def add(self, key, node):
+        self.boxes[key]["nodes"].append(node)
+
+    def lines(self, key=(), indent="  "):
+        box = self.boxes[key]
+        out = [indent + node + ";" for node in box["nodes"]]
+        for child in box["children"]:
+            inner = self.boxes[child]
+            out.append(f'{indent}subgraph cluster_{inner["number"]} {{')
+            out.append(f'{indent}  label="{_escape(inner["label"])}"; labeljust=l; style="rounded"; color="#8899aa";')
+            out.extend(self.lines(child, indent + "  "))
+            out.append(indent + "}")
+        return out
 
 
 def _op_label(fn, shape, show_values):

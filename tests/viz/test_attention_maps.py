@@ -3,7 +3,6 @@ import numpy as np
 import pytest
 
 import minilm
-import minilm.functional as F
 from minilm.models import GPT, LSTMLM, GPTConfig, Seq2SeqTransformer
 from minilm.ops import attention as attention_op
 from minilm.viz import attention_maps, attention_probabilities, plot_attention

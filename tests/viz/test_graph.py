@@ -1,5 +1,8 @@
 """draw_graph: DOT text of the autograd graph, module clusters, value statistics, rendering."""
 import os
+import shutil
+import subprocess
+import sys
 import xml.etree.ElementTree as ET
 
 import numpy as np
@@ -114,7 +117,7 @@ def test_clear_errors_for_freed_graphs_and_missing_values():
 
 
 def dot_program():
-    return pytest.importorskip("graphviz") and __import__("shutil").which("dot")
+    return pytest.importorskip("graphviz") and shutil.which("dot")
 
 
 @pytest.mark.parametrize("extension", [".svg", ".png", ".pdf"])
@@ -148,7 +151,5 @@ def test_without_dot_the_text_is_returned_and_rendering_says_what_to_install(tmp
 
 
 def test_import_minilm_imports_no_drawing_library():
-    import subprocess
-    import sys
     code = "import sys, minilm, minilm.train.loop; print(any(m in sys.modules for m in ('matplotlib', 'graphviz')))"
     assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True).stdout.strip() == "False"

@@ -1,4 +1,5 @@
 """minilm viz attention|embeddings|graph and minilm plot on a tiny trained run (trained once here)."""
+import shutil
 import xml.etree.ElementTree as ET
 
 import pytest
@@ -49,7 +50,7 @@ def test_embeddings_writes_a_labelled_scatter(run, tmp_path):
 
 
 def test_graph_of_one_training_step(run, tmp_path, capsys):
-    if not __import__("shutil").which("dot"):
+    if not shutil.which("dot"):
         pytest.skip("Graphviz's dot program is not installed (.ci/run installs it)")
     path = tmp_path / "graph.svg"
     assert main(["viz", "graph", "--out", str(run), "--save", str(path), "--tokens", "4"]) == 0
