@@ -231,6 +231,11 @@ def _train_epoch(model, train, loss_fn, optimizer, scheduler, grad_clip, batch_s
         for start in bar:
             batch = train.batch(order[start:start + batch_size])
             _, loss = _outputs_and_loss(model, batch, loss_fn)
+            if not math.isfinite(loss.item()):
+                raise FloatingPointError(f"fit: the loss is {loss.item()} at step {run['step'] + 1} ({title}); "
+                                         "lower the learning rate, clip gradients (grad_clip=1.0) or check the "
+                                         "data. The weights were not updated by this batch; checkpoints written "
+                                         "so far are kept")
             optimizer.zero_grad()
             loss.backward()
             if grad_clip is not None:

@@ -141,3 +141,12 @@ def test_bad_arguments_are_clear_errors(kwargs, message):
     arguments.update(kwargs)
     with pytest.raises(ValueError, match=message):
         fit(model, arguments.pop("train_data"), **arguments)
+
+
+def test_a_non_finite_loss_stops_with_a_clear_error():
+    model = mlp()
+    x = TRAIN[0].copy()
+    x[5] = np.nan
+    with pytest.raises(FloatingPointError, match="loss is nan at step 1 \\(epoch 1/3\\)"):
+        fit(model, (x, TRAIN[1]), loss_fn=F.cross_entropy, optimizer=SGD(model.parameters(), lr=0.1), epochs=3,
+            batch_size=len(x), progress=False)
