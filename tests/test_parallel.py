@@ -278,3 +278,18 @@ def test_one_thread_for_minilm_gives_blas_its_threads_back():
         assert set(parallel.blas_threads().values()) == {1}
     finally:
         parallel.set_threads(before)
+
+
+def test_layer_norm_groups_on_several_threads_equal_one_thread(helper):
+    from minilm.ops.layer_norm import GROUP_ELEMENTS
+    arrays = [R.standard_normal(s).astype(np.float32) for s in [(3 * GROUP_ELEMENTS // 128, 128), (128,), (128,)]]
+    fn = lambda x, w, b: F.layer_norm(x, (128,), w, b)          # noqa: E731
+    jobs = parallel.helper_jobs()
+    with_helper = values_and_grads(fn, arrays)
+    assert parallel.helper_jobs() >= jobs + 2
+    parallel.set_enabled(False)
+    y, gx, gw, gb = values_and_grads(fn, arrays)
+    np.testing.assert_array_equal(with_helper[0], y)            # rows are normalized the same way
+    np.testing.assert_array_equal(with_helper[1], gx)
+    np.testing.assert_allclose(with_helper[2], gw, rtol=1e-5, atol=1e-4)   # sums of other groupings
+    np.testing.assert_allclose(with_helper[3], gb, rtol=1e-5, atol=1e-4)

@@ -16,16 +16,21 @@ composite graph would need about ten nodes and their saved temporaries.)
 
 The input is viewed as rows (N, D), D the product of the normalized dims, and
 processed a group of rows at a time, so that the group's temporaries stay in
-the CPU cache between the ~8 passes the formulas make over them.
+the CPU cache between the ~8 passes the formulas make over them. The groups are
+independent, so they are shared among minilm's threads (minilm/parallel.py)
+once there are SHARE_ELEMENTS or more; in backward each group's share of
+dL/dweight and dL/dbias is summed afterwards, in group order.
 """
 import numpy as np
 
 from .. import kernels
 from ..autograd import Function
 from ..backend import xp_of
+from ..parallel import balanced_ranges, split_work
 from .reduction import sum_last, sum_rows
 
 GROUP_ELEMENTS = 131072  # rows x D per group (measured: 2 x 65536 is ~5% slower)
+SHARE_ELEMENTS = 65536   # from this many elements the groups go to several threads
 
 
 def as_rows(x, normalized_ndim):
@@ -35,8 +40,14 @@ def as_rows(x, normalized_ndim):
 
 
 def row_groups(n_rows, D, xp):
-    size = n_rows if xp is not np else max(1, GROUP_ELEMENTS // D)   # CuPy: one group
-    return [(a, min(a + size, n_rows)) for a in range(0, n_rows, size)]
+    if xp is not np or n_rows == 0:                                  # CuPy: one group
+        return [(0, n_rows)] if n_rows else []
+    return balanced_ranges(n_rows, max(1, GROUP_ELEMENTS // D))
+
+
+def for_each_group(fn, groups, n_elements):
+    """fn(a, b) for every group of rows, on minilm's threads when the rows are many enough."""
+    split_work(fn, groups, share=n_elements >= SHARE_ELEMENTS)
 
 
 class LayerNorm(Function):
@@ -55,7 +66,8 @@ class LayerNorm(Function):
             return self._forward_kernel(x2, weight, bias, xp).reshape(x.shape)
         y, xhat = xp.empty_like(x2), xp.empty_like(x2)
         rstd = xp.empty((len(x2), 1), x.dtype)
-        for a, b in row_groups(len(x2), D, xp):
+
+        def normalize(a, b):
             xs = x2[a:b]
             xc = xp.subtract(xs, sum_last(xs) / D, out=xhat[a:b])
             r = rstd[a:b]
@@ -67,6 +79,7 @@ class LayerNorm(Function):
                 y[a:b] = xc
             if bias is not None:
                 y[a:b] += bias
+        for_each_group(normalize, row_groups(len(x2), D, xp), x2.size)
         self.xhat, self.rstd, self.weight = xhat, rstd, weight
         return y.reshape(x.shape)
 
@@ -77,16 +90,17 @@ class LayerNorm(Function):
         N, D = xhat.shape
         gy2 = gy.reshape(N, D)
         gx = xp.empty_like(gy2)
-        dweight = xp.zeros(D, gy.dtype) if self.has_weight else None
-        dbias = xp.zeros(D, gy.dtype) if self.has_bias else None
         w = weight if weight is not None else xp.ones(D, gy.dtype)
-        for a, b in row_groups(N, D, xp):
+        groups = row_groups(N, D, xp)
+        dweights, dbiases = [None] * len(groups), [None] * len(groups)   # each group's share of the sums
+
+        def backprop(k, a, b):
             g, xh = gy2[a:b], xhat[a:b]
             g_xh = g * xh
-            if dweight is not None:
-                dweight += sum_rows(g_xh)
-            if dbias is not None:
-                dbias += sum_rows(g)
+            if self.has_weight:
+                dweights[k] = sum_rows(g_xh)
+            if self.has_bias:
+                dbiases[k] = sum_rows(g)
             # with gxhat = g * w, both means are matrix-vector products: no gxhat * xhat copy
             mean_gxhat = (g @ w)[:, None] / D
             mean_gxhat_xhat = (g_xh @ w)[:, None] / D
@@ -94,11 +108,12 @@ class LayerNorm(Function):
             out -= mean_gxhat
             out -= xp.multiply(xh, mean_gxhat_xhat, out=g_xh)
             out *= rstd[a:b]
+        for_each_group(backprop, [(k, a, b) for k, (a, b) in enumerate(groups)], gy2.size)
         grads = [gx.reshape(gy.shape)]
         if self.has_weight:
-            grads.append(dweight.reshape(self.param_shape))
+            grads.append(sum(dweights, xp.zeros(D, gy.dtype)).reshape(self.param_shape))
         if self.has_bias:
-            grads.append(dbias.reshape(self.param_shape))
+            grads.append(sum(dbiases, xp.zeros(D, gy.dtype)).reshape(self.param_shape))
         return tuple(grads)
 
     # ---------------------------------------------------------------- minilm's CUDA kernel
