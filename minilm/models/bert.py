@@ -22,7 +22,8 @@ body loads into it unchanged; the pooler and classifier start from scratch.
 
 The encoder layers are nn.TransformerEncoderLayer with norm_first=False, so
 their parameters have PyTorch's names; models/bert_hf.py maps the names of a
-Hugging Face BertForMaskedLM onto them. Shapes: B batch, T time, C = n_embd,
+Hugging Face BertForMaskedLM onto them and back (from_pretrained,
+save_pretrained). Shapes: B batch, T time, C = n_embd,
 V vocab, K classes.
 """
 from dataclasses import asdict, dataclass
@@ -150,6 +151,11 @@ class BERT(Module):
         """A BERT in eval mode with the weights of a Hugging Face BertForMaskedLM folder (models/bert_hf.py)."""
         from .bert_hf import load_pretrained
         return load_pretrained(folder)
+
+    def save_pretrained(self, folder, overwrite=False):
+        """Write a Hugging Face folder (config.json, model.safetensors) that BertForMaskedLM loads."""
+        from .bert_hf import save_pretrained
+        save_pretrained(self, folder, overwrite)
 
 
 class BERTClassifier(Module):

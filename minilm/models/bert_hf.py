@@ -1,4 +1,4 @@
-"""BERT <- Hugging Face folders of BertForMaskedLM models.
+"""BERT <-> Hugging Face folders of BertForMaskedLM models.
 
 The folder I/O (config.json, safetensors, dtypes, refusing pickles) is
 minilm/hf.py; this file is only the translation a BERT needs:
@@ -23,11 +23,13 @@ minilm/hf.py; this file is only the translation a BERT needs:
     cls.predictions.decoder.weight           (tied: bert.embeddings.word_embeddings.weight)
 
 transformers calls its LayerNorm parameters weight and bias (old checkpoints:
-gamma and beta, which are read too).
+gamma and beta, which are read too). save_pretrained writes the same table
+backwards, so `transformers.BertForMaskedLM.from_pretrained(folder)` computes
+the same logits (checked by tests/fixtures/make_bert_fixtures.py).
 """
 import numpy as np
 
-from ..hf import load_safetensors_weights, read_config, weight_files
+from ..hf import load_safetensors_weights, read_config, weight_files, write_folder
 from .bert import BERT, BERTConfig
 from .gpt_hf import _refuse, _required     # the same refusals and messages as the GPT folders
 
@@ -122,3 +124,28 @@ def bert_state(weights, config):
             for suffix in (".weight", ".bias"):
                 state[ours + our_module + suffix] = take(theirs + their_module + suffix)
     return state, used
+
+
+def save_pretrained(model, folder, overwrite=False):
+    """Write config.json and model.safetensors of a BertForMaskedLM with this BERT's weights."""
+    c = model.config
+    state = {k: np.asarray(v.get() if hasattr(v, "get") else v) for k, v in model.state_dict().items()}
+    weights = {name: state[name] for name in state if name.startswith("bert.embeddings.") and "norm" not in name}
+    for ours, theirs in HEAD:
+        weights[theirs + ".weight"], weights[theirs + ".bias"] = state[ours + ".weight"], state[ours + ".bias"]
+    weights["cls.predictions.bias"] = state["mlm_head.bias"]
+    for i in range(c.n_layer):
+        ours, theirs = f"bert.encoder.layers.{i}.", f"bert.encoder.layer.{i}."
+        for suffix, stacked in ((".weight", "self_attn.in_proj_weight"), (".bias", "self_attn.in_proj_bias")):
+            for part, rows in zip(("query", "key", "value"), np.split(state[ours + stacked], 3)):
+                weights[theirs + f"attention.self.{part}{suffix}"] = rows
+        for our_module, their_module in LAYER:
+            for suffix in (".weight", ".bias"):
+                weights[theirs + their_module + suffix] = state[ours + our_module + suffix]
+    hf = {"architectures": ["BertForMaskedLM"], "model_type": "bert", "vocab_size": c.vocab_size,
+          "hidden_size": c.n_embd, "num_hidden_layers": c.n_layer, "num_attention_heads": c.n_head,
+          "intermediate_size": c.intermediate_size, "max_position_embeddings": c.block_size,
+          "type_vocab_size": c.type_vocab_size, "hidden_act": "gelu", "layer_norm_eps": c.norm_eps,
+          "hidden_dropout_prob": c.dropout, "attention_probs_dropout_prob": c.dropout, "pad_token_id": c.pad_id,
+          "position_embedding_type": "absolute", "tie_word_embeddings": True, "dtype": "float32"}
+    write_folder(folder, hf, weights, overwrite)

@@ -119,3 +119,16 @@ def test_bad_inputs_are_clear():
         model(np.zeros((2, 4), np.int64), attention_mask=np.ones((2, 3)))
     with pytest.raises(ValueError, match="shape \\(B, T\\)"):
         model(np.zeros(4, np.int64))
+
+
+def test_save_pretrained_round_trip_and_no_silent_overwrite(tmp_path):
+    """(That transformers loads what save_pretrained writes is checked by fixtures/make_bert_fixtures.py.)"""
+    model = BERT.from_pretrained(os.path.join(HF, "bert"))
+    model.save_pretrained(tmp_path / "saved")
+    again = BERT.from_pretrained(tmp_path / "saved")
+    assert again.config == model.config
+    with minilm.no_grad():
+        np.testing.assert_array_equal(again(REF["input_ids"], REF["attention_mask"], REF["token_type_ids"]).numpy(),
+                                      model(REF["input_ids"], REF["attention_mask"], REF["token_type_ids"]).numpy())
+    with pytest.raises(FileExistsError, match="overwrite=True"):
+        model.save_pretrained(tmp_path / "saved")
