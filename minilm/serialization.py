@@ -18,6 +18,10 @@ from .backend import to_device
 from .tensor import Tensor
 
 
+_UMASK = os.umask(0)   # read the process's umask (the only way is to set it) and put it back
+os.umask(_UMASK)
+
+
 def atomic_write(path, write):
     """Call write(tmp_path), then rename tmp_path over path (same folder, so same filesystem).
 
@@ -34,6 +38,7 @@ def atomic_write(path, write):
     os.close(fd)
     try:
         write(tmp)
+        os.chmod(tmp, 0o666 & ~_UMASK)   # mkstemp makes it private (0600); a saved file gets the usual mode
         with open(tmp, "rb") as f:
             os.fsync(f.fileno())
         os.replace(tmp, path)

@@ -1,5 +1,6 @@
 """safetensors save/load: round trips, atomic writes, clear errors for damaged files."""
 import os
+import stat
 
 import numpy as np
 import pytest
@@ -43,3 +44,12 @@ def test_tensors_are_saved_as_arrays(tmp_path):
     other = minilm.nn.Linear(3, 2)
     other.load_state_dict(minilm.load(tmp_path / "m.safetensors"))
     assert np.array_equal(other.weight.numpy(), model.weight.numpy())
+
+
+def test_saved_files_get_the_usual_mode_not_a_private_temporary_one(tmp_path):
+    """The temporary file is made private (0600); the saved file gets 0666 less the umask, as open() would."""
+    umask = os.umask(0)
+    os.umask(umask)
+    path = tmp_path / "w.safetensors"
+    minilm.save({"a": np.zeros(3, np.float32)}, path)
+    assert stat.S_IMODE(os.stat(path).st_mode) == 0o666 & ~umask
