@@ -22,15 +22,16 @@ So minilm owns the cores itself, whichever was imported first:
   calls, so the shares really run at the same time.
 - Who cuts what: large matrix products by rows (ops/split_product.py), GELU in
   cache-sized pieces (ops/pieces.py), attention in groups of heads
-  (ops/attention.py), the LSTM's recurrence by sequences of the batch
-  (ops/lstm.py). Handing work over costs ~10-40 us, so only work of a few
-  hundred us is shared.
+  (ops/attention.py), layer norm in groups of rows (ops/layer_norm.py).
+  Handing work over costs ~10-40 us, so only work of a few hundred us is
+  shared. An LSTM layer, 64 thin products in a row, hands the cores to BLAS's
+  own threads for its duration instead (cores_to_blas, ops/lstm.py).
 
 MINILM_THREADS=N sets the number of threads (1 or 0: no helpers, and BLAS keeps
 its own threads); OPENBLAS_NUM_THREADS / OMP_NUM_THREADS, which cap BLAS, cap
 minilm the same way. Element-wise shares and attention's head groups compute
-bit for bit what one thread would; a product cut into row blocks (and the
-LSTM's parts) equals the whole product to rounding, because BLAS sums a block's
+bit for bit what one thread would; a product cut into row blocks
+equals the whole product to rounding, because BLAS sums a block's
 edge tiles in another order. For one thread count a run repeats exactly.
 Without threadpoolctl minilm keeps one thread and leaves BLAS as it is.
 
@@ -43,6 +44,7 @@ has loaded, needs OpenBLAS-internal calls (re-reading its environment and
 restarting its threads) and still leaves two pools; it is compared in
 benchmarks/import_order.py's docstring.
 """
+import contextlib
 import os
 import queue
 import threading
@@ -102,6 +104,24 @@ def set_threads(count):
 def set_enabled(flag):
     """Helpers on (as many threads as configure() chose, at least two) or off (one thread)."""
     set_threads(max(2, _configured) if flag else 1)
+
+
+@contextlib.contextmanager
+def cores_to_blas():
+    """Hand the cores to BLAS for a stretch of work made of products too thin to cut (an LSTM's
+    per-step products), and take them back after: inside, BLAS has its own threads and minilm
+    runs on the calling thread alone. A no-op when minilm already is on one thread."""
+    global _threads
+    if _blas is None or _threads < 2:
+        yield
+        return
+    saved, _threads = _threads, 1
+    _blas.limit(limits=_blas_own_threads, user_api="blas")
+    try:
+        yield
+    finally:
+        _blas.limit(limits=1, user_api="blas")
+        _threads = saved
 
 
 def threads():

@@ -11,7 +11,6 @@ import pytest
 import minilm
 import minilm.functional as F
 from minilm import parallel
-from minilm.ops.lstm import LSTMLayer
 from minilm.ops.pieces import CHUNK
 from minilm.ops.split_product import SPLIT_WORK, matmul_2d, matmul_many
 from minilm.parallel import balanced_ranges, split_work
@@ -86,25 +85,6 @@ def test_linear_layer_cut_across_threads_equals_one_thread(helper):
     parallel.set_enabled(False)
     for a, ref in zip(with_helper, values_and_grads(fn, [x, w, b])):
         np.testing.assert_allclose(a, ref, rtol=1e-5, atol=1e-4)
-
-
-def test_lstm_layer_cut_by_sequences_equals_one_part(helper):
-    T, B, I, H = 12, 8 * helper + 3, 20, 16                  # parts of unequal size
-    arrays = [R.standard_normal(s).astype(np.float32) for s in
-              [(T, B, I), (B, H), (B, H), (4 * H, I), (4 * H, H), (4 * H,), (4 * H,)]]
-
-    def outputs_and_grads():
-        xs = [minilm.tensor(a, requires_grad=True) for a in arrays]
-        y, h, c = LSTMLayer()(*xs)
-        weights = [minilm.tensor(np.cos(np.arange(o.numel())).reshape(o.shape).astype(np.float32)) for o in (y, h, c)]
-        sum((o * wt).sum() for o, wt in zip((y, h, c), weights)).backward()
-        return [o.numpy() for o in (y, h, c)] + [x.grad for x in xs]
-    jobs = parallel.helper_jobs()
-    with_helper = outputs_and_grads()
-    assert parallel.helper_jobs() >= jobs + 2                 # forward and backward each shared
-    parallel.set_enabled(False)
-    for a, ref in zip(with_helper, outputs_and_grads()):
-        np.testing.assert_allclose(a, ref, rtol=1e-5, atol=1e-5)
 
 
 # ---------------------------------------------------------------- who owns the cores, in a fresh process
@@ -260,15 +240,6 @@ def _share_and_check(count):
     os._exit(0 if len(names) == count else 1)
 
 
-def test_lstm_layer_in_parts_passes_gradcheck(helper):
-    from minilm.ops.lstm import PART_MIN, batch_parts
-    T, B, I, H = 3, PART_MIN * helper, 2, 2
-    assert len(batch_parts(np, B)) == helper
-    arrays = [R.standard_normal(s) for s in [(T, B, I), (B, H), (B, H), (4 * H, I), (4 * H, H), (4 * H,)]]
-    assert minilm.gradcheck(lambda *a: LSTMLayer()(*a), [minilm.tensor(a, requires_grad=True) for a in arrays])
-
-
-@pytest.mark.skipif(parallel._blas is None, reason="minilm was started on one thread (MINILM_THREADS or one core)")
 def test_one_thread_for_minilm_gives_blas_its_threads_back():
     before = parallel.threads()
     try:
@@ -293,3 +264,23 @@ def test_layer_norm_groups_on_several_threads_equal_one_thread(helper):
     np.testing.assert_array_equal(with_helper[1], gx)
     np.testing.assert_allclose(with_helper[2], gw, rtol=1e-5, atol=1e-4)   # sums of other groupings
     np.testing.assert_allclose(with_helper[3], gb, rtol=1e-5, atol=1e-4)
+
+
+@pytest.mark.skipif(parallel._blas is None, reason="minilm was started on one thread (MINILM_THREADS or one core)")
+def test_an_lstm_layer_hands_the_cores_to_blas_and_takes_them_back(helper, monkeypatch):
+    from minilm.ops.lstm import LSTMLayer
+    seen = []
+    real = parallel.cores_to_blas
+
+    def watched():
+        with real():
+            seen.append((parallel.threads(), set(parallel.blas_threads().values())))
+            yield
+    monkeypatch.setattr(parallel, "cores_to_blas", __import__("contextlib").contextmanager(watched))
+    T, B, I, H = 4, 3, 5, 6
+    xs = [minilm.tensor(R.standard_normal(s).astype(np.float32), requires_grad=True)
+          for s in [(T, B, I), (B, H), (B, H), (4 * H, I), (4 * H, H)]]
+    y, h, c = LSTMLayer()(*xs)
+    (y.sum() + h.sum() + c.sum()).backward()
+    assert seen == [(1, {parallel._blas_own_threads})] * 2          # forward and backward, BLAS's threads
+    assert parallel.threads() == helper and set(parallel.blas_threads().values()) == {1}

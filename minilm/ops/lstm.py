@@ -47,9 +47,7 @@ import numpy as np
 from .. import parallel
 from ..autograd import Function
 from ..backend import xp_of
-from ..parallel import split_work
 from .reduction import sum_last
-from .split_product import matmul_2d, matmul_many
 
 def _sigmoid_rows(a, H):
     """The rows of the sigmoid gates i, f and o in a (..., 4H, B): two blocks, g's rows between them."""
@@ -140,114 +138,67 @@ class LSTMCell(Function):
 class LSTMLayer(Function):
     """A whole sequence: (X (T, B, I), h0, c0, W_ih, W_hh[, b_ih, b_hh]) -> (Y (T, B, H), h_T, c_T).
 
-    The sequences of a batch never meet inside an LSTM, so the batch is cut into parts
-    (batch_parts), and each part runs the whole recurrence, forward or backward, on a
-    thread of minilm's pool (minilm/parallel.py): both cores work through all 64 time
-    steps, the thin per-step products and the element-wise gate math alike, for a single
-    hand-over per layer. The weight gradients, which sum over every step and sequence, are
-    then one product each over all T*B columns, as on one thread.
+    The loops are T thin products in a row with a little element-wise work between them.
+    For them BLAS's own threads, which wait spinning between two products, use the cores
+    best, so minilm hands BLAS the cores for the layer (parallel.cores_to_blas). Measured
+    at B=32, H=256: ~126 ms a step against ~136 ms with the batch cut into one part per
+    thread of minilm's pool (thinner products, and the parts' element-wise calls queue for
+    Python's interpreter lock) and ~155 ms with each step's product cut by rows.
     """
 
-    def forward(self, x, h0, c0, w_ih, w_hh, *biases):
+    def forward(self, *inputs):
+        with parallel.cores_to_blas():
+            return self._forward(*inputs)
+
+    def backward(self, *grads):
+        with parallel.cores_to_blas():
+            return self._backward(*grads)
+
+    def _forward(self, x, h0, c0, w_ih, w_hh, *biases):
         xp = xp_of(x)
         T, B, I = x.shape
         H = h0.shape[1]
-        w_ih_half = prescale(w_ih.copy(), H)                           # the sigmoid rows' 1/2, once
+        # All input projections in one batched matmul, with the sigmoid rows' 1/2 already in W.
+        acts = xp.matmul(prescale(w_ih.copy(), H), x.transpose(0, 2, 1))   # (T, 4H, B)
         # The biases ride in the recurrent matmul as one more weight column, on an input row of ones:
         # [W_hh | b] @ [h; 1] = W_hh h + b, with no pass of their own.
         bias = sum(biases) if biases else xp.zeros_like(w_hh[:, 0])
         w_hh_b = prescale(xp.concatenate([w_hh, _column(bias)], 1), H)  # (4H, H + 1)
-        parts = batch_parts(xp, B)
-        y = xp.empty((T, B, H), x.dtype)
-        h_last, c_last = xp.empty_like(h0), xp.empty_like(c0)
-        self.parts = [None] * len(parts)
+        hs = xp.empty((T + 1, H + 1, B), x.dtype)                       # [h_t^T; 1] for t = 0 .. T
+        hs[:, H] = 1
+        cs = xp.empty((T + 1, H, B), x.dtype)                           # c_0^T .. c_T^T
+        tanh_cs = xp.empty((T, H, B), x.dtype)
+        hs[0, :H], cs[0] = h0.T, c0.T
+        for t in range(T):
+            a = acts[t]
+            a += w_hh_b @ hs[t]                                          # (4H, B)
+            gate_activations(a, H)
+            cell_forward(a, cs[t], cs[t + 1], tanh_cs[t], hs[t + 1, :H], H)
+        self.saved = x, w_ih, w_hh, len(biases)
+        self.acts, self.hs, self.cs, self.tanh_cs = acts, hs, cs, tanh_cs
+        y = xp.ascontiguousarray(hs[1:, :H].transpose(0, 2, 1))          # (T, B, H)
+        return y, hs[T, :H].T.copy(), cs[T].T.copy()
 
-        def run(k, b0, b1):
-            self.parts[k] = _recurrence(x[:, b0:b1], h0[b0:b1], c0[b0:b1], w_ih_half, w_hh_b, H)
-            _, hs, cs, _ = self.parts[k]
-            y[:, b0:b1] = hs[1:, :H].transpose(0, 2, 1)                 # (T, b, H)
-            h_last[b0:b1], c_last[b0:b1] = hs[T, :H].T, cs[T].T
-        split_work(run, [(k, b0, b1) for k, (b0, b1) in enumerate(parts)])
-        self.saved = x, w_ih, w_hh, len(biases), parts
-        return y, h_last, c_last
-
-    def backward(self, dy, dh_last, dc_last):
-        x, w_ih, w_hh, n_bias, parts = self.saved
+    def _backward(self, dy, dh_last, dc_last):
+        x, w_ih, w_hh, n_bias = self.saved
         T, B, I = x.shape
         H = w_hh.shape[1]
         xp = xp_of(dy)
+        das = xp.empty_like(self.acts)                                  # (T, 4H, B)
+        derivs = gate_derivatives(self.acts, H)                         # for all steps at once
+        dys = xp.ascontiguousarray(dy.transpose(0, 2, 1))               # (T, H, B)
         w_hh_t = xp.ascontiguousarray(w_hh.T)                            # (H, 4H)
-        da_all = xp.empty((4 * H, T, B), dy.dtype)                       # dL/da of every step, column (t, b)
-        h_prev = xp.empty((H + 1, T, B), dy.dtype)                       # [h_{t-1}; 1] for the same columns
-        dh0, dc0 = xp.empty_like(dh_last), xp.empty_like(dc_last)
-
-        def run(k, b0, b1):
-            acts, hs, cs, tanh_cs = self.parts[k]
-            das, dh0[b0:b1], dc0[b0:b1] = _backprop_through_time(
-                acts, cs, tanh_cs, dy[:, b0:b1], dh_last[b0:b1], dc_last[b0:b1], w_hh_t, H)
-            da_all[:, :, b0:b1] = das.transpose(1, 0, 2)
-            h_prev[:, :, b0:b1] = hs[:T].transpose(1, 0, 2)
-        split_work(run, [(k, b0, b1) for k, (b0, b1) in enumerate(parts)])
-        self.parts = None
+        dh, dc = dh_last.T.copy(), dc_last.T
+        for t in reversed(range(T)):
+            dh += dys[t]
+            dc = cell_backward(self.acts[t], derivs[t], self.cs[t], self.tanh_cs[t], dh, dc, H, das[t])
+            dh = w_hh_t @ das[t]                                         # (H, B) to step t-1
         # The weight gradients sum over time and batch: one matmul each over all T*B columns.
         # Against [h_{t-1}; 1] the product gives dW_hh and, in its last column, db = sum da.
-        da2 = da_all.reshape(4 * H, T * B)
-        dx, dw_ih, dw_hh_b = _products(xp, [(da2.T, w_ih), (da2, x.reshape(T * B, I)),
-                                            (da2, h_prev.reshape(H + 1, T * B).T)])
+        da2 = das.transpose(1, 0, 2).reshape(4 * H, T * B)              # (4H, T*B), a copy
+        h_prev = self.hs[:T].transpose(1, 0, 2).reshape(H + 1, T * B)    # [h_{t-1}; 1] for every column
+        dx = (da2.T @ w_ih).reshape(T, B, I)
+        dw_ih = da2 @ x.reshape(T * B, I)
+        dw_hh_b = da2 @ h_prev.T                                         # (4H, H + 1)
         dw_hh, db = xp.ascontiguousarray(dw_hh_b[:, :H]), dw_hh_b[:, H].copy()
-        return (dx.reshape(T, B, I), dh0, dc0, dw_ih, dw_hh) + (db,) * n_bias
-
-
-PART_MIN = 8   # sequences per part at least: thinner per-step products run BLAS below its speed
-
-
-def batch_parts(xp, B):
-    """(b0, b1) ranges of the batch, one per thread of minilm's pool (one on the GPU)."""
-    count = max(1, min(parallel.threads(), B // PART_MIN)) if xp is np else 1
-    bounds = [B * k // count for k in range(count + 1)]
-    return list(zip(bounds, bounds[1:]))
-
-
-def _recurrence(x, h0, c0, w_ih_half, w_hh_b, H):
-    """The forward loop for sequences x (T, b, I): returns (acts, hs, cs, tanh_cs), features by batch."""
-    xp = xp_of(x)
-    T, b, _ = x.shape
-    # All input projections in one batched matmul, with the sigmoid rows' 1/2 already in W.
-    acts = xp.matmul(w_ih_half, x.transpose(0, 2, 1))                   # (T, 4H, b)
-    hs = xp.empty((T + 1, H + 1, b), x.dtype)                           # [h_t^T; 1] for t = 0 .. T
-    hs[:, H] = 1
-    cs = xp.empty((T + 1, H, b), x.dtype)                               # c_0^T .. c_T^T
-    tanh_cs = xp.empty((T, H, b), x.dtype)
-    hs[0, :H], cs[0] = h0.T, c0.T
-    for t in range(T):
-        a = acts[t]
-        a += _product(xp, w_hh_b, hs[t])                                 # (4H, b)
-        gate_activations(a, H)
-        cell_forward(a, cs[t], cs[t + 1], tanh_cs[t], hs[t + 1, :H], H)
-    return acts, hs, cs, tanh_cs
-
-
-def _backprop_through_time(acts, cs, tanh_cs, dy, dh_last, dc_last, w_hh_t, H):
-    """The backward loop for one part: returns (dL/da (T, 4H, b), dL/dh0 (b, H), dL/dc0 (b, H))."""
-    xp = xp_of(acts)
-    T = acts.shape[0]
-    das = xp.empty_like(acts)                                           # (T, 4H, b)
-    derivs = gate_derivatives(acts, H)                                  # for all steps at once
-    dys = xp.ascontiguousarray(dy.transpose(0, 2, 1))                   # (T, H, b)
-    dh, dc = dh_last.T.copy(), dc_last.T
-    for t in reversed(range(T)):
-        dh += dys[t]
-        dc = cell_backward(acts[t], derivs[t], cs[t], tanh_cs[t], dh, dc, H, das[t])
-        dh = _product(xp, w_hh_t, das[t])                                # (H, b) to step t-1
-    return das, dh.T, dc.T
-
-
-def _products(xp, pairs):
-    """The weight-gradient products, cut across minilm's threads on the CPU."""
-    return matmul_many(pairs) if xp is np else [a @ b for a, b in pairs]
-
-
-def _product(xp, a, b):
-    """A per-step product: cut by rows across the threads when the batch is one part, else
-    on the part's own thread (split_work runs nested calls inline)."""
-    return matmul_2d(a, b) if xp is np else a @ b
+        return (dx, dh.T, dc.T, dw_ih, dw_hh) + (db,) * n_bias
