@@ -228,7 +228,10 @@ def _pre_tokenizer(p):
         if (len(steps) == 2 and steps[0].get("type") == "Split" and "Regex" in steps[0].get("pattern", {})
                 and steps[0].get("behavior") == "Isolated" and not steps[0].get("invert")
                 and steps[1].get("type") == "ByteLevel" and not steps[1].get("use_regex", True)):
-            return steps[0]["pattern"]["Regex"], bool(steps[1].get("add_prefix_space"))
+            # tokenizers adds that prefix space to every chunk the Split made, minilm once per text
+            _refuse(steps[1].get("add_prefix_space"), "add_prefix_space on the ByteLevel after a Split",
+                    "tokenizers then puts a space before every chunk of the split")
+            return steps[0]["pattern"]["Regex"], False
     _refuse(True, f"the pre-tokenizer {json.dumps(p)[:120]}",
             "minilm reads ByteLevel, or a Split regex (Isolated) followed by ByteLevel without its regex")
 
@@ -260,16 +263,26 @@ def tokenizer_json(tok):
     return {
         "version": "1.0", "truncation": None, "padding": None, "added_tokens": added,
         "normalizer": {"type": "NFC"} if options.get("normalizer") == "NFC" else None,
-        "pre_tokenizer": {"type": "Sequence", "pretokenizers": [
-            {"type": "Split", "pattern": {"Regex": tok.pattern}, "behavior": "Isolated", "invert": False},
-            {"type": "ByteLevel", "add_prefix_space": bool(options.get("add_prefix_space")),
-             "trim_offsets": True, "use_regex": False}]},
+        "pre_tokenizer": _pre_tokenizer_json(tok.pattern, bool(options.get("add_prefix_space"))),
         "post_processor": None,
         "decoder": {"type": "ByteLevel", "add_prefix_space": True, "trim_offsets": True, "use_regex": True},
         "model": {"type": "BPE", "dropout": None, "unk_token": None, "continuing_subword_prefix": None,
                   "end_of_word_suffix": None, "fuse_unk": False, "byte_fallback": False,
                   "ignore_merges": bool(options.get("ignore_merges")), "vocab": vocab, "merges": merges},
     }
+
+
+def _pre_tokenizer_json(pattern, add_prefix_space):
+    """ByteLevel alone where it holds the pattern: a Split before it would add the prefix space to every chunk."""
+    if pattern in (GPT2_PATTERN, r"[\s\S]+"):
+        return {"type": "ByteLevel", "add_prefix_space": add_prefix_space, "trim_offsets": True,
+                "use_regex": pattern == GPT2_PATTERN}
+    if add_prefix_space:
+        raise ValueError("add_prefix_space with a split pattern other than GPT-2's cannot be written to "
+                         "tokenizer.json: tokenizers would put a space before every chunk")
+    return {"type": "Sequence", "pretokenizers": [
+        {"type": "Split", "pattern": {"Regex": pattern}, "behavior": "Isolated", "invert": False},
+        {"type": "ByteLevel", "add_prefix_space": False, "trim_offsets": True, "use_regex": False}]}
 
 
 def save_pretrained(tok, folder, overwrite=False):

@@ -90,3 +90,23 @@ def test_text_between_the_split_patterns_matches_is_kept(tmp_path):
     tok = BPETokenizer.from_pretrained(tmp_path)
     assert tok.decode(tok.encode("abc 123 def")) == "abc 123 def"
     assert tok._chunks("abc 123 def") == ["abc", " 123 ", "def"]
+
+
+def test_add_prefix_space_is_written_as_tokenizers_reads_it(tmp_path):
+    """GPT-2's ByteLevel(add_prefix_space) is written back as itself: a Split before it would make
+    tokenizers put a space before every chunk ("I'm" -> " I", " 'm")."""
+    byte_level = {"type": "ByteLevel", "add_prefix_space": True, "trim_offsets": True, "use_regex": True}
+    (tmp_path / "in").mkdir()
+    tok = BPETokenizer.from_pretrained(write_tokenizer(tmp_path / "in", pre_tokenizer=byte_level))
+    assert tok.decode(tok.encode("I'm")) == " I'm"
+    tok.save_pretrained(tmp_path / "out")
+    written = json.load(open(tmp_path / "out" / "tokenizer.json", encoding="utf-8"))
+    assert written["pre_tokenizer"] == byte_level
+
+
+def test_add_prefix_space_after_a_split_is_refused(tmp_path):
+    d = json.load(open(os.path.join(HF, "tokenizer_split", "tokenizer.json"), encoding="utf-8"))
+    d["pre_tokenizer"]["pretokenizers"][1]["add_prefix_space"] = True
+    (tmp_path / "tokenizer.json").write_text(json.dumps(d))
+    with pytest.raises(ValueError, match="every chunk"):
+        BPETokenizer.from_pretrained(tmp_path)
