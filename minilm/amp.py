@@ -135,4 +135,5 @@ def round_operand(x, dtype):
     if dtype == "bfloat16":
         from .bfloat16 import round_to_bfloat16
         return round_to_bfloat16(x)
-    return x.astype(np.float16).astype(np.float32)
+    with np.errstate(over="ignore"):     # beyond float16's 65504 is inf on purpose: GradScaler's signal to skip
+        return x.astype(np.float16).astype(np.float32)

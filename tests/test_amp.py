@@ -127,6 +127,14 @@ def test_grad_scaler_skips_an_inf_step_halves_the_scale_and_grows_back():
     assert amp.GradScaler(**{}).state_dict()["scale"] == 2.0**16
 
 
+def test_float16_overflow_is_inf_without_a_numpy_warning():
+    import warnings
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")                                  # a warning would reach the user's terminal
+        rounded = amp.round_operand(np.array([1e6, -1e6, 3.0], np.float32), "float16")
+    np.testing.assert_array_equal(rounded, [np.inf, -np.inf, 3.0])
+
+
 def test_tf32_switch_routes_float32_products_to_the_tensor_cores(rng):
     if shutil.which("g++") is None:
         pytest.skip("the emulator needs g++")
