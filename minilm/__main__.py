@@ -126,8 +126,11 @@ def load_pretrained(folder, device):
     from .backend import require_device
     from .models import GPT
     from .tokenizers import BPETokenizer
+    from .train.setup import check_tokenizer_fits
     require_device(device)
-    return GPT.from_pretrained(folder).to(device), BPETokenizer.from_pretrained(folder), device
+    model, tokenizer = GPT.from_pretrained(folder), BPETokenizer.from_pretrained(folder)
+    check_tokenizer_fits(folder, model, tokenizer)
+    return model.to(device), tokenizer, device
 
 
 def cmd_export(argv):

@@ -121,10 +121,15 @@ def from_huggingface(cfg):
     cfg.model = "gpt"
     for key in GPT_FIELDS:
         setattr(cfg, key, getattr(model.config, key))
-    if tokenizer.vocab_size > model.config.vocab_size:
-        raise ValueError(f"{cfg.init_from}: the tokenizer has {tokenizer.vocab_size} ids but the model only "
-                         f"{model.config.vocab_size} embedding rows; the folder's files do not belong together")
+    check_tokenizer_fits(cfg.init_from, model, tokenizer)
     return model, tokenizer
+
+
+def check_tokenizer_fits(folder, model, tokenizer):
+    """A tokenizer with more ids than the model has embedding rows cannot be its tokenizer."""
+    if tokenizer.vocab_size > model.config.vocab_size:
+        raise ValueError(f"{folder}: the tokenizer has {tokenizer.vocab_size} ids but the model only "
+                         f"{model.config.vocab_size} embedding rows; the folder's files do not belong together")
 
 
 def build_model(cfg, vocab_size):

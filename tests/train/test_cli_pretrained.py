@@ -3,6 +3,7 @@ the shakespeare-modern preset, and bits per byte in eval."""
 import json
 import math
 import os
+import shutil
 
 import numpy as np
 import pytest
@@ -33,6 +34,14 @@ def test_sample_from_a_pretrained_folder(capsys):
 def test_sample_from_a_folder_without_tokenizer_is_one_line(capsys):
     assert main(["sample", "--pretrained", os.path.join(HF, "llama_untied")]) == 2
     assert "has no tokenizer.json" in capsys.readouterr().err
+
+
+def test_sample_with_a_tokenizer_larger_than_the_model_is_one_line(tmp_path, capsys):
+    folder = tmp_path / "mixed"
+    shutil.copytree(os.path.join(HF, "llama_untied"), folder)                  # 48 embedding rows
+    shutil.copy(os.path.join(HF, "tokenizer", "tokenizer.json"), folder)      # 400 ids
+    assert main(["sample", "--pretrained", str(folder), "--prompt", "Hello world"]) == 2
+    assert "the tokenizer has 400 ids but the model only 48 embedding rows" in capsys.readouterr().err
 
 
 def test_fine_tune_a_pretrained_folder_then_export_it(corpus, tmp_path, capsys):
