@@ -108,6 +108,13 @@ class HuggingFaceBPETokenizer(BPETokenizer):
     def vocab_size(self):
         return max(self.vocab) + 1
 
+    def add_special_token(self, token):
+        """A new special token takes the id after the vocabulary's last (its ids are not 256 + merges)."""
+        if token not in self.special_tokens:
+            self.special_tokens[token] = i = self.vocab_size
+            self.vocab[i] = token.encode("utf-8")
+        return self.special_tokens[token]
+
     def _encode_chunk(self, chunk_bytes):
         """The vocabulary's ids of the chunk's bytes, merged by rank as in bpe.py."""
         if self.whole_tokens is not None and chunk_bytes in self.whole_tokens:

@@ -110,3 +110,18 @@ def test_add_prefix_space_after_a_split_is_refused(tmp_path):
     (tmp_path / "tokenizer.json").write_text(json.dumps(d))
     with pytest.raises(ValueError, match="every chunk"):
         BPETokenizer.from_pretrained(tmp_path)
+
+
+def test_encoder_special_tokens_take_the_ids_after_the_vocabulary(tmp_path):
+    from minilm.tokenizers import ENCODER_SPECIAL_TOKENS
+    tok = BPETokenizer.from_pretrained(os.path.join(HF, "tokenizer_split"))
+    n = tok.vocab_size
+    (tmp_path / "in").mkdir()
+    d = json.load(open(os.path.join(HF, "tokenizer_split", "tokenizer.json"), encoding="utf-8"))
+    d["model"]["merges"] = d["model"]["merges"][:5]                  # ids no longer 256 + merges
+    (tmp_path / "in" / "tokenizer.json").write_text(json.dumps(d))
+    for tok in (tok, BPETokenizer.from_pretrained(tmp_path / "in")):
+        ids = tok.add_special_tokens(ENCODER_SPECIAL_TOKENS)
+        assert ids == list(range(n, n + 4)) and tok.vocab_size == n + 4
+        assert tok.decode(tok.encode("[CLS]ab[SEP]", allowed_special="all")) == "[CLS]ab[SEP]"
+        assert len(tok.token_byte_lengths()) == n + 4
