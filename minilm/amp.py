@@ -37,7 +37,7 @@ import numpy as np
 from .backend import check_device, xp_of
 
 DTYPES = ("bfloat16", "float16")
-_state = None   # (device, dtype) inside autocast, else None: the one check ops make when it is off
+_state = {}   # device -> dtype inside autocast on that device (empty when off): what ops check
 
 
 class autocast:
@@ -53,7 +53,9 @@ class autocast:
     def __enter__(self):
         global _state
         self.previous = _state
-        _state = (self.device, self.dtype) if self.enabled else None
+        # per device, as in PyTorch: autocast("cuda") inside autocast("cpu") leaves the cpu one on
+        others = {device: dtype for device, dtype in _state.items() if device != self.device}
+        _state = {**others, self.device: self.dtype} if self.enabled else others
         return self
 
     def __exit__(self, *exc):
@@ -64,8 +66,7 @@ class autocast:
 
 def matmul_precision(device):
     """The dtype that matrix products on `device` round their operands to now, or None."""
-    state = _state
-    return state[1] if state is not None and state[0] == device else None
+    return _state.get(device)
 
 
 class GradScaler:

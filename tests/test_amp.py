@@ -41,6 +41,17 @@ def test_autocast_only_touches_its_device_and_float32(rng):
     np.testing.assert_array_equal(y.data, a.astype(np.float16).astype(np.float32))
 
 
+def test_autocast_is_per_device_when_nested():
+    with minilm.autocast("cpu"):
+        with minilm.autocast("cuda", dtype="float16"):                  # another device: cpu stays bf16
+            assert (amp.matmul_precision("cpu"), amp.matmul_precision("cuda")) == ("bfloat16", "float16")
+            with minilm.autocast("cpu", enabled=False):                 # off for cpu only
+                assert (amp.matmul_precision("cpu"), amp.matmul_precision("cuda")) == (None, "float16")
+            assert amp.matmul_precision("cpu") == "bfloat16"
+        assert amp.matmul_precision("cuda") is None
+    assert amp.matmul_precision("cpu") is None
+
+
 def test_bad_arguments_are_one_clear_line():
     with pytest.raises(ValueError, match="bfloat16"):
         minilm.autocast("cpu", dtype="int8")
