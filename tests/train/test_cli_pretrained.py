@@ -74,6 +74,22 @@ def test_eval_reports_bits_per_byte(corpus, tmp_path, capsys):
     assert result["bits_per_byte"] == pytest.approx(result["loss"] / math.log(2), rel=1e-3)
 
 
+def test_eval_divides_by_the_bytes_of_bpe_tokens(corpus, tmp_path, capsys):
+    """BPE tokens cover several bytes: bits per byte is the summed loss over the bytes the targets cover."""
+    from minilm.train.setup import load_split, prepare_data
+    out = str(tmp_path / "run")
+    assert main(["train", "--init-from", os.path.join(HF, "gpt2"), "--data", corpus, "--out_dir", out,
+                 *FINE_TUNE]) == 0
+    capsys.readouterr()
+    assert main(["eval", "--out", out, "--split", "val", "--max-batches", "2"]) == 0
+    result = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    _, tokenizer, cfg, _ = load_trained(out)
+    targets = np.asarray(load_split(prepare_data(cfg, tokenizer)[1], "val", cfg.block_size).data)[1:result["tokens"] + 1]
+    n_bytes = sum(tokenizer.token_byte_lengths()[i] for i in targets)
+    assert n_bytes > 1.2 * result["tokens"]
+    assert result["bits_per_byte"] == pytest.approx(result["loss"] * result["tokens"] / math.log(2) / n_bytes, rel=1e-3)
+
+
 def test_bits_per_byte_counts_the_bytes_of_each_token():
     from minilm.metrics import bits_per_byte
     tok = BPETokenizer.from_pretrained(os.path.join(HF, "tokenizer"))
