@@ -4,6 +4,8 @@ import os
 import subprocess
 import sys
 
+import numpy as np
+
 import minilm
 
 SCRIPT = os.path.join(os.path.dirname(__file__), "..", "..", "benchmarks", "gpu_acceptance.py")
@@ -29,3 +31,19 @@ def test_cuda_without_a_gpu_says_so_in_one_line():
         return
     result = subprocess.run([sys.executable, SCRIPT, "--device", "cuda"], capture_output=True, text=True, timeout=120)
     assert result.returncode != 0 and "--device emu --tiny" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_gemm_validation_rejects_wrong_results_at_large_k():
+    import importlib.util
+    spec = importlib.util.spec_from_file_location("gpu_acceptance", SCRIPT)
+    script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(script)
+    from minilm.bfloat16 import round_to_bfloat16
+    rng = np.random.default_rng(0)
+    a, b = (rng.standard_normal(shape).astype(np.float32) for shape in ((16, 4096), (4096, 16)))
+    bf16 = round_to_bfloat16(a) @ round_to_bfloat16(b)                   # what the bf16 kernel computes
+    assert script.gemm_within_error(bf16, a, b, 2.0**-8)
+    assert script.gemm_within_error(a @ b, a, b, 0.0)
+    assert not script.gemm_within_error(bf16, a, b, 0.0)                  # bf16 is not float32
+    assert not script.gemm_within_error(np.zeros_like(bf16), a, b, 2.0**-8)
+    assert not script.gemm_within_error(1.2 * bf16, a, b, 2.0**-8)
