@@ -249,8 +249,9 @@ class GPT(Module):
     def new_caches(self):
         return [KVCache(self.config.block_size) for _ in self.transformer.h]
 
-    def generate(self, idx, max_new_tokens, temperature=1.0, top_k=None, top_p=None, seed=None):
+    def generate(self, idx, max_new_tokens, temperature=1.0, top_k=None, top_p=None, seed=None, vocab_size=None):
         """Extend idx (B, T) by max_new_tokens sampled tokens; returns (B, T + max_new_tokens) ids.
+        vocab_size: sample only ids below it (the tokenizer's, when the embedding is padded).
 
         When the sequence outgrows block_size, the cache restarts from the last
         block_size // 2 tokens (one full forward), then decoding goes on incrementally.
@@ -265,7 +266,7 @@ class GPT(Module):
                 else:
                     context = idx[:, -1:]                                # one new token, the rest is cached
                 logits, _ = self(Tensor(context, device=self.device), caches=caches)
-                idx, _ = append_sample(idx, logits, temperature, top_k, top_p, rng)
+                idx, _ = append_sample(idx, logits, temperature, top_k, top_p, rng, vocab_size)
         return idx
 
 

@@ -65,13 +65,13 @@ class LSTMLM(Module):
     def detach_state(state):
         return tuple(s.detach() for s in state) if state is not None else None
 
-    def generate(self, idx, max_new_tokens, temperature=1.0, top_k=None, top_p=None, seed=None):
+    def generate(self, idx, max_new_tokens, temperature=1.0, top_k=None, top_p=None, seed=None, vocab_size=None):
         """Read the prompt once, then feed one token at a time, carrying (h, c): O(1) per token."""
         idx = np.asarray(idx.numpy() if isinstance(idx, Tensor) else idx)
         rng = generator(seed)
         with inference(self):
             logits, _, state = self(Tensor(idx, device=self.device))
             for _ in range(max_new_tokens):
-                idx, next_ids = append_sample(idx, logits, temperature, top_k, top_p, rng)
+                idx, next_ids = append_sample(idx, logits, temperature, top_k, top_p, rng, vocab_size)
                 logits, _, state = self(Tensor(next_ids.astype(np.int64), device=self.device), state=state)
         return idx

@@ -60,9 +60,11 @@ def inference(model):
         model.train(was_training)
 
 
-def append_sample(idx, logits, temperature, top_k, top_p, rng):
-    """Sample one token per row from the last position of logits (B, T, V); return idx + it, and it."""
-    last = logits.data[:, -1]
+def append_sample(idx, logits, temperature, top_k, top_p, rng, vocab_size=None):
+    """Sample one token per row from the last position of logits (B, T, V); return idx + it, and it.
+
+    vocab_size: sample only ids below it (a padded embedding has rows no tokenizer id names)."""
+    last = logits.data[:, -1, :vocab_size]
     last = last.get() if hasattr(last, "get") else last                 # CuPy -> NumPy
     next_ids = sample_next(last, temperature, top_k, top_p, rng)[:, None].astype(idx.dtype)
     return np.concatenate([idx, next_ids], axis=1), next_ids

@@ -378,7 +378,7 @@ def forget_records_after(log_path, step):
 def generate_text(model, tokenizer, prompt, max_new_tokens, temperature, top_k, top_p, seed, device):
     ids = tokenizer.encode(prompt) if prompt else [0]
     out = model.generate(np.asarray([ids], dtype=np.int64), max_new_tokens, temperature=temperature,
-                         top_k=top_k or None, top_p=top_p, seed=seed)
+                         top_k=top_k or None, top_p=top_p, seed=seed, vocab_size=tokenizer.vocab_size)
     return tokenizer.decode(np.asarray(out)[0].tolist())
 
 

@@ -44,6 +44,19 @@ def test_sample_with_a_tokenizer_larger_than_the_model_is_one_line(tmp_path, cap
     assert "the tokenizer has 400 ids but the model only 48 embedding rows" in capsys.readouterr().err
 
 
+def test_samples_stay_inside_the_tokenizer_of_a_padded_embedding():
+    """A padded vocabulary (Qwen2 has 151,936 rows for 151,665 ids): rows past the tokenizer are never sampled."""
+    from minilm.models import GPTConfig
+    from minilm.models.lstm_lm import LSTMLM
+    from minilm.train.loop import generate_text
+    tok = BPETokenizer.from_pretrained(os.path.join(HF, "tokenizer"))              # 400 ids
+    gpt = GPT(GPTConfig(vocab_size=4000, block_size=16, n_layer=1, n_head=2, n_embd=8)).eval()
+    for model in (gpt, LSTMLM(4000, 8, 8, 1)):
+        assert (model.generate(np.zeros((1, 1), np.int64), 30, seed=0) >= 400).any()   # 90 % of rows are padding
+        assert (model.generate(np.zeros((1, 1), np.int64), 30, seed=0, vocab_size=400) < 400).all()
+        generate_text(model, tok, "Hello", 30, 1.0, 0, None, 0, "cpu")              # decodes without an error
+
+
 def test_fine_tune_a_pretrained_folder_then_export_it(corpus, tmp_path, capsys):
     out, exported = str(tmp_path / "run"), str(tmp_path / "hf")
     assert main(["train", "--init-from", os.path.join(HF, "gpt2"), "--data", corpus, "--out_dir", out,
