@@ -1,6 +1,7 @@
 """benchmarks/gpu_acceptance.py runs end to end at tiny sizes on the emulator (as CI runs it)."""
 import json
 import os
+import shutil
 import subprocess
 import sys
 
@@ -33,11 +34,16 @@ def test_cuda_without_a_gpu_says_so_in_one_line():
     assert result.returncode != 0 and "--device emu --tiny" in result.stderr and "Traceback" not in result.stderr
 
 
-def test_gemm_validation_rejects_wrong_results_at_large_k():
+def load_script():
     import importlib.util
     spec = importlib.util.spec_from_file_location("gpu_acceptance", SCRIPT)
     script = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(script)
+    return script
+
+
+def test_gemm_validation_rejects_wrong_results_at_large_k():
+    script = load_script()
     from minilm.bfloat16 import round_to_bfloat16
     rng = np.random.default_rng(0)
     a, b = (rng.standard_normal(shape).astype(np.float32) for shape in ((16, 4096), (4096, 16)))
@@ -47,3 +53,17 @@ def test_gemm_validation_rejects_wrong_results_at_large_k():
     assert not script.gemm_within_error(bf16, a, b, 0.0)                  # bf16 is not float32
     assert not script.gemm_within_error(np.zeros_like(bf16), a, b, 2.0**-8)
     assert not script.gemm_within_error(1.2 * bf16, a, b, 2.0**-8)
+
+
+def test_operands_differ_so_a_wrong_backward_fails_validation(monkeypatch):
+    script = load_script()
+    dev = script.Device("cpu", repeats=1)                               # only NumPy is needed for the operands
+    x, dy = dev.random(4, 8), dev.random(4, 8)
+    assert not np.array_equal(x, dy)                                    # (they were equal: dx was ~0 whatever the kernel)
+    if shutil.which("g++") is None:
+        return
+    dev = script.Device("emu", repeats=1)
+    assert all(row["ok"] for row in script.memory_bound_rows(dev, (32, 65), (64, 32)))
+    backward = script.launch.layernorm_backward
+    monkeypatch.setattr(script.launch, "layernorm_backward", lambda *a: tuple(1.01 * t for t in backward(*a)))
+    assert [row["ok"] for row in script.memory_bound_rows(dev, (32, 65), (64, 32))] == [True, False]
