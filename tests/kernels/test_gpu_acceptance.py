@@ -67,3 +67,7 @@ def test_operands_differ_so_a_wrong_backward_fails_validation(monkeypatch):
     backward = script.launch.layernorm_backward
     monkeypatch.setattr(script.launch, "layernorm_backward", lambda *a: tuple(1.01 * t for t in backward(*a)))
     assert [row["ok"] for row in script.memory_bound_rows(dev, (32, 65), (64, 32))] == [True, False]
+    monkeypatch.setattr(script.launch, "layernorm_backward", backward)
+    xent = script.launch.softmax_xent
+    monkeypatch.setattr(script.launch, "softmax_xent", lambda *a: (xent(*a)[0], 1.01 * xent(*a)[1]))
+    assert [row["ok"] for row in script.memory_bound_rows(dev, (32, 65), (64, 32))] == [False, True]
