@@ -111,7 +111,11 @@ def padding_mask(attention_mask, shape):
     mask = _raw(attention_mask)
     if tuple(mask.shape) != tuple(shape):
         raise ValueError(f"attention_mask must have the shape of input_ids {tuple(shape)}, got {tuple(mask.shape)}")
-    return mask == 0
+    padding = mask == 0
+    # a row of padding only (an empty text) would mask every key: softmax over nothing is NaN, which
+    # reaches the loss and every gradient. It attends to its padding instead (finite, as in transformers).
+    padding[padding.all(axis=1)] = False
+    return padding
 
 
 class MaskedLMHead(Module):
@@ -143,6 +147,9 @@ class BERT(Module):
         if labels is None:
             return logits
         B, T, V = logits.shape
+        if tuple(_raw(labels).shape) != (B, T):
+            raise ValueError(f"labels must have the shape of input_ids {(B, T)}, got {tuple(_raw(labels).shape)}; "
+                             "use -100 where nothing is predicted")
         loss = F.cross_entropy(logits.view(B * T, V), _raw(labels).reshape(B * T), ignore_index=-100)
         return logits, loss
 

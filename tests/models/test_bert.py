@@ -119,6 +119,20 @@ def test_bad_inputs_are_clear():
         model(np.zeros((2, 4), np.int64), attention_mask=np.ones((2, 3)))
     with pytest.raises(ValueError, match="shape \\(B, T\\)"):
         model(np.zeros(4, np.int64))
+    with pytest.raises(ValueError, match="labels must have the shape of input_ids"):
+        model(np.zeros((2, 4), np.int64), labels=np.zeros((2, 3), np.int64))
+
+
+def test_a_row_of_padding_only_keeps_the_loss_and_gradients_finite():
+    """An empty text in the batch (collate pads it to all zeros) must not turn the loss into NaN."""
+    model = BERT(TINY)
+    ids = np.array([[1, 5, 6, 2], [0, 0, 0, 0]])
+    labels = np.array([[-100, 5, -100, -100], [-100] * 4])
+    _, loss = model(ids, attention_mask=np.array([[1, 1, 1, 1], [0, 0, 0, 0]]), labels=labels)
+    _, alone = model(ids[:1], labels=labels[:1])
+    np.testing.assert_allclose(loss.item(), alone.item(), rtol=1e-6)
+    loss.backward()
+    assert all(np.isfinite(p.grad).all() for p in model.parameters() if p.grad is not None)
 
 
 def test_save_pretrained_round_trip_and_no_silent_overwrite(tmp_path):
