@@ -133,7 +133,7 @@ class Range:
     def allows(self, value):
         above = value > self.low if self.low_open else value >= self.low
         below = value < self.high if self.high_open else value <= self.high
-        return above and below
+        return above and below and math.isfinite(value)       # inf is no learning rate, no size
 
     def __str__(self):
         if self.high == math.inf:
