@@ -97,7 +97,10 @@ def train_one_rank(argv):
           f"checkpoints in {cfg.out_dir}/")
     if distributed.is_main():
         print("-" * 60)
-        print(trainer.sample(seed=cfg.seed))
+        try:
+            print(trainer.sample(seed=cfg.seed))
+        except ValueError as error:          # e.g. the default prompt "\n" is not in a char vocabulary
+            print(f"(no sample: {error}; the model is saved: try `minilm sample --out {cfg.out_dir} --prompt TEXT`)")
     return 0
 
 
