@@ -97,7 +97,7 @@ def prepare(text_or_path, tokenizer, out_dir, fractions=(0.9, 0.05, 0.05), allow
     except BaseException as e:
         _remove(all_path)
         if isinstance(e, OSError) and e.errno is not None:
-            raise OSError(e.errno, e.strerror, all_path) from None
+            raise OSError(e.errno, e.strerror, out_dir) from None   # the folder: its temporary file is gone
         raise
     if total == 0:
         os.remove(all_path)
