@@ -238,12 +238,13 @@ def test_ctrl_c_on_the_launcher_stops_every_rank_after_saving_the_same_step(tmp_
     out_dir = str(tmp_path / "run")
     job = start_long_run(out_dir)
     try:
+        time.sleep(0.5)                                            # both ranks past their first checkpoint
         job.send_signal(signal.SIGINT)
-        _, stderr = job.communicate(timeout=60)
+        _, stderr = job.communicate(timeout=90)
     finally:
         job.kill()
-    assert job.returncode == 130
-    assert stderr.count("interrupted at step") == 1               # rank 0 says it, once
+    assert job.returncode == 130, stderr
+    assert stderr.count("interrupted at step") == 1, stderr       # rank 0 says it, once
     step = int(stderr.split("interrupted at step ")[1].split(";")[0])
     from minilm.train.checkpoint import checkpoint_folder, load_state
     assert load_state(checkpoint_folder(out_dir, "latest"))["step"] == step
