@@ -33,7 +33,7 @@ import argparse
 import functools
 import time
 
-import minilm  # before NumPy: minilm sets how long BLAS threads spin (minilm/parallel.py)
+import minilm
 import numpy as np
 import minilm.functional as F
 from minilm.data import collate_encoder, load_corpus, mask_tokens, typo_lines

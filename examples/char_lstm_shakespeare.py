@@ -10,7 +10,7 @@ information flows forward across windows indefinitely.
 import argparse
 import time
 
-import minilm  # before NumPy: minilm sets how long BLAS threads spin (minilm/parallel.py)
+import minilm
 import numpy as np
 from minilm.data import StreamBatcher, load_corpus, train_val_test_split
 from minilm.models import LSTMLM

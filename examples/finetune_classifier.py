@@ -20,7 +20,7 @@ import argparse
 import functools
 import time
 
-import minilm  # before NumPy: minilm sets how long BLAS threads spin (minilm/parallel.py)
+import minilm
 import numpy as np
 import minilm.functional as F
 from minilm.data import (collate_labeled, load_corpus, shuffled_lines, speaker_lines, train_val_test_split,

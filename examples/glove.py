@@ -31,7 +31,7 @@ defaults print, after the cost fell from 0.096 to 0.028 over 25 epochs:
 import argparse
 import time
 
-import minilm  # before NumPy: minilm sets how long BLAS threads spin (minilm/parallel.py)
+import minilm
 import numpy as np
 import minilm.functional as F
 from minilm import nn

@@ -9,7 +9,7 @@ strings it never saw. Run:  python examples/seq2seq_reverse.py [--device cpu] [-
 import argparse
 import time
 
-import minilm  # before NumPy: minilm sets how long BLAS threads spin (minilm/parallel.py)
+import minilm
 import numpy as np
 from minilm.data import collate_pairs
 from minilm.models import Seq2SeqTransformer

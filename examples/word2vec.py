@@ -14,7 +14,7 @@ words are drawn in 2-D (PCA, minilm.viz.plot_embeddings) to words.png.
 import argparse
 import collections
 
-import minilm  # before NumPy: minilm sets how long BLAS threads spin (minilm/parallel.py)
+import minilm
 import numpy as np
 import minilm.functional as F
 from minilm import nn
