@@ -7,7 +7,7 @@ which should be 1 within this machine's noise.
 
     python benchmarks/import_order.py [--models gpt-baby lstm] [--repeats 3]
 
-Why the order mattered, and the two designs that remove it (minilm/parallel.py):
+Why the order mattered, and the two designs that remove it (minilm/fast/threads.py):
 
 - Keep BLAS's threads and shorten their spin. OpenBLAS keeps its threads
   spinning ~0.1 s after every product; minilm's element-wise helper thread then

@@ -14,17 +14,18 @@ from .gradcheck import GradcheckError, gradcheck
 from .serialization import load, save
 from .tensor import Tensor, tensor
 from . import nn, optim  # noqa: E402  (they build on the names above)
-from . import parallel  # noqa: E402
 from .amp import autocast  # noqa: E402
+from .dispatch import reference_ops, use_reference  # noqa: E402
 from .kernels import get_float32_matmul_precision, set_float32_matmul_precision  # noqa: E402
+from . import startup  # noqa: E402
 
-parallel.configure()  # minilm's threads own the cores, BLAS runs on one (whatever was imported first)
+startup.start()   # the only side effects of `import minilm` (malloc, threads, fast paths): see startup.py
 
 __version__ = "0.1.0"
 
 # Imported on first use (PEP 562), so that `import minilm` stays as fast as the engine core alone:
 # minilm.models.GPT works right after `import minilm`.
-LAZY_SUBMODULES = ("models", "data", "tokenizers", "metrics", "train", "kernels")
+LAZY_SUBMODULES = ("models", "data", "tokenizers", "metrics", "train")
 
 
 def __getattr__(name):

@@ -8,7 +8,8 @@ Every differentiable op is a `Function` with two methods written side by side:
 Calling a Function on Tensors runs `forward` and, when some input requires a
 gradient, records the call as a node of the graph: the output remembers its
 `creator`, the creator remembers its `parents` (for each input, the Function
-that made it, or the leaf tensor itself).
+that made it, or the leaf tensor itself). Before forward runs, minilm/dispatch.py
+may hand the call to a faster version of the same op registered for the device.
 
 `Tensor.backward()` then visits the nodes in reverse topological order, so a
 node runs its `backward` only once the gradients from *all* its consumers have
@@ -19,6 +20,8 @@ The topological order is built with an explicit stack instead of recursion, so
 a chain of 100,000 ops backpropagates without hitting Python's recursion limit.
 """
 import contextlib
+
+from . import dispatch
 
 _grad_enabled = True
 # The Modules whose forward is running, outermost first: Module.__call__ extends it. Each
@@ -63,8 +66,10 @@ class Function:
                 raise RuntimeError(f"{type(self).__name__}: expected all tensors on one device, "
                                    f"got {device!r} and {x.device!r}; move them with .to(device)")
             requires_grad = requires_grad or x.requires_grad
-        self.device = device  # lets an op pick its CUDA kernel on "cuda" and "emu"
-        outputs = self.forward(*[x.data for x in inputs])
+        self.device = device
+        arrays = [x.data for x in inputs]
+        dispatch.choose(self, arrays)   # a fast path registered for this op and device may take over
+        outputs = self.forward(*arrays)
         creator = None
         if requires_grad and _grad_enabled:
             # Remember where each input came from, not the input itself: an intermediate

@@ -134,4 +134,3 @@ def set_rng_state(state):
     _rng.bit_generator.state = state
 
 
-reuse_freed_memory()

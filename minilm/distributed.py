@@ -124,13 +124,13 @@ def describe(batch_size):
 
 def limit_threads(processes):
     """Give each of `processes` ranks on this machine its share of the cores: at most cores / W
-    threads for minilm's own work (minilm/parallel.py) and for BLAS.
+    threads for minilm's own work (minilm/fast/threads.py) and for BLAS.
 
-    `minilm train --nproc` sets OPENBLAS_NUM_THREADS before NumPy loads (minilm/parallel.py
+    `minilm train --nproc` sets OPENBLAS_NUM_THREADS before NumPy loads (minilm/fast/threads.py
     follows it); under a plain mpiexec this lowers both at run time, never raising them.
     """
     from threadpoolctl import ThreadpoolController
-    from . import parallel
+    from .fast import threads as parallel
     threads = max(1, (os.cpu_count() or 1) // processes)
     parallel.set_threads(min(parallel.threads(), threads))
     blas = ThreadpoolController().select(user_api="blas")

@@ -1,4 +1,4 @@
-"""minilm's thread pool (minilm/parallel.py): it owns the cores whichever of NumPy and minilm is
+"""minilm's thread pool (minilm/fast/threads.py): it owns the cores whichever of NumPy and minilm is
 imported first, every op that cuts its work gives the numbers of one thread, errors reach the caller."""
 import json
 import os
@@ -10,10 +10,10 @@ import pytest
 
 import minilm
 import minilm.functional as F
-from minilm import parallel
+from minilm.fast import threads as parallel
 from minilm.ops.pieces import CHUNK
 from minilm.ops.split_product import SPLIT_WORK, matmul_2d, matmul_many
-from minilm.parallel import balanced_ranges, split_work
+from minilm.fast.threads import balanced_ranges, split_work
 
 R = np.random.default_rng(5)
 
@@ -96,7 +96,7 @@ if sys.argv[1] == "numpy":
 else:
     import minilm
     import numpy as np
-from minilm import parallel
+from minilm.fast import threads as parallel
 from minilm.models import GPT, GPTConfig
 minilm.manual_seed(0)
 model = GPT(GPTConfig(vocab_size=65, block_size=64, n_layer=1, n_head=4, n_embd=128, dropout=0.0))

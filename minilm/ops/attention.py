@@ -41,7 +41,7 @@ from .. import amp, kernels
 from ..amp import round_operand
 from ..autograd import Function
 from ..backend import rng, xp_of
-from ..parallel import balanced_ranges, split_work
+from ..fast.threads import balanced_ranges, split_work
 from .matmul import product
 from .reduction import sum_last
 from .softmax import SAFE_EXP, softmax_array
@@ -128,7 +128,7 @@ class ScaledDotProductAttention(Function):
     # With NumPy the same arithmetic runs ~2x faster when the scores of a group of heads
     # (a few hundred KiB) stay in the CPU cache from the matmul through the softmax to P V,
     # instead of every step streaming all heads' (Tq, Tk) scores through memory. The groups
-    # are independent: half of them run on the helper thread (minilm/parallel.py).
+    # are independent: half of them run on the helper thread (minilm/fast/threads.py).
 
     def _grouped_applies(self, q, k, v):
         return (xp_of(q) is np and self.attn_mask is None and not self.dropout_p and q.ndim >= 3
@@ -138,7 +138,7 @@ class ScaledDotProductAttention(Function):
     def _split(self, fn, shape, Tk):
         """fn(a, b) for groups [a, b) along the first axis of q's shape (..., Tq, hs), all the
         heads of those rows at once, the groups shared among minilm's threads (BLAS runs on one
-        thread inside each group, minilm/parallel.py)."""
+        thread inside each group, minilm/fast/threads.py)."""
         Tq = shape[-2]
         heads_per_row = int(np.prod(shape[1:-2]))
         groups = balanced_ranges(shape[0], max(1, GROUP_ELEMENTS // (heads_per_row * Tq * Tk)))

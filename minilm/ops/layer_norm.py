@@ -17,7 +17,7 @@ composite graph would need about ten nodes and their saved temporaries.)
 The input is viewed as rows (N, D), D the product of the normalized dims, and
 processed a group of rows at a time, so that the group's temporaries stay in
 the CPU cache between the ~8 passes the formulas make over them. The groups are
-independent, so they are shared among minilm's threads (minilm/parallel.py)
+independent, so they are shared among minilm's threads (minilm/fast/threads.py)
 once there are SHARE_ELEMENTS or more; in backward each group's share of
 dL/dweight and dL/dbias is summed afterwards, in group order.
 """
@@ -26,7 +26,7 @@ import numpy as np
 from .. import kernels
 from ..autograd import Function
 from ..backend import xp_of
-from ..parallel import balanced_ranges, split_work
+from ..fast.threads import balanced_ranges, split_work
 from .reduction import sum_last, sum_rows
 
 GROUP_ELEMENTS = 131072  # rows x D per group (measured: 2 x 65536 is ~5% slower)

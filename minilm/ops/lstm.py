@@ -44,7 +44,7 @@ backward the same product, dL/da @ [h; 1]^T, yields db as that column's gradient
 """
 import numpy as np
 
-from .. import parallel
+from ..fast import threads as parallel
 from ..autograd import Function
 from ..backend import xp_of
 from .reduction import sum_last

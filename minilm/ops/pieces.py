@@ -4,12 +4,12 @@ A formula of many steps (GELU's erf takes about twenty) written as NumPy calls
 streams the whole tensor through memory once per step. Cut into pieces of
 CHUNK elements, the temporaries of one piece stay in the CPU's cache, and the
 same NumPy calls run about 3x faster. The pieces are independent, so half of
-them go to the helper thread (minilm/parallel.py).
+them go to the helper thread (minilm/fast/threads.py).
 """
 import numpy as np
 
 from ..backend import xp_of
-from ..parallel import balanced_ranges, split_work
+from ..fast.threads import balanced_ranges, split_work
 
 CHUNK = 262144  # elements per piece: its few 1 MiB temporaries stay in cache (measured best of 64K-4M)
 

@@ -6,32 +6,7 @@ Without keepdim the reduced axes are gone from gy, so they are re-inserted
 """
 from ..autograd import Function
 from ..backend import xp_of
-
-
-_ones = {}
-
-
-def ones(n, like):
-    """A cached vector of n ones of like's dtype and array type (made once per size)."""
-    key = (n, like.dtype.str, type(like))
-    if key not in _ones:
-        _ones[key] = xp_of(like).ones(n, like.dtype)
-    return _ones[key]
-
-
-def sum_last(a):
-    """Sum over the last axis, keeping it (..., 1): as a matrix-vector product with ones.
-
-    NumPy's own reduction walks short rows (64, 128 values) one at a time; BLAS's
-    matrix-vector product does the same additions 4-6x faster. Softmax, layer
-    norm and attention use it on every row of every step.
-    """
-    return (a @ ones(a.shape[-1], a))[..., None]
-
-
-def sum_rows(a):
-    """Column sums of a 2-D array, (N, C) -> (C,): ones(N) @ a, for the same reason as sum_last."""
-    return ones(a.shape[0], a) @ a
+from ..fast.reductions import ones, sum_last, sum_rows  # noqa: F401  (until no op uses them)
 
 
 def normalize_axes(axis, ndim):

@@ -1,7 +1,7 @@
 """Large matrix products cut into row blocks, one block per thread of minilm's pool.
 
 minilm runs BLAS on one thread and keeps the cores for its own threads
-(minilm/parallel.py), so a product that should use every core is cut here:
+(minilm/fast/threads.py), so a product that should use every core is cut here:
 
     C = A B        A: (M, K), B: (K, N), C: (M, N)
     C[r0:r1] = A[r0:r1] B       for row blocks [r0, r1) of M, on different threads
@@ -18,7 +18,7 @@ multiply-adds.
 """
 import numpy as np
 
-from .. import parallel
+from ..fast import threads as parallel
 
 SPLIT_WORK = 1 << 22   # multiply-adds (~4M, ~80 us on one core) from which a product is shared
 

@@ -5,7 +5,7 @@
 with three things added that a bare mpiexec leaves to the user:
 
 - threads: each of the N processes gets cores / N threads (OPENBLAS_NUM_THREADS and
-  friends, set before NumPy loads, which minilm/parallel.py follows), so N processes
+  friends, set before NumPy loads, which minilm/fast/threads.py follows), so N processes
   do not fight over the machine's cores;
 - a rank that dies: MPICH's mpiexec then stops the others and names the process
   id that ended; the launcher turns that into which rank it was and where the last
@@ -97,7 +97,7 @@ def thread_environment(nproc):
     """The environment for N ranks on this machine: cores / N BLAS threads each (unless the user set them)."""
     env = dict(os.environ)
     threads = max(1, (os.cpu_count() or 1) // nproc)
-    for name in THREAD_VARIABLES:                   # minilm/parallel.py takes as many threads as BLAS would
+    for name in THREAD_VARIABLES:                   # minilm/fast/threads.py takes as many threads as BLAS would
         env.setdefault(name, str(threads))
     return env
 

@@ -37,7 +37,7 @@ Without threadpoolctl minilm keeps one thread and leaves BLAS as it is.
 
 While minilm's threads are on, BLAS runs on one thread for the whole process:
 a product in the user's own NumPy code, outside minilm, uses one core too.
-`minilm.parallel.set_threads(1)` hands BLAS its threads back.
+`minilm.fast.threads.set_threads(1)` hands BLAS its threads back.
 
 The other design, keeping BLAS's threads and shortening their spin after NumPy
 has loaded, needs OpenBLAS-internal calls (re-reading its environment and
