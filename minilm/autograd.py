@@ -170,7 +170,7 @@ def _accumulate_leaf(x, gx, stored):
         gx = gx.astype(x.data.dtype)
     if x.grad is None:
         # own the buffer: a broadcast view or an array another leaf got must be copied
-        if id(gx) in stored or not gx.flags.owndata or not gx.flags.writeable:
+        if id(gx) in stored or not gx.flags.owndata or not getattr(gx.flags, "writeable", True):  # (CuPy has no writeable flag)
             gx = gx.copy()
         stored.add(id(gx))
         x.grad = gx
