@@ -87,15 +87,17 @@ def test_attention_matches_composite():
                 composite_causal_attention, [q, k, v])
 
 
-def test_gelu_float32_matches_math_erf():
-    """The float32 fast path (pieces, sign by bit operations) against the exact formula in float64."""
+@pytest.mark.parametrize("reference", [True, False], ids=["reference", "fast"])
+def test_gelu_float32_matches_math_erf(reference):
+    """float32 GELU (fast: in pieces, sign by bit operations) against the exact formula in float64."""
     import math
 
-    from minilm.ops.pieces import CHUNK
+    from minilm.fast.pieces import CHUNK
     x = np.concatenate([R.standard_normal(CHUNK + 1000) * 3, [0.0, -0.0, 1e-30, -1e-30, 8.0, -8.0, 40.0, -40.0]])
     x32 = minilm.tensor(x.astype(np.float32), requires_grad=True)
-    y = F.gelu(x32)
-    y.backward(np.ones(x.shape, np.float32))
+    with minilm.reference_ops(reference):
+        y = F.gelu(x32)
+        y.backward(np.ones(x.shape, np.float32))
     xs = x32.numpy().astype(np.float64)
     phi = np.array([0.5 * (1 + math.erf(v / math.sqrt(2))) for v in xs])
     slope = phi + xs * np.exp(-xs * xs / 2) / math.sqrt(2 * math.pi)

@@ -173,8 +173,14 @@ def test_random_reductions(shape, data):
     assert minilm.gradcheck(lambda x: getattr(x, op)(axis, keepdim), [x])
 
 
-@pytest.mark.parametrize("vocab", [7, 300])  # the one-hot product (small vocabulary) and sort + reduceat
-def test_embedding_backward_sums_repeated_ids(vocab):
+@pytest.mark.parametrize("reference", [True, False], ids=["add.at", "fast"])
+@pytest.mark.parametrize("vocab", [7, 300])  # fast: the one-hot product (small vocabulary) and sort + reduceat
+def test_embedding_backward_sums_repeated_ids(vocab, reference):
+    with minilm.reference_ops(reference):
+        _embedding_backward_sums_repeated_ids(vocab)
+
+
+def _embedding_backward_sums_repeated_ids(vocab):
     ids = np.random.default_rng(3).integers(0, vocab, (4, 50))
     ids[0, :5] = 2                                                       # one id many times
     table = minilm.tensor(np.random.default_rng(4).standard_normal((vocab, 3)), requires_grad=True)

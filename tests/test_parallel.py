@@ -11,11 +11,18 @@ import pytest
 import minilm
 import minilm.functional as F
 from minilm.fast import threads as parallel
-from minilm.ops.pieces import CHUNK
+from minilm.fast.pieces import CHUNK
 from minilm.ops.split_product import SPLIT_WORK, matmul_2d, matmul_many
 from minilm.fast.threads import balanced_ranges, split_work
 
 R = np.random.default_rng(5)
+
+
+@pytest.fixture(autouse=True)
+def fast_paths():
+    """The threads are used by the fast paths (minilm/fast/): these tests run them even under MINILM_REFERENCE=1."""
+    with minilm.reference_ops(False):
+        yield
 
 
 @pytest.fixture(params=[2, 3], ids=["2threads", "3threads"])
@@ -110,7 +117,8 @@ print(json.dumps({"threads": parallel.threads(), "blas": parallel.blas_threads()
 
 def child(first, **env):
     clean = {k: v for k, v in os.environ.items()
-             if k not in ("MINILM_THREADS", "OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")}
+             if k not in ("MINILM_THREADS", "OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS",
+                          "MINILM_REFERENCE")}
     out = subprocess.run([sys.executable, "-c", CHILD, first], env={**clean, **env},
                          capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr[-2000:]
@@ -252,7 +260,7 @@ def test_one_thread_for_minilm_gives_blas_its_threads_back():
 
 
 def test_layer_norm_groups_on_several_threads_equal_one_thread(helper):
-    from minilm.ops.layer_norm import GROUP_ELEMENTS
+    from minilm.fast.norms import GROUP_ELEMENTS
     arrays = [R.standard_normal(s).astype(np.float32) for s in [(3 * GROUP_ELEMENTS // 128, 128), (128,), (128,)]]
     fn = lambda x, w, b: F.layer_norm(x, (128,), w, b)          # noqa: E731
     jobs = parallel.helper_jobs()
@@ -268,6 +276,7 @@ def test_layer_norm_groups_on_several_threads_equal_one_thread(helper):
 
 @pytest.mark.skipif(parallel._blas is None, reason="minilm was started on one thread (MINILM_THREADS or one core)")
 def test_an_lstm_layer_hands_the_cores_to_blas_and_takes_them_back(helper, monkeypatch):
+    from minilm.fast.lstm import BlasThreadsLSTMLayer
     from minilm.ops.lstm import LSTMLayer
     seen = []
     real = parallel.cores_to_blas
@@ -280,7 +289,9 @@ def test_an_lstm_layer_hands_the_cores_to_blas_and_takes_them_back(helper, monke
     T, B, I, H = 4, 3, 5, 6
     xs = [minilm.tensor(R.standard_normal(s).astype(np.float32), requires_grad=True)
           for s in [(T, B, I), (B, H), (B, H), (4 * H, I), (4 * H, H)]]
-    y, h, c = LSTMLayer()(*xs)
+    layer = LSTMLayer()
+    y, h, c = layer(*xs)
+    assert type(layer) is BlasThreadsLSTMLayer                          # the fast path was chosen
     (y.sum() + h.sum() + c.sum()).backward()
     assert seen == [(1, {parallel._blas_own_threads})] * 2          # forward and backward, BLAS's threads
     assert parallel.threads() == helper and set(parallel.blas_threads().values()) == {1}

@@ -8,3 +8,7 @@ device "cpu", and checked against the reference by tests/test_fast_paths.py.
 MINILM_REFERENCE=1 turns them all off. Read minilm/ops/ first: these files
 assume you know the math there.
 """
+from . import norms  # noqa: F401
+from . import gelu  # noqa: F401
+from . import embedding  # noqa: F401
+from . import lstm  # noqa: F401

@@ -48,3 +48,6 @@ def set_enabled(flag):
 def enabled(device):
     """True when ops on `device` should run minilm's kernels."""
     return _enabled and device in ("cuda", "emu")
+
+
+from . import fast_layer_norm  # noqa: E402,F401  (registers the layer norm kernel for "cuda" and "emu")

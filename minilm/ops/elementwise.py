@@ -7,12 +7,9 @@ a: (B, T, C) and b: (C,), dL/db = sum over B and T of dL/dy * a.
 """
 import math
 
-import numpy as np
-
 from ..autograd import Function
 from ..backend import xp_of
 from .erf import erf
-from .pieces import map_pieces
 
 
 def sum_to_shape(g, shape):
@@ -258,64 +255,9 @@ class Clamp(Function):
         return gy * self.inside
 
 
-# Abramowitz & Stegun 7.1.26: erf(x) ~ 1 - (a1 t + ... + a5 t^5) e^(-x^2), t = 1/(1 + p|x|),
-# absolute error < 1.5e-7 (float32's resolution), smooth, and cheap: NumPy has no erf.
-_ERF_P = 0.3275911
-_ERF_A = (0.254829592, -0.284496736, 1.421413741, -1.453152027, 1.061405429)
 _SQRT_HALF = 1 / math.sqrt(2)
 _SQRT_2_OVER_PI = math.sqrt(2 / math.pi)
 _INV_SQRT_2PI = 1 / math.sqrt(2 * math.pi)
-
-
-def _gelu_piece(x, y, slope):
-    """Write y = x Phi(x) and the slope Phi(x) + x phi(x) for one piece of x (25 passes, mostly in place).
-
-    With z = x / sqrt 2:  Phi = 1/2 + erf(z) / 2, and erf z = sign(z) (1 - poly(t) e^(-z^2)),
-    t = 1 / (1 + p|z|). The polynomial's coefficients are halved once (below) so it gives
-    (1 - erf|z|) / 2 directly. e^(-z^2) = e^(-x^2/2) = sqrt(2 pi) phi(x) is reused for phi.
-    """
-    xp, f = xp_of(x), x.dtype.type
-    a = xp.abs(x)
-    t = a * f(_ERF_P * _SQRT_HALF)
-    t += 1
-    xp.divide(f(1), t, out=t)              # t  (NumPy's divide is faster than its reciprocal here)
-    poly = t * f(_ERF_A[4] / 2)
-    for coefficient in reversed(_ERF_A[:4]):
-        poly += f(coefficient / 2)
-        poly *= t
-    xp.multiply(a, a, out=a)
-    a *= f(-0.5)
-    xp.exp(a, out=a)                       # e^(-x^2/2)
-    poly *= a                              # (1 - erf|z|) / 2
-    xp.subtract(f(0.5), poly, out=poly)    # erf|z| / 2
-    _copy_sign(poly, x, out=poly)          # erf(z) / 2
-    poly += f(0.5)                         # Phi(x)
-    a *= f(_INV_SQRT_2PI)                  # phi(x)
-    a *= x
-    xp.add(a, poly, out=slope)             # Phi(x) + x phi(x)
-    xp.multiply(poly, x, out=y)            # x Phi(x)
-
-
-def _gelu_piece_float64(x, y, slope):
-    """The same two results to float64 accuracy: erf by its series (erf.py), not float32's polynomial."""
-    xp = xp_of(x)
-    phi = xp.exp(x * x * -0.5) * _INV_SQRT_2PI
-    cdf = 0.5 + 0.5 * erf(x * _SQRT_HALF)          # Phi(x)
-    xp.add(cdf, x * phi, out=slope)                # Phi(x) + x phi(x)
-    xp.multiply(x, cdf, out=y)                     # x Phi(x)
-
-
-def _copy_sign(magnitude, sign_of, out):
-    """|magnitude| with the sign of sign_of, for magnitude >= 0: or-ing in the IEEE sign bit.
-
-    Two integer passes; NumPy's copysign is not vectorised and takes about 3x as long.
-    """
-    xp = xp_of(out)
-    if xp is not np or out.dtype != np.float32:
-        return xp.copysign(magnitude, sign_of, out=out)
-    bits = out.view(np.int32)
-    sign = np.bitwise_and(sign_of.view(np.int32), np.int32(-2 ** 31))
-    return np.bitwise_or(magnitude.view(np.int32), sign, out=bits).view(np.float32)
 
 
 class GELU(Function):
@@ -325,6 +267,8 @@ class GELU(Function):
                      dy/dx = Phi(x) + x phi(x),  phi(x) = e^(-x^2/2) / sqrt(2 pi)
     "tanh":          y = x (1 + tanh u) / 2,  u = sqrt(2/pi) (x + 0.044715 x^3),
                      dy/dx = (1 + tanh u) / 2 + x (1 - tanh^2 u) / 2 * du/dx
+
+    Only the slope dy/dx is kept for backward (one array instead of x, Phi and phi).
     """
 
     def __init__(self, approximate="none"):
@@ -333,17 +277,15 @@ class GELU(Function):
         self.approximate = approximate
 
     def forward(self, x):
-        # Only the slope dy/dx is kept for backward (one array instead of x, Phi and phi).
+        xp = xp_of(x)
         if self.approximate == "tanh":
-            xp = xp_of(x)
-            u = _SQRT_2_OVER_PI * (x + 0.044715 * x * x * x)
-            t = xp.tanh(u)
+            t = xp.tanh(_SQRT_2_OVER_PI * (x + 0.044715 * x * x * x))          # tanh u
             du = _SQRT_2_OVER_PI * (1 + 3 * 0.044715 * x * x)
             self.slope = 0.5 * (1 + t) + 0.5 * x * (1 - t * t) * du
             return 0.5 * x * (1 + t)
-        y, slope = map_pieces(_gelu_piece_float64 if x.dtype == np.float64 else _gelu_piece, x, 2)
-        self.slope = slope.reshape(x.shape)                              # Phi(x) + x phi(x)
-        return y.reshape(x.shape)
+        cdf = 0.5 * (1 + erf(x * _SQRT_HALF))                                # Phi(x)
+        self.slope = cdf + x * xp.exp(-0.5 * x * x) * _INV_SQRT_2PI          # Phi(x) + x phi(x)
+        return x * cdf
 
     def backward(self, gy):
         return gy * self.slope

@@ -4,20 +4,11 @@
     backward:  dL/dW[v] = sum over n with ids[n] = v of dL/dy[n]     scatter-add
 
 A token that appears several times in the batch collects the gradient of
-every occurrence (plain assignment `gW[ids] = gy` would keep only one). Sorting
-the ids groups the occurrences of each token into one contiguous run, and
-`add.reduceat` sums every run in a single pass: deterministic, and several
-times faster than the element-by-element `add.at`. For a small vocabulary
-(characters) one matrix product is faster still: dL/dW = onehot(ids)^T dL/dy,
-with onehot(ids) the (N, V) matrix of ones at (n, ids[n]).
+every occurrence: plain assignment `gW[ids] = gy` would keep only one, while
+`add.at` adds every row in (NumPy; CuPy's add.at adds with atomics on the GPU).
 """
-import numpy as np
-
 from ..autograd import Function
 from ..backend import xp_of
-from .split_product import matmul_2d
-
-ONE_HOT_VOCAB = 128  # up to this many rows, the one-hot product beats sort + reduceat (2x at V = 65)
 
 
 def check_ids(ids, num_embeddings, what="token id"):
@@ -39,23 +30,9 @@ class Embedding(Function):
         return weight[self.ids]
 
     def backward(self, gy):
-        xp = xp_of(gy)
-        V, C = self.weight_shape
-        ids, gy2 = self.ids.ravel(), gy.reshape(-1, C)                   # (N,), (N, C)
-        if xp is np and V <= ONE_HOT_VOCAB:
-            one_hot_t = ids[None, :] == xp.arange(V)[:, None]                  # (V, N)
-            gw = matmul_2d(one_hot_t.astype(self.dtype), gy2)                   # (V, C), on all cores
-        else:
-            gw = xp.zeros(self.weight_shape, self.dtype)
-            if xp is not np:  # CuPy: scatter-add with atomics on the GPU
-                import cupyx
-                cupyx.scatter_add(gw, ids, gy2)
-            elif ids.size:
-                order = xp.argsort(ids, kind="stable")
-                sorted_ids = ids[order]                                        # (N,)
-                run_starts = xp.flatnonzero(xp.concatenate(
-                    [xp.ones(1, bool), sorted_ids[1:] != sorted_ids[:-1]]))     # (tokens used,)
-                gw[sorted_ids[run_starts]] = xp.add.reduceat(gy2[order], run_starts, axis=0)
+        xp, C = xp_of(gy), self.weight_shape[1]
+        gw = xp.zeros(self.weight_shape, self.dtype)                     # (V, C)
+        xp.add.at(gw, self.ids.ravel(), gy.reshape(-1, C))               # gw[ids[n]] += gy[n], (N,) and (N, C)
         if self.padding_idx is not None:
             gw[self.padding_idx] = 0
         return gw

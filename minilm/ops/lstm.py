@@ -42,12 +42,9 @@ The biases cost no pass of their own: b is one more column of W_hh, facing a
 constant row of ones appended to h^T, so the recurrent matmul adds it; in the
 backward the same product, dL/da @ [h; 1]^T, yields db as that column's gradient.
 """
-import numpy as np
-
-from ..fast import threads as parallel
 from ..autograd import Function
 from ..backend import xp_of
-from .reduction import sum_last
+
 
 def _sigmoid_rows(a, H):
     """The rows of the sigmoid gates i, f and o in a (..., 4H, B): two blocks, g's rows between them."""
@@ -131,30 +128,14 @@ class LSTMCell(Function):
         da = xp_of(dh).empty_like(self.acts)                            # (4H, B)
         dc_prev = cell_backward(self.acts, gate_derivatives(self.acts, H), c.T, self.tanh_c,
                                 dh.T, dc.T, H, da)
-        db = sum_last(da)[:, 0]
+        db = da.sum(1)                                                   # (4H,)
         return (da.T @ w_ih, da.T @ w_hh, dc_prev.T, da @ x, da @ h) + (db,) * n_bias
 
 
 class LSTMLayer(Function):
-    """A whole sequence: (X (T, B, I), h0, c0, W_ih, W_hh[, b_ih, b_hh]) -> (Y (T, B, H), h_T, c_T).
+    """A whole sequence: (X (T, B, I), h0, c0, W_ih, W_hh[, b_ih, b_hh]) -> (Y (T, B, H), h_T, c_T)."""
 
-    The loops are T thin products in a row with a little element-wise work between them.
-    For them BLAS's own threads, which wait spinning between two products, use the cores
-    best, so minilm hands BLAS the cores for the layer (parallel.cores_to_blas). Measured
-    at B=32, H=256: ~126 ms a step against ~136 ms with the batch cut into one part per
-    thread of minilm's pool (thinner products, and the parts' element-wise calls queue for
-    Python's interpreter lock) and ~155 ms with each step's product cut by rows.
-    """
-
-    def forward(self, *inputs):
-        with parallel.cores_to_blas():
-            return self._forward(*inputs)
-
-    def backward(self, *grads):
-        with parallel.cores_to_blas():
-            return self._backward(*grads)
-
-    def _forward(self, x, h0, c0, w_ih, w_hh, *biases):
+    def forward(self, x, h0, c0, w_ih, w_hh, *biases):
         xp = xp_of(x)
         T, B, I = x.shape
         H = h0.shape[1]
@@ -179,7 +160,7 @@ class LSTMLayer(Function):
         y = xp.ascontiguousarray(hs[1:, :H].transpose(0, 2, 1))          # (T, B, H)
         return y, hs[T, :H].T.copy(), cs[T].T.copy()
 
-    def _backward(self, dy, dh_last, dc_last):
+    def backward(self, dy, dh_last, dc_last):
         x, w_ih, w_hh, n_bias = self.saved
         T, B, I = x.shape
         H = w_hh.shape[1]

@@ -3,22 +3,22 @@
 A formula of many steps (GELU's erf takes about twenty) written as NumPy calls
 streams the whole tensor through memory once per step. Cut into pieces of
 CHUNK elements, the temporaries of one piece stay in the CPU's cache, and the
-same NumPy calls run about 3x faster. The pieces are independent, so half of
-them go to the helper thread (minilm/fast/threads.py).
+same NumPy calls run about 3x faster. The pieces are independent, so they are
+shared among minilm's threads (fast/threads.py): each element is computed the
+same way whatever the thread count.
 """
 import numpy as np
 
-from ..backend import xp_of
-from ..fast.threads import balanced_ranges, split_work
+from .threads import balanced_ranges, split_work
 
 CHUNK = 262144  # elements per piece: its few 1 MiB temporaries stay in cache (measured best of 64K-4M)
 
 
 def map_pieces(fn, x, n_out):
     """fn(piece, *outs) writes n_out results of a piece of flat x; returns the n_out flat arrays."""
-    xp, flat = xp_of(x), x.reshape(-1)
-    outs = [xp.empty_like(flat) for _ in range(n_out)]
-    if xp is not np or flat.size <= CHUNK:
+    flat = x.reshape(-1)
+    outs = [np.empty_like(flat) for _ in range(n_out)]
+    if flat.size <= CHUNK:
         fn(flat, *outs)
         return outs
 
