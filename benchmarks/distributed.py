@@ -37,6 +37,7 @@ import numpy as np
 
 import minilm
 from minilm import autograd, distributed
+from minilm.nn.data_parallel import DistributedDataParallel
 from minilm.data import TokenDataset
 from minilm.models.gpt import GPT, GPTConfig
 from minilm.optim import AdamW
@@ -54,7 +55,7 @@ def time_training(spec, steps):
     minilm.manual_seed(0)
     model = GPT(GPTConfig(vocab_size=65, block_size=spec["block"], n_layer=spec["n_layer"],
                           n_head=spec["n_head"], n_embd=spec["n_embd"]))
-    ddp = distributed.DistributedDataParallel(model)
+    ddp = DistributedDataParallel(model)
     optimizer = AdamW(model.parameters(), lr=1e-3)
     data = TokenDataset(np.random.default_rng(0).integers(0, 65, 100_000), spec["block"])
     rng, rows = np.random.default_rng(1), distributed.batch_rows(spec["batch"])
@@ -112,7 +113,7 @@ def worker(steps):
 
 # ---------------------------------------------------------------- the driver: start the jobs, print tables
 def run_job(processes, steps):
-    from minilm.train.launcher import find_mpiexec
+    from minilm.cli.launcher import find_mpiexec
     env = {**os.environ, "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
            "MINILM_THREADS": "1"}
     done = subprocess.run([find_mpiexec(), "-n", str(processes), sys.executable, __file__, "--worker",

@@ -45,7 +45,7 @@ def pretrain(tokenizer, text, steps, block_size, device):
 
 
 def load_pretrained(out_dir, device):
-    from minilm.__main__ import load_trained
+    from minilm.train.trained import load_trained
     model, tokenizer, cfg, _ = load_trained(out_dir, device=device)
     if cfg.model != "gpt":
         raise SystemExit(f"{out_dir} holds a {cfg.model} model; the classifier needs a GPT")

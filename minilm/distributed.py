@@ -20,8 +20,9 @@ A step's communication time is therefore ~ 2 (W-1)/W * gradient bytes / link
 bandwidth + 2 (W-1) x latency (benchmarks/distributed.py measures both).
 
     from minilm import distributed
+    from minilm.nn.data_parallel import DistributedDataParallel
     distributed.init()                       # from mpiexec's environment; 1 process: all no-ops
-    model = distributed.DistributedDataParallel(GPT(cfg))   # rank 0's weights everywhere
+    model = DistributedDataParallel(GPT(cfg))    # rank 0's weights everywhere
     rows = distributed.batch_rows(B)         # this rank's slice of every global batch of B
     loss = model(x[rows], y[rows])[1]
     loss.backward()                          # ...and the gradients are already averaged
@@ -223,7 +224,7 @@ def _wait_until(done, what):
     deadline = start + _timeout()
     while not done():
         now = time.monotonic()
-        if now - last_check > 0.1:                       # (~20 us a check)
+        if now - last_check > 0.1:                       # the peers ten times a second, not every poll
             last_check = now
             lost = _lost_ranks()
             if lost or now > deadline:
@@ -359,11 +360,3 @@ def _nccl_all_reduce(arrays, op):
         _nccl.allReduce(a.data.ptr, a.data.ptr, a.size, types[str(a.dtype)], ops[op], stream.ptr)
     nccl.groupEnd()
     _wait_until(lambda: stream.done, f"all_reduce({op}) on the GPU")    # NCCL runs on the stream: same deadline
-
-
-def __getattr__(name):
-    """distributed.DistributedDataParallel: the model wrapper, in a file of its own (minilm/nn/data_parallel.py)."""
-    if name == "DistributedDataParallel":
-        from .nn.data_parallel import DistributedDataParallel
-        return DistributedDataParallel
-    raise AttributeError(f"module 'minilm.distributed' has no attribute {name!r}")

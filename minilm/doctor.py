@@ -1,12 +1,10 @@
-"""`minilm doctor`: what to run when something is wrong, and what to paste into a bug report.
+"""What to run when something is wrong, and what to paste into a bug report (`minilm doctor` prints it).
 
-    minilm doctor            versions, then one line per check: ok / failed (reason) / not available (why)
-    minilm doctor --json     the same as one JSON object
+    versions()      Python, minilm, NumPy and its BLAS with its thread count, CuPy and CUDA
+                    when present, the C++ compiler the emulator uses, NVRTC when installed
+    run_checks()    one result per device it can check: ok / failed (reason) / not available (why)
 
-It prints the versions that decide how minilm computes (Python, minilm,
-NumPy and its BLAS with its thread count, CuPy and CUDA when present, the C++
-compiler the emulator uses, NVRTC when installed), then checks each device
-it can:
+The checks:
 
     gpt      a tiny GPT's forward and backward on the device, in float32, against
              the same GPT in float64 NumPy: the loss and every gradient must agree
@@ -15,10 +13,9 @@ it can:
     nvrtc    matmul.cu compiled by NVRTC for a real GPU architecture (no GPU needed)
 
 A device that cannot run here (no CuPy, no GPU, no C++ compiler) is "not
-available", with the reason and the fix: that is not a failure. The exit
-status is 1 if any available check failed, else 0.
+available", with the reason and the fix: that is not a failure (`minilm doctor`
+exits 1 only if an available check failed).
 """
-import json
 import os
 import platform
 import shutil
@@ -173,23 +170,3 @@ def run_checks():
             results.append({"device": device, "check": what, "status": "failed",
                             "detail": f"{type(e).__name__}: {reason}"})
     return results
-
-
-def main(argv):
-    from .errors import CommandParser
-    parser = CommandParser(prog="minilm doctor", description="Versions and a check of every device.")
-    parser.add_argument("--json", action="store_true", help="print one JSON object")
-    args = parser.parse_args(argv)
-    info, results = versions(), run_checks()
-    if args.json:
-        print(json.dumps({"versions": info, "checks": results}, indent=2))
-    else:
-        width = max(map(len, info))
-        for name, value in info.items():
-            print(f"{name:<{width}}  {value}")
-        print()
-        for r in results:
-            status = r["status"] if r["status"] == "ok" else f"{r['status']} ({r['detail']})"
-            detail = f": {r['detail']}" if r["status"] == "ok" else ""
-            print(f"{r['device']:<6}{r['check']:<9}{status}{detail}")
-    return 1 if any(r["status"] == "failed" for r in results) else 0

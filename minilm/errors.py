@@ -3,9 +3,9 @@
 A library raises what Python users expect: ValueError for a bad value (its
 message says what was expected, what was given and what to do),
 FileNotFoundError for a missing file, OSError for a disk that is full or a
-folder that is read-only. The command line turns those into one line and an
-exit status; anything else is a bug in minilm and keeps its traceback, so it
-can be reported.
+folder that is read-only. The command line (minilm/cli/) turns those into one
+line and an exit status (user_message below); anything else is a bug in minilm
+and keeps its traceback, so it can be reported.
 
     exit 0    done
     exit 1    the work could not be finished: a write failed, training diverged
@@ -15,11 +15,8 @@ can be reported.
 UserError carries its own exit status, for the cases Python has no exception for
 (a run folder that is already trained or locked, a device that is not there).
 """
-import argparse
 import errno
-import os
 import signal
-import sys
 
 
 class UserError(Exception):
@@ -80,26 +77,3 @@ def user_message(error):
     if isinstance(error, KeyboardInterrupt):
         return "interrupted", 128 + signal.SIGINT
     return None
-
-
-class CommandParser(argparse.ArgumentParser):
-    """argparse, whose errors are one line (`minilm sample: argument --top-p: must be in (0, 1], got 2`)."""
-
-    def error(self, message):
-        raise UserError(f"{message} (see {self.prog} --help)")
-
-
-def run_command(name, command, argv):
-    """Run one subcommand; a user's error becomes `minilm NAME: message` on stderr and its exit status."""
-    try:
-        return command(argv)
-    except BrokenPipeError:                        # `minilm sample | head`: the reader has gone, say nothing
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        return 128 + signal.SIGPIPE
-    except (Exception, KeyboardInterrupt) as error:
-        reported = user_message(error)
-        if reported is None:
-            raise
-        message, code = reported
-        print(f"minilm {name}: {message}", file=sys.stderr)
-        return code

@@ -16,6 +16,7 @@ import numpy as np
 
 import minilm
 from minilm import distributed
+from minilm.nn.data_parallel import DistributedDataParallel
 from minilm.models.gpt import GPT, GPTConfig
 
 
@@ -55,7 +56,7 @@ def largest_difference(a, b):
 def data_parallel(r, W):
     """Gradients of DistributedDataParallel against one process's full-batch gradient."""
     model = tiny_gpt(seed=100 + r)                              # a different initialisation on every rank
-    ddp = distributed.DistributedDataParallel(model, bucket_mb=0.01)   # several buckets
+    ddp = DistributedDataParallel(model, bucket_mb=0.01)   # several buckets
     rng = np.random.default_rng(0)
     x = [rng.integers(0, 11, (4, 8)) for _ in range(2)]         # two global batches of B = 4
     y = [rng.integers(0, 11, (4, 8)) for _ in range(2)]
@@ -90,7 +91,7 @@ def nccl_checks(r):
     out["nccl_broadcast"] = cupy.asnumpy(sent).tolist()
     minilm.manual_seed(100 + r)
     model = GPT(GPTConfig(vocab_size=11, block_size=8, n_layer=1, n_head=2, n_embd=16)).to("cuda")
-    ddp = distributed.DistributedDataParallel(model)
+    ddp = DistributedDataParallel(model)
     rng = np.random.default_rng(0)
     x, y = rng.integers(0, 11, (4, 8)), rng.integers(0, 11, (4, 8))
     with ddp.no_sync():

@@ -1,11 +1,12 @@
-"""How the command reports errors (minilm/errors.py): a user's error is one line and an exit status, a bug
-inside minilm keeps its traceback."""
+"""How the command reports errors (minilm/errors.py, run_command in minilm/cli/): a user's error is one line
+and an exit status, a bug inside minilm keeps its traceback."""
 import errno
 import os
 
 import pytest
 
-from minilm.errors import Interrupted, RunLocked, run_command, user_message
+from minilm.cli import run_command
+from minilm.errors import Interrupted, RunLocked, user_message
 
 
 def test_user_errors_become_one_line_and_an_exit_status(capsys):

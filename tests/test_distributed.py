@@ -17,6 +17,7 @@ import pytest
 
 import minilm
 from minilm import autograd, distributed
+from minilm.nn.data_parallel import DistributedDataParallel
 from minilm.errors import UserError
 from minilm.models.gpt import GPT, GPTConfig
 
@@ -68,7 +69,7 @@ def test_one_process_is_a_no_op_without_mpi(monkeypatch):
     assert distributed.batch_rows(12) == slice(0, 12)
     minilm.manual_seed(0)
     model = GPT(GPTConfig(vocab_size=5, block_size=4, n_layer=1, n_head=1, n_embd=4))
-    ddp = distributed.DistributedDataParallel(model)
+    ddp = DistributedDataParallel(model)
     assert ddp.average_gradients not in autograd.post_backward_hooks   # nothing runs after backward
     with pytest.raises(TypeError, match="op='sum' for integers"):
         distributed.all_reduce([np.arange(3)])
@@ -89,7 +90,7 @@ def test_batch_rows_must_split_evenly(monkeypatch):
 
 
 def test_nproc_without_mpi_says_how_to_install_it(monkeypatch, capsys):
-    from minilm.__main__ import main
+    from minilm.cli import main
     monkeypatch.setitem(sys.modules, "mpi4py", None)
     assert main(["train", "--nproc", "2"]) == 2
     assert "pip install 'minilm[distributed]'" in capsys.readouterr().err
@@ -228,7 +229,7 @@ def test_a_killed_rank_ends_the_job_naming_it_and_the_checkpoint_loads(tmp_path)
     assert f"rank 1 of 2 (pid {ranks[1]}" in stderr and "continue with `minilm train --resume" in stderr
     time.sleep(0.5)
     assert processes_training(out_dir) == []                    # nothing left behind
-    from minilm.__main__ import load_trained
+    from minilm.train.trained import load_trained
     model, _, _, state = load_trained(out_dir, "latest")
     assert state["step"] % 3 == 0 and model.num_parameters() > 0
 

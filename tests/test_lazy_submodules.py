@@ -7,7 +7,8 @@ import minilm
 
 def test_submodules_are_attributes_after_import_minilm():
     code = ("import sys, minilm\n"
-            "eager = [m for m in ('models', 'data', 'tokenizers', 'metrics', 'train') if 'minilm.' + m in sys.modules]\n"
+            "eager = [m for m in ('models', 'data', 'tokenizers', 'metrics', 'train', 'cli')\n"
+            "         if 'minilm.' + m in sys.modules]\n"
             "assert eager == [], f'imported by import minilm: {eager}'\n"
             "gpt = minilm.models.GPT(minilm.models.GPTConfig(vocab_size=5, block_size=4, n_layer=1, n_head=1, n_embd=4))\n"
             "assert minilm.metrics.perplexity(0.0) == 1.0 and minilm.tokenizers.CharTokenizer and minilm.data\n"

@@ -14,7 +14,6 @@ Every config is validated when it is made (`validate`, from __post_init__):
 each field's allowed values are one line of RULES, the relations between
 fields one line of RELATIONS. A new field adds its line there.
 """
-import argparse
 import codecs
 import dataclasses
 import difflib
@@ -244,19 +243,6 @@ RELATIONS = [
 ]
 
 TYPE_NAMES = {int: "an integer", float: "a number", bool: "true or false", str: "a string"}
-
-
-def checked(kind, rule):
-    """An argparse `type`: the string as `kind`, refused unless `rule` allows it (e.g. checked(int, at_least(1)))."""
-    def parse(text):
-        try:
-            value = kind(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"expects {TYPE_NAMES[kind]}, got {text!r}") from None
-        if not rule.allows(value):
-            raise argparse.ArgumentTypeError(f"must be {rule}, got {text}")
-        return value
-    return parse
 
 
 def _type_of(key):

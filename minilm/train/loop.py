@@ -39,6 +39,7 @@ from ..autograd import no_grad
 from ..data import StreamBatcher
 from ..errors import Interrupted, UserError, WriteFailed
 from ..metrics import accuracy, perplexity
+from ..nn.data_parallel import DistributedDataParallel
 from ..optim import clip_grad_norm_, cosine_with_warmup
 from ..serialization import atomic_write
 from ..tensor import Tensor
@@ -76,7 +77,7 @@ class Trainer:
         with distributed.main_first():                  # the others build once rank 0 has written the data
             with claim_run_folder(cfg, overwrite) if distributed.is_main() else contextlib.nullcontext():
                 self._build(cfg)
-        self.ddp = distributed.DistributedDataParallel(self.model) if distributed.world_size() > 1 else None
+        self.ddp = DistributedDataParallel(self.model) if distributed.world_size() > 1 else None
 
     def _build(self, cfg):
         self.cfg = cfg

@@ -17,10 +17,8 @@ slowing training: Module.__call__ replaces `autograd.module_scope`, a tuple of t
 whose forward is running, by that tuple plus itself (one small tuple per module call), and
 each recorded Function stores a reference to the tuple (one attribute per op, none at all
 under no_grad). Nothing reads it until draw_graph, which names the modules by walking
-named_modules() of the outermost one. Measured: about 0.1 us per op and per module call,
-under 0.1% of a training step of the small GPT (benchmarks/models.py cannot tell the step
-with it from the step without). The scope is one global: two threads running models at
-once would mix up their clusters (never their gradients).
+named_modules() of the outermost one (its cost: benchmarks/RESULTS.md). The scope is one
+global: two threads running models at once would mix up their clusters (never their gradients).
 
 Values: with show_values=True each node also shows the mean, standard deviation and
 max |.| of its value and of its gradient. A leaf has both (`.data`, and `.grad` after

@@ -8,7 +8,7 @@ import sys
 import pytest
 from conftest import TINY
 
-from minilm.__main__ import main
+from minilm.cli import main
 from minilm.data import load_corpus
 from minilm.train.config import TrainConfig
 from minilm.train.loop import Trainer

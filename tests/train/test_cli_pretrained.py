@@ -11,7 +11,8 @@ from conftest import TINY
 
 import minilm
 from helpers import FIXTURES
-from minilm.__main__ import load_trained, main
+from minilm.cli import main
+from minilm.train.trained import load_trained
 from minilm.autograd import no_grad
 from minilm.models import GPT
 from minilm.tokenizers import BPETokenizer

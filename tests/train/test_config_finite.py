@@ -1,7 +1,8 @@
 """An infinite value is refused like any other value out of range (it used to train, then diverge)."""
 import pytest
 
-from minilm.train.config import TrainConfig, at_least, checked
+from minilm.cli.parser import checked
+from minilm.train.config import TrainConfig, at_least
 
 
 @pytest.mark.parametrize("key", ["learning_rate", "grad_clip", "weight_decay", "rope_theta", "norm_eps"])

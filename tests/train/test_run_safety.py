@@ -166,7 +166,7 @@ OUT_OF_RANGE = [
 
 def test_out_of_range_values_are_refused_before_any_work(tmp_path, monkeypatch, capsys):
     """Two as a user types them; the rest through the same entry point in this process (faster)."""
-    from minilm.__main__ import main
+    from minilm.cli import main
     for args, words in OUT_OF_RANGE[:2]:
         assert_one_line_error(minilm(*args, cwd=tmp_path), 2, words)
     monkeypatch.chdir(tmp_path)

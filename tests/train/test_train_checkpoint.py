@@ -10,7 +10,7 @@ import pytest
 from conftest import TINY
 
 from minilm import load
-from minilm.__main__ import main
+from minilm.cli import main
 from minilm.train.checkpoint import checkpoint_folder, load_model_weights, read_pointer
 from minilm.train.config import config_from
 from minilm.train.loop import Trainer

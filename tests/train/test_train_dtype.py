@@ -3,7 +3,7 @@ import json
 
 from conftest import TINY
 
-from minilm.__main__ import main
+from minilm.cli import main
 from minilm.train.checkpoint import checkpoint_folder
 from minilm.train.loop import Trainer
 

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from minilm import load, nn, optim
-from minilm.__main__ import main
+from minilm.cli import main
 from minilm.train.checkpoint import checkpoint_folder, load_optimizer_state
 from minilm.train.config import config_from
 from minilm.train.loop import Trainer

@@ -4,7 +4,7 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-from minilm.__main__ import main
+from minilm.cli import main
 from minilm.data import load_corpus
 from minilm.train.config import config_from
 from minilm.train.loop import Trainer
@@ -82,16 +82,16 @@ def test_a_folder_without_a_run_is_one_clear_line(tmp_path, capsys):
 
 
 def test_embeddings_of_a_bpe_run_label_the_decoded_tokens(run, tmp_path, monkeypatch):
-    from minilm.viz import embeddings as embeddings_module
+    from minilm.cli import viz as viz_command
     out = tmp_path / "bpe"
     Trainer(config_from(overrides=dict(TINY, data=str(run.parent / "corpus.txt"), out_dir=str(out), tokenizer="bpe",
                                        bpe_vocab_size=270, max_iters=2, eval_interval=2))).run()
-    drawn, original = {}, embeddings_module.plot_embeddings
+    drawn, original = {}, viz_command.plot_embeddings
 
     def spy(matrix, labels, path=None, title=""):
         drawn.update(labels=labels, rows=len(matrix))
         return original(matrix, labels, path, title)
-    monkeypatch.setattr(embeddings_module, "plot_embeddings", spy)
+    monkeypatch.setattr(viz_command, "plot_embeddings", spy)
     assert main(["viz", "embeddings", "--out", str(out), "--save", str(tmp_path / "bpe.png")]) == 0
     assert (tmp_path / "bpe.png").read_bytes().startswith(PNG)
     assert drawn["rows"] == 270 and drawn["labels"][ord("a")] == "a" and drawn["labels"][0] == "\\x00"

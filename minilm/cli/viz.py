@@ -1,9 +1,11 @@
-"""`minilm viz`: pictures of a trained run.
+"""`minilm plot` and `minilm viz`: pictures of a trained run (the drawing itself is in minilm/viz/).
 
+    minilm plot out/ [--png curves.png]
     minilm viz attention  --out out/ --prompt "ROMEO:" [--layer L] [--head H] --save att.png
     minilm viz embeddings --out out/ --save emb.png
     minilm viz graph      --out out/ --save graph.svg [--tokens 8]
 
+plot: the run's training curves (losses, learning rate, gradient norm, tokens/s).
 attention: a heatmap per layer and head of which prompt tokens each position attends to.
 embeddings: the token embedding matrix projected to 2-D by PCA, each point labelled.
 graph: the autograd graph of one training step on a tiny batch (one window of --tokens
@@ -13,14 +15,31 @@ import os
 
 import numpy as np
 
+from ..nn import Embedding
+from ..train.setup import load_split, prepare_data
+from ..train.trained import load_trained
+from ..viz import (attention_maps, draw_graph, keep_values, plot_attention, plot_embeddings, plot_training,
+                   token_labels)
+from .parser import CommandParser
 
-SUBCOMMANDS = ("attention", "embeddings", "graph")
+PICTURES = ("attention", "embeddings", "graph")
 
 
-def main(argv):
-    from ..__main__ import CommandParser                   # argparse whose errors are one line
+def plot(argv):
+    p = CommandParser(prog="minilm plot", description="Draw a run's training curves to a PNG: "
+                      "losses, learning rate, gradient norm and tokens/s.")
+    p.add_argument("out", nargs="?", default="out")
+    p.add_argument("--png", default=None, help="where to write (default: OUT/loss.png)")
+    args = p.parse_args(argv)
+    path = args.png or os.path.join(args.out, "loss.png")
+    plot_training(os.path.join(args.out, "log.jsonl"), path)
+    print(f"wrote {path}")
+    return 0
+
+
+def viz(argv):
     parser = CommandParser(prog="minilm viz", description="Pictures of a trained run.")
-    commands = parser.add_subparsers(dest="picture", required=True, metavar="{" + ",".join(SUBCOMMANDS) + "}")
+    commands = parser.add_subparsers(dest="picture", required=True, metavar="{" + ",".join(PICTURES) + "}")
     attention = commands.add_parser("attention", help="heatmaps of the attention of every layer and head")
     attention.add_argument("--prompt", default="ROMEO:", help="the text whose attention is drawn")
     attention.add_argument("--layer", type=int, default=None, help="draw only this layer (from 0)")
@@ -42,14 +61,11 @@ def main(argv):
 
 
 def _load(args):
-    from ..__main__ import load_trained
     model, tokenizer, cfg, _ = load_trained(args.out, device=args.device)
     return model, tokenizer, cfg
 
 
 def draw_attention(args):
-    from .attention import attention_maps, plot_attention
-    from .embeddings import token_labels
     model, tokenizer, cfg = _load(args)
     ids = tokenizer.encode(args.prompt)
     if not ids:
@@ -73,8 +89,6 @@ def _chosen(value, count, flag, what):
 
 
 def draw_embeddings(args):
-    from ..nn import Embedding
-    from .embeddings import plot_embeddings, token_labels
     model, tokenizer, _ = _load(args)
     vocab = tokenizer.vocab_size
     tables = [(name, m) for name, m in model.named_modules()
@@ -87,8 +101,6 @@ def draw_embeddings(args):
 
 
 def draw_step_graph(args):
-    from ..train.setup import load_split, prepare_data
-    from .graph import draw_graph, keep_values
     model, tokenizer, cfg = _load(args)
     if not 1 <= args.tokens <= cfg.block_size:
         raise ValueError(f"--tokens {args.tokens} is out of range: give 1 to the model's block_size {cfg.block_size}")

@@ -160,8 +160,8 @@ def read_pid(folder, rank):
 
 def last_checkpoint_note(argv, nproc):
     """Where the run's last complete checkpoint is, and how to continue from it."""
-    from .checkpoint import checkpoint_folder
-    from .config import TrainConfig
+    from ..train.checkpoint import checkpoint_folder
+    from ..train.config import TrainConfig
     out_dir = TrainConfig.out_dir
     for i, arg in enumerate(argv):
         key, eq, value = arg.partition("=")

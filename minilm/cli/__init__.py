@@ -1,0 +1,90 @@
+"""The `minilm` command (also `python -m minilm`).
+
+    minilm train [--preset NAME] [--config FILE.json] [--key value ...]
+    minilm sample --out out/ --prompt "ROMEO:" --max-new-tokens 500 --temperature 0.8 --top-k 200 --top-p 0.95 --seed 1
+    minilm eval --out out/ --split test             loss, perplexity, accuracy, bits per byte
+    minilm export --out out/ --to hf-folder/        a GPT as a Hugging Face folder (transformers loads it)
+    minilm prepare --input text.txt --out data/ [--tokenizer char|bpe] [--vocab-size 512]
+    minilm plot out/
+    minilm doctor [--json]         versions, and a check of every device (what to run when something is wrong)
+    minilm viz attention|embeddings|graph --out out/ --save picture.png
+
+`minilm train` with no arguments trains a character-level GPT on the bundled
+Shakespeare (the shakespeare-char preset), checkpoints to out/, and ends by
+printing a sample. Any TrainConfig field can be set: --n_layer 6 (or --n-layer 6).
+Every command takes --device cuda (train: `--device cuda`, like any field).
+
+    minilm train --preset shakespeare-lstm --out_dir out-lstm
+    minilm train --out_dir out --resume --max_iters 4000       continue a run exactly
+    minilm train --out_dir out --overwrite                     start over (a trained out/ is refused otherwise)
+
+Ctrl-C saves a checkpoint of the current step first. A user's error is one
+line on stderr and exit status 2 (1 for a failed write or a diverged run);
+see minilm/errors.py.
+
+Fine-tuning starts from a trained checkpoint (its architecture and tokenizer)
+and trains on other text: only one speaker's speeches of the corpus, or any
+text file (tokenized with the checkpoint's tokenizer):
+
+    minilm train --init-from out --speaker ROMEO --out_dir out-romeo --max_iters 300 --learning_rate 3e-4
+    minilm train --init-from out --data my_text.txt --out_dir out-mine
+    minilm sample --out out-romeo --prompt "ROMEO:"
+
+A Hugging Face folder of a GPT-2 or Llama model (config.json, model.safetensors,
+tokenizer.json) can be sampled from and fine-tuned; the run folder it makes
+exports back with `minilm export`:
+
+    minilm sample --pretrained path/to/hf-folder --prompt "Once upon a time"
+    minilm train --init-from path/to/hf-folder --data my.txt --out_dir out-ft
+"""
+import importlib
+import os
+import signal
+import sys
+
+from ..errors import user_message
+
+# command: (its module in minilm/cli/, the function that runs it). A module is imported only when its
+# command runs: each command loads the code it needs, and `minilm --help` none of it.
+COMMANDS = {"train": ("train", "train"), "sample": ("sample", "sample"), "eval": ("eval", "evaluate"),
+            "export": ("export", "export"), "prepare": ("data", "prepare"), "plot": ("viz", "plot"),
+            "viz": ("viz", "viz"), "doctor": ("doctor", "doctor")}
+
+
+def main(argv=None):
+    argv = sys.argv[1:] if argv is None else argv
+    if not argv or argv[0] not in COMMANDS:
+        return run_command("help", show_help, argv)
+    return run_command(argv[0], run_named, argv)
+
+
+def run_named(argv):
+    """Run the command argv[0] on the rest; its module is imported here, inside run_command, so that
+    a Ctrl-C while it loads is reported like one during the work."""
+    module, function = COMMANDS[argv[0]]
+    return getattr(importlib.import_module(f"{__name__}.{module}"), function)(argv[1:])
+
+
+def show_help(argv):
+    print(__doc__)
+    if argv and argv[0] not in ("-h", "--help"):
+        print(f"unknown command {argv[0]!r}; commands: {', '.join(COMMANDS)}", file=sys.stderr)
+        return 2
+    return 0
+
+
+def run_command(name, command, argv):
+    """Run one command; a user's error becomes `minilm NAME: message` on stderr and its exit status
+    (minilm/errors.py); a bug keeps its traceback."""
+    try:
+        return command(argv)
+    except BrokenPipeError:                        # `minilm sample | head`: the reader has gone, say nothing
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 128 + signal.SIGPIPE
+    except (Exception, KeyboardInterrupt) as error:
+        reported = user_message(error)
+        if reported is None:
+            raise
+        message, code = reported
+        print(f"minilm {name}: {message}", file=sys.stderr)
+        return code

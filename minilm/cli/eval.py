@@ -1,0 +1,43 @@
+"""`minilm eval`: a trained run's loss, perplexity, next-token accuracy and bits per byte on one split."""
+import json
+import math
+
+import numpy as np
+
+from ..autograd import no_grad
+from ..metrics import accuracy, bits_per_byte, perplexity
+from ..train.config import at_least
+from ..train.setup import load_split, prepare_data
+from ..train.trained import load_trained
+from .parser import CommandParser, checked
+
+
+def evaluate(argv):
+    p = CommandParser(prog="minilm eval", description="Loss, perplexity and accuracy on a split.")
+    p.add_argument("--out", default="out")
+    p.add_argument("--split", default="test", choices=["train", "val", "test"])
+    p.add_argument("--batch-size", type=checked(int, at_least(1)), default=32)
+    p.add_argument("--max-batches", type=checked(int, at_least(1)), default=None)
+    p.add_argument("--device", default=None)
+    args = p.parse_args(argv)
+    model, tokenizer, cfg, _ = load_trained(args.out, device=args.device)
+    _, data_dir = prepare_data(cfg, tokenizer)
+    data = load_split(data_dir, args.split, cfg.block_size)
+    model.eval()
+    total_loss, correct, count, n_bytes = 0.0, 0, 0, 0
+    byte_lengths = np.asarray(tokenizer.token_byte_lengths())
+    with no_grad():
+        for x, y in data.iter_windows(args.batch_size, cfg.device, args.max_batches):
+            logits, loss = model(x, y)[:2]
+            n = y.numel()
+            total_loss += loss.item() * n
+            correct += accuracy(logits.numpy().argmax(-1), y.numpy()) * n
+            count += n
+            n_bytes += int(byte_lengths[y.numpy()].sum())
+    mean, ppl = total_loss / count, perplexity(total_loss / count)
+    # an infinite perplexity as the string "inf": strict JSON has no Infinity
+    print(json.dumps({"split": args.split, "tokens": count, "loss": round(mean, 4),
+                      "perplexity": round(ppl, 3) if math.isfinite(ppl) else str(ppl),
+                      "accuracy": round(correct / count, 4),
+                      "bits_per_byte": round(bits_per_byte(total_loss, n_bytes), 4)}))
+    return 0
