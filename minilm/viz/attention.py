@@ -6,20 +6,40 @@ For every query position t a head has a distribution over the key positions,
 
 and for a causal model P[h, t, s] = 0 for s > t (nothing above the diagonal).
 
-The probabilities here are the model's own, not recomputed: while the model runs one
-forward pass, a hook on the attention op (`probability_hooks` in minilm/ops/attention.py)
-is handed each P the op computes, so whatever the model does to q and k first (rotary
-embeddings, shared key/value heads, a cache) is in the maps. Each P is filed under the
-module that called the op, read from autograd.module_scope (see minilm/viz/graph.py).
+The probabilities here are the model's own, not recomputed: the model runs one forward
+pass on the reference ops (minilm/ops/), whose attention keeps P for its backward, and an
+autograd op observer (autograd.op_observer) copies each attention's P as it is recorded,
+so whatever the model does to q and k first (rotary embeddings, shared key/value heads, a
+cache) is in the maps. Each P is filed under the module that called the op (fn.scope,
+see minilm/viz/graph.py).
 """
 import numpy as np
 
 from .. import autograd
-from ..autograd import no_grad
 from ..backend import to_device
-from ..ops import attention as attention_op
+from ..dispatch import reference_ops
+from ..ops.attention import ScaledDotProductAttention
 from ..tensor import Tensor
 from .figures import new_figure, save_figure
+
+
+class _KeepProbabilities:
+    """The op observer of attention_probabilities: a copy of each attention's P, by module name."""
+
+    def __init__(self, names):
+        self.names, self.found = names, {}
+
+    def forward(self, fn, outputs):
+        if not isinstance(fn, ScaledDotProductAttention):
+            return
+        caller = self.names.get(id(fn.scope[-1]), type(fn.scope[-1]).__name__) if fn.scope else "attention"
+        key, n = caller, 2
+        while key in self.found:                             # a module that attends twice
+            key, n = f"{caller}#{n}", n + 1
+        self.found[key] = np.array(to_device(fn.p, "cpu"))   # (..., nh, Tq, Tk), a copy
+
+    def backward(self, fn, grad_outputs):
+        pass
 
 
 def attention_probabilities(model, *inputs, **kwargs):
@@ -27,29 +47,25 @@ def attention_probabilities(model, *inputs, **kwargs):
 
     Works for any model whose attention goes through scaled_dot_product_attention: an
     encoder-decoder gives its encoder's, its decoder's self- and its cross-attention.
-    The model runs in eval mode (no dropout) and without recording a graph.
+    The model runs in eval mode (no dropout). The graph is recorded (the observer sees
+    recorded ops only), so every parameter requires a gradient meanwhile; none is computed.
     """
-    names = {id(module): name for name, module in model.named_modules()}
-    found = {}
-
-    def keep(p):
-        scope = autograd.module_scope
-        caller = names.get(id(scope[-1]), type(scope[-1]).__name__) if scope else "attention"
-        key, n = caller, 2
-        while key in found:                                  # a module that attends twice
-            key, n = f"{caller}#{n}", n + 1
-        found[key] = np.array(to_device(p, "cpu"))         # a copy: P's memory is the op's to reuse
-
-    was_training = model.training
-    attention_op.probability_hooks.append(keep)
+    observer = _KeepProbabilities({id(module): name for name, module in model.named_modules()})
+    was_training, previous, grad_enabled = model.training, autograd.op_observer, autograd._grad_enabled
+    frozen = [p for p in model.parameters() if not p.requires_grad]
     try:
         model.eval()
-        with no_grad():
+        for p in frozen:
+            p.requires_grad = True
+        autograd.op_observer, autograd._grad_enabled = observer, True     # even inside no_grad()
+        with reference_ops():
             model(*inputs, **kwargs)
     finally:
-        attention_op.probability_hooks.remove(keep)
+        autograd.op_observer, autograd._grad_enabled = previous, grad_enabled
+        for p in frozen:
+            p.requires_grad = False
         model.train(was_training)
-    return found
+    return observer.found
 
 
 def attention_maps(model, idx):

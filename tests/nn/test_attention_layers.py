@@ -10,7 +10,6 @@ import pytest
 import minilm
 import minilm.functional as F
 from minilm import nn
-from minilm.ops import attention as attention_op
 from helpers import fixture, t64
 
 R = np.random.default_rng(5)
@@ -46,15 +45,15 @@ def qkv(Tq=4, Tk=4, lead=(2, 3), hs=5, hv=5):
             t64(R.standard_normal((*lead, Tk, hv))))
 
 
-@pytest.mark.parametrize("grouped", [True, False])
-def test_fused_matches_composite_causal_and_plain(grouped, monkeypatch):
-    if not grouped:  # the general path, as taken with masks or dropout
-        monkeypatch.setattr(attention_op.ScaledDotProductAttention, "_grouped_applies", lambda *a: False)
+@pytest.mark.parametrize("reference", [False, True])
+def test_fused_matches_composite_causal_and_plain(reference):
+    """The fast path (minilm/fast/attention.py on the CPU) and the reference op alike."""
     causal = np.tril(np.ones((6, 6), bool))
-    assert_same(lambda q, k, v: F.scaled_dot_product_attention(q, k, v, is_causal=True),
-                lambda q, k, v: composite(q, k, v, causal), qkv(6, 6))
-    assert_same(lambda q, k, v: F.scaled_dot_product_attention(q, k, v, scale=0.3),
-                lambda q, k, v: composite(q, k, v, scale=0.3), qkv(3, 7, hv=2))
+    with minilm.reference_ops(reference):
+        assert_same(lambda q, k, v: F.scaled_dot_product_attention(q, k, v, is_causal=True),
+                    lambda q, k, v: composite(q, k, v, causal), qkv(6, 6))
+        assert_same(lambda q, k, v: F.scaled_dot_product_attention(q, k, v, scale=0.3),
+                    lambda q, k, v: composite(q, k, v, scale=0.3), qkv(3, 7, hv=2))
 
 
 def test_fused_matches_composite_with_masks():

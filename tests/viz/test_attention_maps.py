@@ -4,7 +4,7 @@ import pytest
 
 import minilm
 from minilm.models import GPT, LSTMLM, GPTConfig, Seq2SeqTransformer
-from minilm.ops import attention as attention_op
+from minilm import autograd
 from minilm.viz import attention_maps, attention_probabilities, plot_attention
 
 IDX = np.array([3, 1, 4, 1, 5, 9, 2])
@@ -49,7 +49,8 @@ def test_rows_are_distributions_causal_and_equal_to_the_models_q_and_k(gpt):
 def test_the_model_is_left_as_it_was(gpt):
     gpt.train()
     attention_maps(gpt, IDX)
-    assert gpt.training and attention_op.probability_hooks == []
+    assert gpt.training and autograd.op_observer is None
+    assert all(p.requires_grad for p in gpt.parameters()) and all(p.grad is None for p in gpt.parameters())
 
 
 def test_encoder_decoder_attention_by_module():
@@ -84,3 +85,16 @@ def test_plot_has_a_heatmap_per_layer_and_head_and_a_colour_bar(gpt, tmp_path):
     assert [t.get_text() for t in heatmaps[0].get_xticklabels()] == list("abcdefg")
     assert any(ax.get_ylabel() == "attention probability" for ax in figure.axes)      # the colour bar
     assert (tmp_path / "att.png").read_bytes().startswith(b"\x89PNG")
+
+
+def test_shared_key_value_heads_frozen_weights_and_no_grad():
+    """Grouped-query attention gives one map per query head; frozen weights and no_grad() change nothing."""
+    model = GPT(GPTConfig(vocab_size=11, block_size=8, n_layer=2, n_head=4, n_kv_head=2, n_embd=16))
+    want = attention_maps(model, IDX)
+    for p in model.parameters():
+        p.requires_grad = False
+    with minilm.no_grad():
+        got = attention_maps(model, IDX)
+    assert got.shape == (2, 4, 7, 7) and minilm.autograd.is_grad_enabled()
+    assert not any(p.requires_grad for p in model.parameters())
+    np.testing.assert_array_equal(got, want)
