@@ -9,7 +9,8 @@ Calling a Function on Tensors runs `forward` and, when some input requires a
 gradient, records the call as a node of the graph: the output remembers its
 `creator`, the creator remembers its `parents` (for each input, the Function
 that made it, or the leaf tensor itself). Before forward runs, minilm/dispatch.py
-may hand the call to a faster version of the same op registered for the device.
+may hand the call to a faster version of the same op registered for the device
+(and, inside autocast, mix bf16/fp16 rounding of its inputs in front of it).
 
 `Tensor.backward()` then visits the nodes in reverse topological order, so a
 node runs its `backward` only once the gradients from *all* its consumers have

@@ -22,12 +22,19 @@ One switch turns every fast path off: MINILM_REFERENCE=1 in the environment, or
 runs the code a reader sees in minilm/ops/, slower and giving the same numbers
 to rounding; tests/test_fast_paths.py checks each registered fast path against
 its reference, forward and backward.
+
+Autocast (minilm/amp.py) is the one layer applied after that choice, with or
+without MINILM_REFERENCE: while it is on, `choose` passes each call to
+`autocast_hook`, which for matmul, linear and attention on a device in autocast
+mixes bf16/fp16 rounding of the inputs and of the output gradient in front of
+whichever class was chosen. Outside autocast the hook is None and costs nothing.
 """
 import contextlib
 import os
 
 _fast_paths = {}     # (Function subclass, device) -> [fast subclass, ...], tried in order
 _use_reference = os.environ.get("MINILM_REFERENCE", "") not in ("", "0")
+autocast_hook = None   # amp.cast(fn, op, arrays) while autocast is on (set by minilm/amp.py), else None
 
 
 def register(op, device, fast):
@@ -40,12 +47,14 @@ def register(op, device, fast):
 
 def choose(fn, arrays):
     """Turn Function `fn` into the first registered fast path that applies to `arrays`, if any."""
-    if _use_reference:
-        return
-    for fast in _fast_paths.get((type(fn), fn.device), ()):
-        if fast.applies(fn, *arrays):
-            fn.__class__ = fast
-            return
+    op = type(fn)
+    if not _use_reference:
+        for fast in _fast_paths.get((op, fn.device), ()):
+            if fast.applies(fn, *arrays):
+                fn.__class__ = fast
+                break
+    if autocast_hook is not None:
+        autocast_hook(fn, op, arrays)
 
 
 def registered():

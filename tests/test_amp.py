@@ -28,6 +28,33 @@ def test_linear_multiplies_bf16_rounded_operands_on_cpu(rng):
     np.testing.assert_array_equal(minilm.functional.linear(x, w).data, x.data @ w.data.T)   # off again
 
 
+def test_autocast_is_a_layer_over_the_reference_or_the_fast_path(rng):
+    x = minilm.tensor(rng.standard_normal((5, 7)).astype(np.float32), requires_grad=True)
+    w = minilm.tensor(rng.standard_normal((3, 7)).astype(np.float32), requires_grad=True)
+    b = minilm.tensor(rng.standard_normal(3).astype(np.float32), requires_grad=True)
+    gy = rng.standard_normal((5, 3)).astype(np.float32)
+    for reference, op in [(True, "AutocastLinear"), (False, "AutocastRowSplitLinear")]:
+        x.grad = w.grad = b.grad = None
+        with minilm.reference_ops(reference), minilm.autocast("cpu"):
+            y = minilm.functional.linear(x, w, b)
+        assert type(y.creator).__name__ == op
+        np.testing.assert_allclose(y.data, round_to_bfloat16(x.data) @ round_to_bfloat16(w.data).T + b.data,
+                                   rtol=1e-6, atol=1e-6)
+        y.backward(minilm.tensor(gy))
+        np.testing.assert_allclose(w.grad, round_to_bfloat16(gy).T @ round_to_bfloat16(x.data), rtol=1e-6, atol=1e-6)
+        np.testing.assert_allclose(b.grad, gy.sum(axis=0), rtol=1e-6, atol=1e-6)   # the bias: float32
+
+
+def test_bf16_products_on_emu_run_the_tensor_core_kernel(rng):
+    if shutil.which("g++") is None:
+        pytest.skip("the emulator needs g++")
+    a, b = (rng.standard_normal(s).astype(np.float32) for s in [(2, 9, 16), (16, 5)])
+    with minilm.reference_ops(False), minilm.autocast("emu"):   # the kernels are fast paths
+        y = minilm.tensor(a, device="emu", requires_grad=True) @ minilm.tensor(b, device="emu")
+    assert type(y.creator).__name__ == "AutocastKernelMatMul" and y.creator.precision == "bfloat16"
+    np.testing.assert_allclose(y.data, round_to_bfloat16(a) @ round_to_bfloat16(b), rtol=1e-5, atol=1e-5)
+
+
 def test_autocast_only_touches_its_device_and_float32(rng):
     a = rng.standard_normal((4, 4))
     with minilm.autocast("cuda"):                                       # another device: cpu untouched
@@ -151,11 +178,12 @@ def test_tf32_switch_routes_float32_products_to_the_tensor_cores(rng):
         pytest.skip("the emulator needs g++")
     a = np.full((16, 16), 1 + 2.0**-11, np.float32)
     b = np.eye(16, dtype=np.float32)
-    exact = (minilm.tensor(a, device="emu") @ minilm.tensor(b, device="emu")).data
-    try:
-        minilm.set_float32_matmul_precision("high")
-        assert minilm.get_float32_matmul_precision() == "high"
-        tf32 = (minilm.tensor(a, device="emu") @ minilm.tensor(b, device="emu")).data
-    finally:
-        minilm.set_float32_matmul_precision("highest")
+    with minilm.reference_ops(False):   # the kernels are fast paths: on even under MINILM_REFERENCE=1
+        exact = (minilm.tensor(a, device="emu") @ minilm.tensor(b, device="emu")).data
+        try:
+            minilm.set_float32_matmul_precision("high")
+            assert minilm.get_float32_matmul_precision() == "high"
+            tf32 = (minilm.tensor(a, device="emu") @ minilm.tensor(b, device="emu")).data
+        finally:
+            minilm.set_float32_matmul_precision("highest")
     assert exact[0, 0] == np.float32(1 + 2.0**-11) and tf32[0, 0] == np.float32(1 + 2.0**-10)

@@ -109,9 +109,9 @@ def test_gelu_float32_matches_math_erf(reference):
 @pytest.mark.parametrize("size", [1.0, 300.0])
 def test_attention_with_and_without_the_max_shift(size):
     """Small scores skip the row max (bounded by |q| |k|); large ones (exp would overflow) use it."""
-    from minilm.ops.attention import _scores_bounded
+    from minilm.fast.attention import scores_bounded
     q, k, v = (t64(R.standard_normal((2, 3, 5, 4)) * size) for _ in range(3))
-    assert _scores_bounded(q.data, k.data, 0.5) == (size == 1.0)
+    assert scores_bounded(q.data, k.data, 0.5) == (size == 1.0)
 
     fused = lambda q, k, v: F.scaled_dot_product_attention(q, k, v, is_causal=True)  # noqa: E731
     assert np.isfinite(fused(q, k, v).numpy()).all()

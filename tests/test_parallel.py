@@ -12,7 +12,7 @@ import minilm
 import minilm.functional as F
 from minilm.fast import threads as parallel
 from minilm.fast.pieces import CHUNK
-from minilm.ops.split_product import SPLIT_WORK, matmul_2d, matmul_many
+from minilm.fast.matmul import SPLIT_WORK, row_split_matmul
 from minilm.fast.threads import balanced_ranges, split_work
 
 R = np.random.default_rng(5)
@@ -69,8 +69,8 @@ def test_products_cut_by_rows_equal_one_product(helper, dtype, tol):
     c = R.standard_normal((129, 300)).astype(dtype)
     assert a.shape[0] * a.shape[1] * b.shape[1] > SPLIT_WORK // 2
     jobs = parallel.helper_jobs()
-    np.testing.assert_allclose(matmul_2d(np.vstack([a] * 2), b), np.vstack([a @ b] * 2), rtol=tol, atol=tol)
-    ab, cta = matmul_many([(a, b), (c.T, a.T)])             # transposed views, as a linear layer's backward
+    np.testing.assert_allclose(row_split_matmul((np.vstack([a] * 2), b))[0], np.vstack([a @ b] * 2), rtol=tol, atol=tol)
+    ab, cta = row_split_matmul((a, b), (c.T, a.T))             # transposed views, as a linear layer's backward
     np.testing.assert_allclose(ab, a @ b, rtol=tol, atol=tol)
     np.testing.assert_allclose(cta, c.T @ a.T, rtol=tol, atol=tol)
     assert parallel.helper_jobs() >= jobs + 2
@@ -79,7 +79,7 @@ def test_products_cut_by_rows_equal_one_product(helper, dtype, tol):
 def test_small_products_stay_on_the_calling_thread(helper):
     jobs = parallel.helper_jobs()
     a = R.standard_normal((64, 64)).astype(np.float32)
-    np.testing.assert_array_equal(matmul_2d(a, a), a @ a)
+    np.testing.assert_array_equal(row_split_matmul((a, a))[0], a @ a)
     assert parallel.helper_jobs() == jobs
 
 

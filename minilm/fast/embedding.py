@@ -5,7 +5,7 @@ runs one element at a time. Two faster ways to the same sums:
 
 - a small vocabulary (characters, V <= ONE_HOT_VOCAB): one matrix product,
   dL/dW = onehot(ids)^T dL/dy, with onehot(ids) the (N, V) matrix of ones at
-  (n, ids[n]), computed on all cores (the row-split product of matmul_2d);
+  (n, ids[n]), computed on all cores (the row-split product of fast/matmul.py);
 - a larger one: sort the ids, so that the occurrences of each token form one
   contiguous run, and sum every run in a single pass with `add.reduceat`
   (deterministic, and several times faster than add.at).
@@ -14,7 +14,7 @@ import numpy as np
 
 from ..dispatch import register
 from ..ops.embedding import Embedding
-from ..ops.split_product import matmul_2d
+from .matmul import row_split_matmul
 
 ONE_HOT_VOCAB = 128  # up to this many rows, the one-hot product beats sort + reduceat (2x at V = 65)
 
@@ -28,7 +28,7 @@ class OneHotOrSortedEmbedding(Embedding):
         ids, gy2 = self.ids.ravel(), gy.reshape(-1, C)                   # (N,), (N, C)
         if V <= ONE_HOT_VOCAB:
             one_hot_t = ids[None, :] == np.arange(V)[:, None]           # (V, N)
-            gw = matmul_2d(one_hot_t.astype(self.dtype), gy2)            # (V, C), on all cores
+            gw = row_split_matmul((one_hot_t.astype(self.dtype), gy2))[0]   # (V, C), on all cores
         else:
             gw = np.zeros(self.weight_shape, self.dtype)
             if ids.size:

@@ -17,37 +17,10 @@ TF32 tensor cores, "medium" on the bf16 ones. It applies to "cuda" and "emu";
 NumPy on "cpu" has no reduced-precision BLAS to switch to.
 Importing this package needs neither CuPy nor a compiler.
 """
-_enabled = True
-FLOAT32_MATMUL_PRECISIONS = {"highest": "matmul_blocked", "high": "tf32", "medium": "bf16"}
-_float32_matmul_precision = "highest"
-
-
-def set_float32_matmul_precision(precision):
-    """"highest" (exact float32, the default), "high" (TF32 tensor cores) or "medium" (bf16)."""
-    global _float32_matmul_precision
-    if precision not in FLOAT32_MATMUL_PRECISIONS:
-        raise ValueError(f"float32 matmul precision must be one of {sorted(FLOAT32_MATMUL_PRECISIONS)}, "
-                         f"got {precision!r} (\"high\" allows TF32, as torch.set_float32_matmul_precision)")
-    _float32_matmul_precision = precision
-
-
-def get_float32_matmul_precision():
-    return _float32_matmul_precision
-
-
-def float32_gemm():
-    """The GEMM variant that float32 products use now (see minilm/kernels/launch.py)."""
-    return FLOAT32_MATMUL_PRECISIONS[_float32_matmul_precision]
-
-
-def set_enabled(flag):
-    global _enabled
-    _enabled = bool(flag)
-
-
-def enabled(device):
-    """True when ops on `device` should run minilm's kernels."""
-    return _enabled and device in ("cuda", "emu")
-
+from .switch import (FLOAT32_MATMUL_PRECISIONS, enabled, float32_gemm,  # noqa: F401
+                     get_float32_matmul_precision, set_enabled, set_float32_matmul_precision)
 
 from . import fast_layer_norm  # noqa: E402,F401  (registers the layer norm kernel for "cuda" and "emu")
+from . import fast_attention  # noqa: E402,F401  (registers the fused attention kernel for "cuda" and "emu")
+from . import fast_matmul  # noqa: E402,F401  (registers the GEMM kernels for "cuda" and "emu")
+from . import fast_cross_entropy  # noqa: E402,F401  (registers the softmax cross-entropy kernel for "cuda" and "emu")

@@ -9,16 +9,16 @@ missing ones.
 """
 import numpy as np
 
-from .. import kernels
 from ..backend import xp_of
 from ..dispatch import register
 from ..ops.layer_norm import LayerNorm, as_rows
 from . import launch
+from .switch import enabled
 
 
 class KernelLayerNorm(LayerNorm):
     def applies(self, x, *params):
-        return kernels.enabled(self.device) and x.dtype == np.float32
+        return enabled(self.device) and x.dtype == np.float32
 
     def forward(self, x, *params):
         xp = xp_of(x)

@@ -13,9 +13,6 @@ takes the log of an underflowed 0, which the composite log(softmax(x)) does.
 Rows whose target is `ignore_index` (e.g. padding) add nothing and are not
 counted in the mean.
 """
-import numpy as np
-
-from .. import kernels
 from ..autograd import Function
 from ..backend import xp_of
 from .softmax import log_softmax_array
@@ -29,35 +26,44 @@ class CrossEntropy(Function):
         self.eps, self.reduction = label_smoothing, reduction
 
     def forward(self, logits):
-        xp, t = xp_of(logits), self.targets
-        self.logits_shape = logits.shape
-        rows, t = _rows_with_class_last(logits, t)  # (N, C), (N,)
-        C = rows.shape[1]
-        valid = t != self.ignore_index
-        bad = valid & ((t < 0) | (t >= C))
-        if bad.any():
-            raise ValueError(f"cross_entropy: target id {int(t[bad][0])} is out of range for {C} classes")
-        safe_t = xp.where(valid, t, 0)
-        if kernels.enabled(self.device) and rows.dtype == np.float32:
-            return self._forward_kernel(rows, t, valid, safe_t)
-        logp = log_softmax_array(rows, axis=1)
-        loss = -logp[xp.arange(len(t)), safe_t]
+        xp = xp_of(logits)
+        rows = self.rows_and_targets(logits)[0]                          # (N, C)
+        logp = self.log_softmax(rows)                                    # (N, C)
+        loss = -logp[xp.arange(len(rows)), self.t]                       # (N,)
         if self.eps:
             loss = (1 - self.eps) * loss - self.eps * logp.mean(axis=1)
-        loss = loss * valid
-        self.logp, self.t, self.valid = logp, safe_t, valid
-        return self._reduce(loss, xp)  # a mean over no rows is nan, like PyTorch
+        self.logp = logp
+        return self.reduce(loss * self.valid)    # a mean over no rows is nan, like PyTorch
 
-    def _forward_kernel(self, rows, t, valid, safe_t):
-        """The fused kernel: per-row losses and dloss/dlogits (for a per-row weight of 1) in one pass."""
-        from ..kernels.launch import softmax_xent
-        xp = xp_of(rows)
-        loss, self.unit_grad = softmax_xent(rows, t, xp.ones(len(t), np.float32), self.ignore_index,
-                                            self.eps, self.device)
-        self.t, self.valid = safe_t, valid
-        return self._reduce(loss, xp)
+    def backward(self, gy):
+        xp = xp_of(gy)
+        grad = xp.exp(self.logp)                                         # p, (N, C)
+        N, C = grad.shape
+        grad[xp.arange(N), self.t] -= 1 - self.eps
+        if self.eps:
+            grad -= self.eps / C
+        return self.scaled_by(grad, gy)
 
-    def _reduce(self, loss, xp):
+    # ---------------------------------------------------------------- shared with the fast paths
+    def log_softmax(self, rows):
+        return log_softmax_array(rows, axis=1)
+
+    def rows_and_targets(self, logits):
+        """Logits as (N, C) rows and their targets (N,), checked. Sets self.valid (the rows not
+        ignored) and self.t (the targets, 0 in ignored rows: an index that exists)."""
+        xp = xp_of(logits)
+        self.logits_shape = logits.shape
+        rows, t = _rows_with_class_last(logits, self.targets)           # (N, C), (N,)
+        C = rows.shape[1]
+        self.valid = t != self.ignore_index
+        bad = self.valid & ((t < 0) | (t >= C))
+        if bad.any():
+            raise ValueError(f"cross_entropy: target id {int(t[bad][0])} is out of range for {C} classes")
+        self.t = xp.where(self.valid, t, 0)
+        return rows, t
+
+    def reduce(self, loss):
+        xp = xp_of(loss)
         if self.reduction == "none":
             return loss.reshape(self.targets.shape)
         if self.reduction == "sum":
@@ -65,16 +71,8 @@ class CrossEntropy(Function):
         self.count = int(self.valid.sum())
         return xp.asarray(loss.sum() / self.count)
 
-    def backward(self, gy):
-        xp = xp_of(gy)
-        if getattr(self, "unit_grad", None) is not None:
-            grad = self.unit_grad.copy()
-        else:
-            grad = xp.exp(self.logp)  # p, (N, C)
-            N, C = grad.shape
-            grad[xp.arange(N), self.t] -= 1 - self.eps
-            if self.eps:
-                grad -= self.eps / C
+    def scaled_by(self, grad, gy):
+        """dL/dlogits: the per-row gradient grad (N, C) times each row's dL/dloss, in the input's layout."""
         if self.reduction == "none":
             scale = gy.reshape(-1) * self.valid
         else:

@@ -6,7 +6,6 @@ Without keepdim the reduced axes are gone from gy, so they are re-inserted
 """
 from ..autograd import Function
 from ..backend import xp_of
-from ..fast.reductions import ones, sum_last, sum_rows  # noqa: F401  (until no op uses them)
 
 
 def normalize_axes(axis, ndim):
