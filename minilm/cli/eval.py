@@ -4,9 +4,9 @@ import math
 
 import numpy as np
 
-from ..autograd import no_grad
-from ..metrics import accuracy, bits_per_byte, perplexity
+from ..metrics import bits_per_byte, perplexity
 from ..train.config import at_least
+from ..train.evaluation import evaluate_batches
 from ..train.setup import load_split, prepare_data
 from ..train.trained import load_trained
 from .parser import CommandParser, checked
@@ -23,17 +23,17 @@ def evaluate(argv):
     model, tokenizer, cfg, _ = load_trained(args.out, device=args.device)
     _, data_dir = prepare_data(cfg, tokenizer)
     data = load_split(data_dir, args.split, cfg.block_size)
-    model.eval()
-    total_loss, correct, count, n_bytes = 0.0, 0, 0, 0
     byte_lengths = np.asarray(tokenizer.token_byte_lengths())
-    with no_grad():
-        for x, y in data.iter_windows(args.batch_size, cfg.device, args.max_batches):
-            logits, loss = model(x, y)[:2]
-            n = y.numel()
-            total_loss += loss.item() * n
-            correct += accuracy(logits.numpy().argmax(-1), y.numpy()) * n
-            count += n
-            n_bytes += int(byte_lengths[y.numpy()].sum())
+    n_bytes = 0
+
+    def forward(batch):                                  # (logits, loss, targets), counting the bytes scored
+        nonlocal n_bytes
+        x, y = batch
+        n_bytes += int(byte_lengths[y.numpy()].sum())
+        return (*model(x, y)[:2], y)
+    sums = evaluate_batches(model, data.iter_windows(args.batch_size, cfg.device, args.max_batches), forward,
+                            accuracy=True)
+    total_loss, correct, count = sums["loss"], sums["correct"], sums["count"]
     mean, ppl = total_loss / count, perplexity(total_loss / count)
     # an infinite perplexity as the string "inf": strict JSON has no Infinity
     print(json.dumps({"split": args.split, "tokens": count, "loss": round(mean, 4),

@@ -31,7 +31,6 @@ step costs one token's worth of model work instead of re-running the whole
 sequence.
 """
 import math
-from dataclasses import asdict, dataclass
 
 import numpy as np
 
@@ -39,50 +38,11 @@ from .. import functional as F
 from ..backend import xp_of
 from ..nn import (GELU, Dropout, Embedding, LayerNorm, Linear, Module, ModuleDict, ModuleList, RMSNorm,
                   RotaryEmbedding, SiLU, init)
-from ..optim import AdamW
+from ..optim import build_optimizer
 from ..tensor import Tensor
+from .gpt_config import GPTConfig  # noqa: F401  (minilm.models.gpt.GPTConfig, as in nanoGPT)
+from .gpt_hf import read_pretrained, save_pretrained
 from .sampling import append_sample, generator, inference
-
-
-@dataclass
-class GPTConfig:
-    vocab_size: int = 65
-    block_size: int = 64
-    n_layer: int = 4
-    n_head: int = 4
-    n_embd: int = 128
-    dropout: float = 0.0
-    bias: bool = True
-    norm: str = "layernorm"          # "layernorm" | "rmsnorm"
-    pos: str = "learned"             # "learned" (wpe) | "rope"
-    mlp: str = "gelu"                # "gelu" | "gelu_tanh" (GPT-2's curve) | "swiglu"
-    n_kv_head: int = None            # key/value heads; None: n_head (plain multi-head attention)
-    rope_theta: float = 10000.0
-    tie_embeddings: bool = True      # lm_head shares wte's matrix
-    intermediate_size: int = None    # the feed-forward width I; None: 4C (gelu), 8C/3 rounded up to 8 (swiglu)
-    norm_eps: float = 1e-5
-
-    def __post_init__(self):
-        choices = {"norm": ("layernorm", "rmsnorm"), "pos": ("learned", "rope"),
-                   "mlp": ("gelu", "gelu_tanh", "swiglu")}
-        for name, allowed in choices.items():
-            if getattr(self, name) not in allowed:
-                raise ValueError(f"GPTConfig.{name} must be one of {allowed}, got {getattr(self, name)!r}")
-        if self.n_kv_head is None:
-            self.n_kv_head = self.n_head
-        if self.n_kv_head < 1 or self.n_head % self.n_kv_head:
-            raise ValueError(f"n_kv_head {self.n_kv_head} must divide n_head {self.n_head}: each key/value "
-                             "head serves an equal group of query heads (n_kv_head = 1: multi-query)")
-        if self.intermediate_size is None:
-            # SwiGLU has 3 matrices to GELU's 2: at 2/3 of 4C they hold the same parameters
-            self.intermediate_size = (4 * self.n_embd if self.mlp != "swiglu"
-                                      else 8 * math.ceil(8 * self.n_embd / 3 / 8))
-        if self.pos == "rope" and (self.n_embd // self.n_head) % 2:
-            raise ValueError(f"rotary embeddings rotate channel pairs: the head size n_embd / n_head = "
-                             f"{self.n_embd // self.n_head} must be even")
-
-    def to_dict(self):
-        return asdict(self)
 
 
 class KVCache:
@@ -229,22 +189,19 @@ class GPT(Module):
 
     @classmethod
     def from_pretrained(cls, folder):
-        """A GPT from a Hugging Face folder of a GPT2LMHeadModel or LlamaForCausalLM (models/gpt_hf.py)."""
-        from .gpt_hf import load_pretrained
-        return load_pretrained(folder)
+        """A GPT in eval mode from a Hugging Face folder of a GPT2LMHeadModel or LlamaForCausalLM (models/gpt_hf.py)."""
+        config, state = read_pretrained(folder)
+        model = cls(config)
+        model.load_state_dict(state)
+        return model.eval()
 
     def save_pretrained(self, folder, overwrite=False):
         """Write a Hugging Face folder (config.json, model.safetensors) that transformers loads."""
-        from .gpt_hf import save_pretrained
         save_pretrained(self, folder, overwrite)
 
     def configure_optimizers(self, weight_decay, learning_rate, betas=(0.9, 0.95), eps=1e-8):
         """AdamW that decays the matrices and embeddings (>= 2-D) but not biases or norm gains."""
-        params = list(self.parameters())
-        decay = [p for p in params if p.ndim >= 2]
-        no_decay = [p for p in params if p.ndim < 2]
-        return AdamW([{"params": decay, "weight_decay": weight_decay},
-                      {"params": no_decay, "weight_decay": 0.0}], lr=learning_rate, betas=betas, eps=eps)
+        return build_optimizer(self.parameters(), "adamw", learning_rate, weight_decay, betas, eps)
 
     def new_caches(self):
         return [KVCache(self.config.block_size) for _ in self.transformer.h]

@@ -30,15 +30,15 @@ loads the model and computes the same logits.
 import numpy as np
 
 from ..hf import load_safetensors_weights, read_config, weight_files, write_folder
-from .gpt import GPT, GPTConfig
+from .gpt_config import GPTConfig
 
 GPT2_ACTIVATIONS = {"gelu_new": "gelu_tanh", "gelu_pytorch_tanh": "gelu_tanh", "gelu": "gelu"}
 LLAMA_TYPES = ("llama", "mistral")          # Mistral is Llama's layout (without a sliding window)
 CONV1D = ("attn.c_attn", "attn.c_proj", "mlp.c_fc", "mlp.c_proj")
 
 
-def load_pretrained(folder):
-    """A GPT in eval mode with the weights of a Hugging Face GPT-2 or Llama folder."""
+def read_pretrained(folder):
+    """(GPTConfig, state_dict) of a Hugging Face GPT-2 or Llama folder; GPT.from_pretrained builds the model."""
     hf = read_config(folder)
     weight_files(folder)                                                 # a pickle-only folder is refused first
     model_type = hf.get("model_type")
@@ -50,7 +50,6 @@ def load_pretrained(folder):
         raise ValueError(f"{folder}/config.json is a {model_type!r} model; GPT.from_pretrained reads "
                          f"'gpt2' and Llama-layout models ({', '.join(map(repr, LLAMA_TYPES))})")
     weights = load_safetensors_weights(folder)
-    model = GPT(config)
     state = from_hf(weights, config)
     if config.tie_embeddings:
         state["lm_head.weight"] = state["transformer.wte.weight"]
@@ -64,8 +63,7 @@ def load_pretrained(folder):
         raise ValueError(f"{folder} has weights that this configuration has no place for: "
                          f"{', '.join(unused[:4])}{' ...' if len(unused) > 4 else ''}; minilm's "
                          f"{model_type} layout does not include them, so the model cannot be loaded exactly")
-    model.load_state_dict(state)
-    return model.eval()
+    return config, state
 
 
 def save_pretrained(model, folder, overwrite=False):

@@ -1,11 +1,12 @@
 """minilm.optim: optimizers, gradient clipping and learning-rate schedules."""
 from .adagrad import Adagrad
 from .adam import Adam, AdamW
+from .build import OPTIMIZERS, build_optimizer, decay_groups
 from .clip import clip_grad_norm_
 from .lr_scheduler import CosineWarmupLR, LRScheduler, StepLR, cosine_with_warmup, step_decay
 from .optimizer import Optimizer
 from .rmsprop import RMSprop
 from .sgd import SGD
 
-__all__ = ["Optimizer", "SGD", "RMSprop", "Adagrad", "Adam", "AdamW", "clip_grad_norm_", "LRScheduler",
+__all__ = ["Optimizer", "SGD", "RMSprop", "Adagrad", "Adam", "AdamW", "clip_grad_norm_", "OPTIMIZERS", "build_optimizer", "decay_groups", "LRScheduler",
            "CosineWarmupLR", "StepLR", "cosine_with_warmup", "step_decay"]

@@ -45,10 +45,10 @@ def _unflatten_optimizer(arrays, meta):
     return {"state": state, "param_groups": groups}
 
 
-def save_checkpoint(out_dir, step, model, optimizer, state, best=False, carry=None):
+def save_checkpoint(out_dir, step, model, optimizer, state, best=False, hidden_state=None):
     """Write a complete checkpoint folder, then point checkpoint.json at it.
 
-    `carry` is the hidden state a recurrent model carries into its next window
+    `hidden_state` is what a recurrent model carries into its next window
     (a tuple of Tensors): without it a resumed LSTM would start from zeros.
     """
     name = f"checkpoints/step-{step:06d}"
@@ -61,8 +61,8 @@ def save_checkpoint(out_dir, step, model, optimizer, state, best=False, carry=No
         arrays, optimizer_meta = _flatten_optimizer(optimizer.state_dict())
         optimizer_meta["type"] = type(optimizer).__name__
         save(arrays, os.path.join(folder, "optimizer.safetensors"))
-        if carry is not None:
-            save({str(i): t for i, t in enumerate(carry)}, os.path.join(folder, "carry.safetensors"))
+        if hidden_state is not None:
+            save({str(i): t for i, t in enumerate(hidden_state)}, os.path.join(folder, "carry.safetensors"))
         save_json({**state, "step": step, "optimizer": optimizer_meta}, os.path.join(folder, "state.json"))
         _pause_for_tests()
         save_json({**pointer, "latest": name, "best": name if best or "best" not in pointer else pointer["best"]},
@@ -152,7 +152,13 @@ def load_optimizer_state(folder, optimizer, state):
     optimizer.load_state_dict(_unflatten_optimizer(arrays, state["optimizer"]))
 
 
-def load_carry(folder, device="cpu"):
+def load_weights_and_optimizer(folder, model, optimizer, state):
+    """Resume: the model's weights and the optimizer's state (moments, step counts) of a checkpoint."""
+    load_model_weights(folder, model)
+    load_optimizer_state(folder, optimizer, state)
+
+
+def load_hidden_state(folder, device="cpu"):
     """The recurrent state saved with the checkpoint, or None if it had none."""
     path = os.path.join(folder, "carry.safetensors")
     if not os.path.exists(path):

@@ -12,16 +12,15 @@ nearest valid one, so a typo never silently trains the wrong model.
 
 Every config is validated when it is made (`validate`, from __post_init__):
 each field's allowed values are one line of RULES, the relations between
-fields one line of RELATIONS. A new field adds its line there.
+fields one line of RELATIONS, both in rules.py. A new field adds its line there.
 """
-import codecs
 import dataclasses
 import difflib
 import json
-import math
 from dataclasses import dataclass, fields
 
-from ..backend import DEVICES
+from ..models.gpt_config import GPTConfig
+from .rules import RULES, TYPE_NAMES, OneOf, Range, above, at_least, field_type, validate  # noqa: F401
 
 
 @dataclass
@@ -121,156 +120,11 @@ PRESETS = {
 
 FIELDS = {f.name: f for f in fields(TrainConfig)}
 
-
-# ---------------------------------------------------------------- validation
-class Range:
-    """Numbers from low to high; an open end excludes its bound: Range(0, 1, high_open=True) is [0, 1)."""
-
-    def __init__(self, low=-math.inf, high=math.inf, low_open=False, high_open=False):
-        self.low, self.high, self.low_open, self.high_open = low, high, low_open, high_open
-
-    def allows(self, value):
-        above = value > self.low if self.low_open else value >= self.low
-        below = value < self.high if self.high_open else value <= self.high
-        return above and below and math.isfinite(value)       # inf is no learning rate, no size
-
-    def __str__(self):
-        if self.high == math.inf:
-            return f"{'>' if self.low_open else '>='} {self.low:g}"
-        return f"in {'(' if self.low_open else '['}{self.low:g}, {self.high:g}{')' if self.high_open else ']'}"
-
-
-class OneOf:
-    """One of a few names."""
-
-    def __init__(self, *choices):
-        self.choices = choices
-
-    def allows(self, value):
-        return value in self.choices
-
-    def __str__(self):
-        return "one of " + ", ".join(map(repr, self.choices))
-
-
-class TextEncoding:
-    """A codec name Python knows: utf-8, latin-1, cp1252, utf-16, ..."""
-
-    def allows(self, value):
-        try:
-            return codecs.lookup(value).name is not None
-        except LookupError:
-            return False
-
-    def __str__(self):
-        return "a text encoding Python knows (utf-8, latin-1, cp1252, ...)"
-
-
-def at_least(low):
-    return Range(low)
-
-
-def above(low):
-    return Range(low, low_open=True)
-
-
-# the allowed values of each field (a field without a line here takes any value of its type)
-RULES = {
-    "encoding": TextEncoding(),
-    "tokenizer": OneOf("char", "bpe"),
-    "bpe_vocab_size": at_least(256),           # byte-level: one id per byte, then the merges
-    "model": OneOf("gpt", "lstm"),
-    "block_size": at_least(1),
-    "n_layer": at_least(1),
-    "n_head": at_least(1),
-    "n_embd": at_least(1),
-    "dropout": Range(0, 1, high_open=True),
-    "norm": OneOf("layernorm", "rmsnorm"),
-    "pos": OneOf("learned", "rope"),
-    "mlp": OneOf("gelu", "gelu_tanh", "swiglu"),
-    "n_kv_head": at_least(0),                  # 0: as many as n_head
-    "rope_theta": above(0),
-    "intermediate_size": at_least(0),          # 0: the default width
-    "norm_eps": above(0),
-    "vocab_size": at_least(0),                 # 0: the tokenizer's
-    "lstm_embedding": at_least(1),
-    "lstm_hidden": at_least(1),
-    "lstm_layers": at_least(1),
-    "cell": OneOf("lstm", "gru", "rnn"),
-    "optimizer": OneOf("adamw", "adam", "sgd", "rmsprop"),
-    "momentum": Range(0, 1, high_open=True),
-    "alpha": Range(0, 1, high_open=True),
-    "batch_size": at_least(1),
-    "gradient_accumulation_steps": at_least(1),
-    "max_iters": at_least(1),
-    "learning_rate": above(0),
-    "min_lr": at_least(0),
-    "warmup_iters": at_least(0),
-    "lr_decay_iters": at_least(1),
-    "weight_decay": at_least(0),
-    "beta1": Range(0, 1, high_open=True),
-    "beta2": Range(0, 1, high_open=True),
-    "grad_clip": at_least(0),                  # 0: no clipping
-    "eval_interval": at_least(1),
-    "eval_iters": at_least(1),
-    "log_interval": at_least(1),
-    "early_stopping_patience": at_least(0),    # 0: never stop early
-    "device": OneOf(*DEVICES),
-    "dtype": OneOf("float32", "bfloat16", "float16"),
-    "seed": at_least(0),
-    "sample_tokens": at_least(0),
-    "temperature": at_least(0),                # 0: always the most likely token
-    "top_k": at_least(0),                      # 0: off
-    "top_p": Range(0, 1),                      # 0: off
-}
-
-# relations between fields: (holds(cfg), what it says, what to do)
-RELATIONS = [
-    (lambda c: c.warmup_iters <= c.max_iters, "warmup_iters ({warmup_iters}) must be <= max_iters ({max_iters})",
-     "the learning rate would never reach learning_rate; lower --warmup_iters or raise --max_iters"),
-    (lambda c: c.cell == "lstm" or c.model == "lstm", "cell {cell} needs model lstm (got model {model})",
-     "the cell is the recurrent model's layer; add --model lstm (or --preset shakespeare-lstm)"),
-    (lambda c: c.momentum == 0 or c.optimizer in ("sgd", "rmsprop"),
-     "momentum ({momentum}) is used by sgd and rmsprop only (optimizer is {optimizer})",
-     "Adam's momentum is beta1; pass --optimizer sgd, or drop --momentum"),
-    (lambda c: c.min_lr <= c.learning_rate, "min_lr ({min_lr}) must be <= learning_rate ({learning_rate})",
-     "the schedule decays from learning_rate down to min_lr"),
-    (lambda c: c.n_kv_head == 0 or c.n_head % c.n_kv_head == 0, "n_kv_head ({n_kv_head}) must divide n_head ({n_head})",
-     "each key/value head serves an equal group of query heads; try n_kv_head 1, or a divisor of n_head"),
-    (lambda c: c.pos != "rope" or c.n_embd % c.n_head == 0 and c.n_embd // c.n_head % 2 == 0,
-     "pos rope needs an even head size n_embd / n_head ({n_embd} / {n_head})",
-     "rotary embeddings turn channel pairs; pick n_embd a multiple of 2 n_head"),
-]
-
-TYPE_NAMES = {int: "an integer", float: "a number", bool: "true or false", str: "a string"}
-
-
-def _type_of(key):
-    kind = FIELDS[key].type
-    return {"int": int, "float": float, "bool": bool, "str": str}.get(kind, kind)
-
-
-def _has_type(value, kind):
-    if kind is float:
-        return isinstance(value, (int, float)) and not isinstance(value, bool)
-    if kind is int:
-        return isinstance(value, int) and not isinstance(value, bool)
-    return isinstance(value, kind)
-
-
-def validate(cfg):
-    """Raise ValueError naming the key, its value and the allowed values at the first field out of range."""
-    for key in FIELDS:
-        value, kind = getattr(cfg, key), _type_of(key)
-        if kind in TYPE_NAMES and not _has_type(value, kind):
-            raise ValueError(f"{key} expects {TYPE_NAMES[kind]}, got {value!r}")
-        rule = RULES.get(key)
-        if rule is not None and not rule.allows(value):            # (nan is in no range)
-            raise ValueError(f"{key} must be {rule}, got {value!r}")
-    for holds, message, why in RELATIONS:
-        if not holds(cfg):
-            raise ValueError(f"{message.format(**cfg.to_dict())}: {why}")
-    return cfg
+# the fields that fix a model's shape: a checkpoint's values win over the command line's. A GPT's are
+# GPTConfig's (dropout aside: a fine-tuning run may change it); the recurrent LM's are listed here
+GPT_FIELDS = tuple(f.name for f in fields(GPTConfig) if f.name != "dropout")
+LSTM_FIELDS = ("lstm_embedding", "lstm_hidden", "lstm_layers", "tie_weights", "cell")
+ARCHITECTURE = ("model", *GPT_FIELDS, *LSTM_FIELDS)
 
 
 def check_key(key):
@@ -283,8 +137,7 @@ def check_key(key):
 def convert(key, value):
     """A command-line string (or JSON value) as the type of field `key`."""
     check_key(key)
-    kind = FIELDS[key].type
-    kind = {"int": int, "float": float, "bool": bool, "str": str}.get(kind, kind)
+    kind = field_type(FIELDS[key])
     if not isinstance(value, str):
         return kind(value)
     if kind is bool:

@@ -9,7 +9,7 @@ One epoch: shuffle the examples, cut them into mini-batches, and for each
 
     outputs = model(*inputs)                 (the first element, if the model returns a tuple)
     loss = loss_fn(outputs, targets)         a scalar Tensor (F.cross_entropy, nn.MSELoss(), ...)
-    loss.backward(); clip; optimizer.step(); lr_schedule.step()
+    loss.backward(); clip; optimizer.step(); lr_schedule.step()    (step.py, as Trainer's)
 
 then score the validation data without gradients: val_loss (the mean over
 examples, or over counted targets where a target is -100, "not predicted")
@@ -29,7 +29,6 @@ Data, for train_data and val_data:
                                 `collate(examples)` makes a batch whose last element is the
                                 targets and the others the inputs (default: stack each field)
 Arrays become Tensors on the model's device; floating ones in its dtype.
-The optimizer, clipping and schedule are minilm.optim's; the loop only calls them.
 """
 import math
 import os
@@ -38,13 +37,14 @@ import numpy as np
 from tqdm import tqdm
 
 from .. import backend, functional as F, metrics as named_metrics
-from ..autograd import no_grad
-from ..optim import LRScheduler, clip_grad_norm_
+from ..amp import GradScaler
+from ..optim import LRScheduler
 from ..tensor import Tensor
-from .checkpoint import (checkpoint_folder, load_model_weights, load_optimizer_state, load_state, read_pointer,
+from .checkpoint import (checkpoint_folder, load_model_weights, load_state, load_weights_and_optimizer, read_pointer,
                          restore_rng, rng_state, save_checkpoint)
-
-IGNORE = -100          # a target that is not predicted (cross_entropy's ignore_index)
+from .evaluation import IGNORE, as_numpy, counted, evaluate_batches, note_best
+from .run_folder import holds_a_run
+from .step import NonFinite, train_step
 
 
 class History:
@@ -84,6 +84,7 @@ def fit(model, train_data, *, loss_fn, optimizer, epochs, batch_size, val_data=N
     run = {"history": History(), "step": 0, "best": math.inf, "since_best": 0, "epoch": 0}
     if checkpoint_dir is not None:
         _resume_or_refuse(checkpoint_dir, resume, model, optimizer, scheduler, rng, run)
+    optimizer.zero_grad()                               # gradients left from before fit are not this run's
     history = run["history"]
     for epoch in range(run["epoch"], epochs):
         if early_stopping is not None and run["since_best"] >= early_stopping:
@@ -95,12 +96,8 @@ def fit(model, train_data, *, loss_fn, optimizer, epochs, batch_size, val_data=N
         history.append(epoch, logs)
         if progress:
             tqdm.write(f"epoch {epoch + 1}/{epochs}: " + ", ".join(f"{k} {v:.4f}" for k, v in logs.items()))
-        monitored = logs.get("val_loss", logs["loss"])
-        improved = monitored < run["best"]
-        if improved:
-            run["best"], run["since_best"] = monitored, 0
-        else:
-            run["since_best"] += 1
+        improved, run["best"], run["since_best"] = note_best(logs.get("val_loss", logs["loss"]), run["best"],
+                                                             run["since_best"])
         run["epoch"] = epoch + 1
         if checkpoint_dir is not None:
             _save(checkpoint_dir, model, optimizer, scheduler, rng, run, improved)
@@ -152,7 +149,7 @@ class Batches:
                 raise ValueError(f"fit: {what} as a tuple must be (inputs, targets), got a tuple of {len(data)}")
             inputs, targets = data
             inputs = tuple(inputs) if isinstance(inputs, (tuple, list)) else (inputs,)
-            self.arrays = [_numpy(a) for a in (*inputs, targets)]
+            self.arrays = [as_numpy(a) for a in (*inputs, targets)]
             lengths = [len(a) for a in self.arrays]
             if len(set(lengths)) > 1:
                 raise ValueError(f"fit: the arrays of {what} must have one row per example, but the inputs have "
@@ -209,43 +206,28 @@ def _outputs_and_loss(model, batch, loss_fn):
     return outputs, loss
 
 
-def _numpy(x):
-    return x.numpy() if isinstance(x, Tensor) else np.asarray(x)
-
-
-def counted(targets):
-    """How many targets a batch's loss averages over: the examples, or the targets that are not -100."""
-    targets = _numpy(targets)
-    if targets.dtype.kind in "iu":
-        return int((targets != IGNORE).sum())
-    return len(targets)
-
-
 # ---------------------------------------------------------------- one epoch, one evaluation
 def _train_epoch(model, train, loss_fn, optimizer, scheduler, grad_clip, batch_size, rng, run, progress, title):
     model.train()
     order = rng.permutation(len(train))
+    scaler = GradScaler(enabled=False)                  # fit trains in the model's own dtype
     total, count = 0.0, 0
-    starts = range(0, len(train), batch_size)
-    with tqdm(starts, desc=title, disable=not progress, leave=False) as bar:
+    with tqdm(range(0, len(train), batch_size), desc=title, disable=not progress, leave=False) as bar:
         for start in bar:
             batch = train.batch(order[start:start + batch_size])
-            _, loss = _outputs_and_loss(model, batch, loss_fn)
-            if not math.isfinite(loss.item()):
-                raise FloatingPointError(f"fit: the loss is {loss.item()} at step {run['step'] + 1} ({title}); "
-                                         "lower the learning rate, clip gradients (grad_clip=1.0) or check the "
-                                         "data. The weights were not updated by this batch; checkpoints written "
-                                         "so far are kept")
-            optimizer.zero_grad()
-            loss.backward()
-            if grad_clip is not None:
-                clip_grad_norm_(model.parameters(), grad_clip)
-            optimizer.step()
+            try:
+                loss, _ = train_step(lambda: _outputs_and_loss(model, batch, loss_fn)[1],  # noqa: B023 (called now)
+                                     model, optimizer, scaler, grad_clip=grad_clip)
+            except NonFinite as error:
+                raise FloatingPointError(f"fit: the {error.what} is {error.value} at step {run['step'] + 1} "
+                                         f"({title}); lower the learning rate, clip gradients (grad_clip=1.0) or "
+                                         "check the data. The weights were not updated by this batch; "
+                                         "checkpoints written so far are kept") from None
             if scheduler is not None:
                 scheduler.step()
             run["step"] += 1
             n = counted(batch[1])
-            total, count = total + loss.item() * n, count + n
+            total, count = total + loss * n, count + n
             bar.set_postfix(loss=f"{total / max(count, 1):.4f}")
     return total / max(count, 1)
 
@@ -254,22 +236,13 @@ def evaluate(model, data, loss_fn, metrics=(), batch_size=256, collate=None):
     """{"val_loss": ..., "val_<metric>": ...} of a model on data (fit's data forms), without gradients."""
     data = data if isinstance(data, Batches) else Batches(data, collate, "data")
     names = named_metrics.check_names(metrics)
-    was_training = model.training
-    model.eval()
-    total, count, outputs, targets = 0.0, 0, [], []
-    with no_grad():
-        for start in range(0, len(data), batch_size):
-            batch = data.batch(np.arange(start, min(start + batch_size, len(data))))
-            out, loss = _outputs_and_loss(model, batch, loss_fn)
-            n = counted(batch[1])
-            total, count = total + loss.item() * n, count + n
-            if names:
-                outputs.append(out.numpy())
-                targets.append(_numpy(batch[1]))
-    model.train(was_training)
-    logs = {"val_loss": total / max(count, 1)}
+    batches = (data.batch(np.arange(start, min(start + batch_size, len(data))))
+               for start in range(0, len(data), batch_size))
+    sums = evaluate_batches(model, batches, lambda batch: (*_outputs_and_loss(model, batch, loss_fn), batch[1]),
+                            keep_outputs=bool(names))
+    logs = {"val_loss": sums["loss"] / max(sums["count"], 1)}
     if names:
-        logits, target = _scored_rows(np.concatenate(outputs), np.concatenate(targets))
+        logits, target = _scored_rows(np.concatenate(sums["outputs"]), np.concatenate(sums["targets"]))
         for name in names:
             logs[f"val_{name}"] = named_metrics.from_logits(name, logits, target, logs["val_loss"])
     return logs
@@ -295,20 +268,19 @@ def _save(checkpoint_dir, model, optimizer, scheduler, rng, run, improved):
 
 
 def _resume_or_refuse(checkpoint_dir, resume, model, optimizer, scheduler, rng, run):
-    if read_pointer(checkpoint_dir) is None:
+    if not holds_a_run(checkpoint_dir):
         if resume:
             raise FileNotFoundError(f"fit: resume=True, but {checkpoint_dir} holds no checkpoint to resume")
         return
-    folder = checkpoint_folder(checkpoint_dir, "latest")
-    state = load_state(folder)
+    folder = checkpoint_folder(checkpoint_dir, "latest") if read_pointer(checkpoint_dir) else None
+    state = load_state(folder) if folder else {}                # (a `minilm train` log without a checkpoint)
     if "fit" not in state:
         raise ValueError(f"{checkpoint_dir} holds a checkpoint that fit() did not write (a `minilm train` "
                          "run?); choose another checkpoint_dir")
     if not resume:
         raise FileExistsError(f"{checkpoint_dir} already holds a fit checkpoint (after epoch {state['fit']['epoch']}); "
                               "pass resume=True to continue it, or choose another checkpoint_dir")
-    load_model_weights(folder, model)
-    load_optimizer_state(folder, optimizer, state)
+    load_weights_and_optimizer(folder, model, optimizer, state)
     if scheduler is not None and state["scheduler"] is not None:
         scheduler.load_state_dict(state["scheduler"])
     restore_rng(rng, state["shuffle_rng"])

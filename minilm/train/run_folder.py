@@ -1,12 +1,14 @@
 """Who may write into a run folder, checked before anything is written.
 
-A run folder (out_dir) holds a trained run once it has a checkpoint or a log.
+A run folder (out_dir) holds a trained run once it has a checkpoint or a log
+(holds_a_run: the one rule, for Trainer's out_dir and fit's checkpoint_dir).
 Training into it again is refused, with the step it reached and the two ways
 on, unless the run is resumed (`--resume`: it continues the run) or replaced
 (`--overwrite`: only then is the old run removed). A folder that another
 process trains is refused whatever the flags (see lock.py). Every refusal
 happens before the first write, so a refused command leaves the folder
-byte-identical.
+byte-identical. claim_run_folder takes the lock once; the Trainer holds it
+from its construction to the end of run().
 
 --overwrite removes only the run that training wrote there (RUN_FILES): an
 out_dir such as `.` may hold the user's other files. The tokenized corpus in
@@ -31,6 +33,7 @@ def reached_step(out_dir):
 
 
 def holds_a_run(out_dir):
+    """Does out_dir hold a run: a checkpoint pointer or a training log?"""
     return os.path.exists(os.path.join(out_dir, POINTER)) or os.path.exists(os.path.join(out_dir, "log.jsonl"))
 
 

@@ -4,6 +4,7 @@ The corpus is tokenized once into out_dir/data (see minilm.data.prepare); a
 fine-tuning run (`init_from`) reuses the tokenizer of the checkpoint it starts
 from, since the pre-trained embedding rows are indexed by its ids; init_from may
 also be a Hugging Face folder (config.json, model.safetensors, tokenizer.json).
+A resumed run (starting_point) takes the architecture and data of its checkpoint.
 """
 import json
 import os
@@ -11,18 +12,19 @@ from collections import Counter
 
 from ..data import TokenDataset, load_corpus, load_meta, prepare
 from ..models import GPT, LSTMLM, GPTConfig
-from ..optim import SGD, Adam, AdamW, RMSprop
+from ..optim import build_optimizer
 from ..serialization import save_json
 from ..tokenizers import BPETokenizer, CharTokenizer, tokenizer_from_dict
+from .checkpoint import checkpoint_folder, load_state
+from .config import ARCHITECTURE, GPT_FIELDS, TrainConfig
 
 
 def build_tokenizer(cfg, text):
+    """cfg.tokenizer, "char" or "bpe" (TrainConfig's rules allow only these), made from the text."""
     if cfg.tokenizer == "char":
         return CharTokenizer.from_text(text)
-    if cfg.tokenizer == "bpe":
-        print(f"training a byte-level BPE tokenizer with {cfg.bpe_vocab_size} tokens ...")
-        return BPETokenizer("gpt4").train(text, cfg.bpe_vocab_size)
-    raise ValueError(f"tokenizer must be 'char' or 'bpe', got {cfg.tokenizer!r}")
+    print(f"training a byte-level BPE tokenizer with {cfg.bpe_vocab_size} tokens ...")
+    return BPETokenizer("gpt4").train(text, cfg.bpe_vocab_size)
 
 
 def speeches_of(text, speaker):
@@ -98,16 +100,9 @@ def load_split(data_dir, split, block_size):
 
 def gpt_config(cfg, vocab_size):
     """The GPTConfig of a TrainConfig (0 in n_kv_head, intermediate_size, vocab_size: the default)."""
-    return GPTConfig(vocab_size=cfg.vocab_size or vocab_size, block_size=cfg.block_size, n_layer=cfg.n_layer,
-                     n_head=cfg.n_head, n_embd=cfg.n_embd, dropout=cfg.dropout, bias=cfg.bias, norm=cfg.norm,
-                     pos=cfg.pos, mlp=cfg.mlp, n_kv_head=cfg.n_kv_head or None, rope_theta=cfg.rope_theta,
-                     tie_embeddings=cfg.tie_embeddings, intermediate_size=cfg.intermediate_size or None,
-                     norm_eps=cfg.norm_eps)
-
-
-# TrainConfig fields taken from a pre-trained Hugging Face model's GPTConfig
-GPT_FIELDS = ("vocab_size", "block_size", "n_layer", "n_head", "n_embd", "bias", "norm", "pos", "mlp", "n_kv_head",
-              "rope_theta", "tie_embeddings", "intermediate_size", "norm_eps")
+    values = {name: getattr(cfg, name) for name in (*GPT_FIELDS, "dropout")}
+    return GPTConfig(**{**values, "vocab_size": cfg.vocab_size or vocab_size, "n_kv_head": cfg.n_kv_head or None,
+                        "intermediate_size": cfg.intermediate_size or None})
 
 
 def is_huggingface_folder(folder):
@@ -133,26 +128,44 @@ def check_tokenizer_fits(folder, model, tokenizer):
 
 
 def build_model(cfg, vocab_size):
-    if cfg.model == "gpt":
-        return GPT(gpt_config(cfg, vocab_size))
+    """cfg.model, "gpt" or "lstm" (TrainConfig's rules allow only these), for a vocabulary of vocab_size ids."""
     if cfg.model == "lstm":
         return LSTMLM(vocab_size, cfg.lstm_embedding, cfg.lstm_hidden, cfg.lstm_layers,
                       dropout=cfg.dropout, tie_weights=cfg.tie_weights, cell=cfg.cell)
-    raise ValueError(f"model must be 'gpt' or 'lstm', got {cfg.model!r}")
+    return GPT(gpt_config(cfg, vocab_size))
 
 
 def make_optimizer(cfg, model):
-    """cfg.optimizer (AdamW by default) with weight decay on the matrices and embeddings (>= 2-D) only, as GPT does it."""
-    params = list(model.parameters())
-    groups = [{"params": [p for p in params if p.ndim >= 2], "weight_decay": cfg.weight_decay},
-              {"params": [p for p in params if p.ndim < 2], "weight_decay": 0.0}]
-    lr, betas = cfg.learning_rate, (cfg.beta1, cfg.beta2)
-    if cfg.optimizer == "sgd":
-        return SGD(groups, lr=lr, momentum=cfg.momentum)
-    if cfg.optimizer == "rmsprop":
-        return RMSprop(groups, lr=lr, alpha=cfg.alpha, momentum=cfg.momentum)
-    if cfg.optimizer == "adam":
-        return Adam(groups, lr=lr, betas=betas)
-    if cfg.optimizer == "adamw":
-        return AdamW(groups, lr=lr, betas=betas)
-    raise ValueError(f"optimizer must be 'adamw', 'adam', 'sgd' or 'rmsprop', got {cfg.optimizer!r}")
+    """cfg.optimizer (AdamW by default) with weight decay on the matrices and embeddings only (minilm.optim.build)."""
+    return build_optimizer(model.parameters(), cfg.optimizer, cfg.learning_rate, cfg.weight_decay,
+                           betas=(cfg.beta1, cfg.beta2), momentum=cfg.momentum, alpha=cfg.alpha)
+
+
+def starting_point(cfg):
+    """(checkpoint folder, its state, tokenizer, pre-trained model) that a run starts from, each None if none.
+
+    A resumed run (cfg.resume) continues out_dir's latest checkpoint, a fine-tuning run (cfg.init_from)
+    starts from another run's best checkpoint or from a Hugging Face folder: cfg takes their
+    architecture (ARCHITECTURE), the tokenizer is theirs, since the embedding rows are indexed by its ids.
+    """
+    if cfg.resume:
+        folder = checkpoint_folder(cfg.out_dir, "latest")
+        state = load_state(folder)
+        saved = TrainConfig.from_dict(state["config"])
+        if cfg.optimizer != saved.optimizer:          # its checkpoint holds that optimizer's state
+            raise ValueError(f"{cfg.out_dir} was trained with optimizer {saved.optimizer}, and its checkpoint "
+                             f"holds that optimizer's state; resume without --optimizer {cfg.optimizer}, or "
+                             f"start a new run from it with --init-from {cfg.out_dir}")
+        for key in (*ARCHITECTURE, "tokenizer", "data", "data_dir", "speaker", "init_from"):
+            setattr(cfg, key, getattr(saved, key))
+        return folder, state, tokenizer_from_dict(state["tokenizer"]), None
+    if cfg.init_from and is_huggingface_folder(cfg.init_from):
+        pretrained, tokenizer = from_huggingface(cfg)                 # cfg takes the model's architecture
+        return None, None, tokenizer, pretrained
+    if cfg.init_from:
+        source_state = load_state(checkpoint_folder(cfg.init_from, "best"))
+        source = TrainConfig.from_dict(source_state["config"])
+        for key in ARCHITECTURE:
+            setattr(cfg, key, getattr(source, key))
+        return None, None, tokenizer_from_dict(source_state["tokenizer"]), None
+    return None, None, None, None

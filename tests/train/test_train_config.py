@@ -90,3 +90,12 @@ def test_relations_between_fields_and_types_are_checked():
         TrainConfig(n_layer="3")
     with pytest.raises(ValueError, match="dropout expects a number, got True"):
         TrainConfig(dropout=True)
+
+
+def test_the_architecture_fields_are_gptconfigs_and_every_gpt_field_is_a_train_field():
+    import dataclasses
+
+    from minilm.models import GPTConfig
+    from minilm.train.config import ARCHITECTURE, FIELDS
+    gpt_fields = {f.name for f in dataclasses.fields(GPTConfig)}
+    assert gpt_fields <= set(FIELDS) and gpt_fields - {"dropout"} <= set(ARCHITECTURE)

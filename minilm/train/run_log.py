@@ -1,0 +1,50 @@
+"""A run's record: out_dir/log.jsonl (one JSON object per line) and the progress lines printed to the terminal.
+
+    {"step": 10, "loss": 2.91, "lr": 0.001, "grad_norm": 0.84, "tokens_per_s": 41230.5}     every step
+    {"step": 250, "train_loss": 1.62, "val_loss": 1.79, "val_ppl": 5.99, ...}                 every evaluation
+
+The log is written unbuffered, a whole line at a time: a failed write (a full
+disk) is cut off, so the file always holds complete records. A resumed run
+first drops the records past its checkpoint's step, which it trains again.
+"""
+import json
+import os
+
+from tqdm import tqdm
+
+from .. import distributed
+from ..errors import WriteFailed
+from ..serialization import atomic_write
+
+
+def print_once(message):
+    """Print a line of the run's progress, once: on rank 0 only when several processes train."""
+    if distributed.is_main():
+        tqdm.write(message)
+
+
+def append_line(file, path, line):
+    """Write one line to an unbuffered file; on a failed write (disk full) cut it off and raise WriteFailed."""
+    end = file.tell()
+    data = memoryview((line + "\n").encode())
+    try:
+        while data:                                     # a write may take only part of it, then fail
+            data = data[file.write(data):]
+    except OSError as error:
+        file.truncate(end)                              # no half line: the log stays readable
+        raise WriteFailed(OSError(error.errno, error.strerror, path),
+                          "the latest checkpoint is kept; free some space, then --resume") from None
+
+
+def forget_records_after(log_path, step):
+    """Drop log records past `step`: a run that went on after its last checkpoint logged steps
+    that the resumed run is about to train again."""
+    if not os.path.exists(log_path):
+        return
+    with open(log_path) as f:
+        kept = "".join(line for line in f if line.strip() and json.loads(line)["step"] <= step)
+
+    def write(tmp):
+        with open(tmp, "w") as f:
+            f.write(kept)
+    atomic_write(log_path, write)
