@@ -1,8 +1,9 @@
 """Train a character-level GPT on Shakespeare and sample from it: the main job, as a script.
 
-This is `python -m minilm train` written out with minilm.train's pieces, so
-you can see (and change) each of them: the configuration, the trainer, the
-evaluation, the sample.
+This is the one-call version: a TrainConfig, then Trainer(cfg).run(), which is
+`python -m minilm train` with its checkpoints, logging and resuming. The same
+training written out step by step (data, model, optimizer, schedule, the loop,
+evaluation, sample) is examples/train_gpt.py.
 
     python examples/gpt_shakespeare.py                  # nanoGPT's CPU configuration, 2000 steps
     python examples/gpt_shakespeare.py --max_iters 500 --n_layer 2

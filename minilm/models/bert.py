@@ -153,16 +153,8 @@ class BERT(Module):
         loss = F.cross_entropy(logits.view(B * T, V), _raw(labels).reshape(B * T), ignore_index=-100)
         return logits, loss
 
-    @classmethod
-    def from_pretrained(cls, folder):
-        """A BERT in eval mode with the weights of a Hugging Face BertForMaskedLM folder (models/bert_hf.py)."""
-        from .bert_hf import load_pretrained
-        return load_pretrained(folder)
-
-    def save_pretrained(self, folder, overwrite=False):
-        """Write a Hugging Face folder (config.json, model.safetensors) that BertForMaskedLM loads."""
-        from .bert_hf import save_pretrained
-        save_pretrained(self, folder, overwrite)
+    # from_pretrained(folder) and save_pretrained(folder): Hugging Face folders, added by models/bert_hf.py
+    # (the conversion builds on this class, so this file does not import it)
 
 
 class BERTClassifier(Module):

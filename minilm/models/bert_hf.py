@@ -149,3 +149,8 @@ def save_pretrained(model, folder, overwrite=False):
           "hidden_dropout_prob": c.dropout, "attention_probs_dropout_prob": c.dropout, "pad_token_id": c.pad_id,
           "position_embedding_type": "absolute", "tie_word_embeddings": True, "dtype": "float32"}
     write_folder(folder, hf, weights, overwrite)
+
+
+# BERT's Hugging Face methods are attached here, so that models/bert.py never imports this file
+BERT.from_pretrained = staticmethod(load_pretrained)
+BERT.save_pretrained = save_pretrained

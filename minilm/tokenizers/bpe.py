@@ -228,18 +228,8 @@ class BPETokenizer(Tokenizer):
         return [f"{show(self.vocab[a])} + {show(self.vocab[b])} -> {show(self.vocab[i])}"
                 for (a, b), i in self.merges.items()]
 
-    # ---------------------------------------------------------------- Hugging Face files
-    @classmethod
-    def from_pretrained(cls, folder):
-        """The byte-level BPE tokenizer of a Hugging Face folder (tokenizer.json or vocab.json +
-        merges.txt), with that vocabulary's ids (see huggingface.py)."""
-        from .huggingface import from_pretrained
-        return from_pretrained(folder)
-
-    def save_pretrained(self, folder, overwrite=False):
-        """Write folder/tokenizer.json, which tokenizers.Tokenizer.from_file reads; returns its path."""
-        from .huggingface import save_pretrained
-        return save_pretrained(self, folder, overwrite)
+    # from_pretrained(folder) and save_pretrained(folder), Hugging Face's files, are added by
+    # huggingface.py: it builds on this class, so this file does not import it
 
     # ---------------------------------------------------------------- saving
     def to_dict(self):

@@ -45,16 +45,9 @@ FORMAT_VERSION = 1
 
 def bytes_to_unicode():
     """{byte: character}: GPT-2's table that writes any byte as one printable character."""
-    printable = list(range(ord("!"), ord("~") + 1)) + list(range(ord("¡"), ord("¬") + 1)) + \
-        list(range(ord("®"), ord("ÿ") + 1))
-    table, shifted = {}, 0
-    for b in range(256):
-        if b in printable:
-            table[b] = chr(b)
-        else:
-            table[b] = chr(256 + shifted)
-            shifted += 1
-    return table
+    printable = [*range(ord("!"), ord("~") + 1), *range(ord("¡"), ord("¬") + 1), *range(ord("®"), ord("ÿ") + 1)]
+    others = [b for b in range(256) if b not in printable]          # the 68 others, shifted to U+0100..
+    return {b: chr(b) if b in printable else chr(256 + others.index(b)) for b in range(256)}
 
 
 BYTE_TO_CHAR = bytes_to_unicode()
@@ -300,3 +293,8 @@ def save_pretrained(tok, folder, overwrite=False):
     text = json.dumps(tokenizer_json(tok), ensure_ascii=False, indent=1)
     atomic_write(path, lambda tmp: _write_text(tmp, text))
     return path
+
+
+# BPETokenizer's Hugging Face methods are attached here, so that bpe.py never imports this file
+BPETokenizer.from_pretrained = staticmethod(from_pretrained)
+BPETokenizer.save_pretrained = save_pretrained

@@ -1,0 +1,121 @@
+"""The default `minilm train` run (a character-level GPT on Shakespeare), written out as one loop.
+
+`python -m minilm train` does exactly this, plus checkpoints, resuming, logging and several
+processes (minilm/train/loop.py); here only the training is left, in the order it happens:
+data, model, optimizer, learning-rate schedule, the loop with its evaluations, a sample.
+With the same settings and seed it prints the same losses as `minilm train`.
+
+    python examples/train_gpt.py                    # 2000 iterations, as `minilm train`
+    python examples/train_gpt.py --max-iters 200 --out out-train-gpt
+    python examples/train_gpt.py --smoke            # a few iterations, in seconds
+"""
+import argparse
+import os
+import tempfile
+from types import SimpleNamespace
+
+import numpy as np
+
+import minilm
+from minilm.data import TokenDataset, load_corpus, prepare
+from minilm.errors import UserError
+from minilm.models import GPT, GPTConfig
+from minilm.optim import clip_grad_norm_, cosine_with_warmup
+from minilm.tokenizers import CharTokenizer
+from minilm.train.evaluation import evaluate_batches
+
+# the default run's settings: TrainConfig()'s values (tests/test_example_train_gpt.py checks that they agree)
+DEFAULTS = dict(batch_size=12, block_size=64, gradient_accumulation_steps=1,           # B, T, micro-batches
+                n_layer=4, n_head=4, n_embd=128, dropout=0.0, bias=True,               # the model
+                max_iters=2000, learning_rate=1e-3, min_lr=1e-4, warmup_iters=100, lr_decay_iters=2000,
+                weight_decay=0.1, beta1=0.9, beta2=0.99, grad_clip=1.0,                # AdamW, clipping
+                eval_interval=250, eval_iters=20, log_interval=10, seed=1337,
+                sample_tokens=300, temperature=0.8, top_k=200, prompt="\n")
+SMOKE = dict(max_iters=20, warmup_iters=2, lr_decay_iters=20, eval_interval=10, eval_iters=2, log_interval=5,
+             sample_tokens=40)
+
+
+def estimate_loss(model, splits, c):
+    """Mean loss over eval_iters batches of each split, the same batches at every evaluation (as minilm train)."""
+    out = {}
+    for split, data in splits.items():
+        rng = np.random.default_rng(c.seed + 1)          # a generator of its own: training's batches are untouched
+        batches = (data.get_batch(c.batch_size, rng, c.device) for _ in range(c.eval_iters))   # x, y (B, T)
+        sums = evaluate_batches(model, batches, lambda xy: (*model(*xy), xy[1]))   # (logits, loss, y)
+        out[split] = sums["loss"] / sums["count"]
+    return out
+
+
+def train(c, data_dir):
+    minilm.manual_seed(c.seed)                           # the weights' initialisation
+    batch_rng = np.random.default_rng(c.seed)            # the training batches' offsets
+    # data: the bundled corpus, a character per token, cut 90/5/5 into train/val/test token files
+    text = load_corpus("shakespeare")
+    tokenizer = CharTokenizer.from_text(text)
+    prepare(text, tokenizer, data_dir)
+    splits = {s: TokenDataset(os.path.join(data_dir, f"{s}.bin"), c.block_size) for s in ("train", "val")}
+    # model and optimizer: AdamW decays the matrices and embeddings, not the biases and norm gains
+    config = GPTConfig(vocab_size=tokenizer.vocab_size, block_size=c.block_size, n_layer=c.n_layer,
+                       n_head=c.n_head, n_embd=c.n_embd, dropout=c.dropout, bias=c.bias)
+    model = GPT(config).to(c.device)
+    optimizer = model.configure_optimizers(c.weight_decay, c.learning_rate, betas=(c.beta1, c.beta2))
+    print(f"GPT of {model.num_parameters():,} parameters, vocabulary {tokenizer.vocab_size}, "
+          f"{len(splits['train']):,} training tokens, {c.max_iters} iterations on {c.device}")
+    for step in range(c.max_iters + 1):
+        if step % c.eval_interval == 0 or step == c.max_iters:
+            losses = estimate_loss(model, splits, c)
+            print(f"step {step}: train loss {losses['train']:.4f}, val loss {losses['val']:.4f}")
+        if step == c.max_iters:
+            break
+        lr = cosine_with_warmup(step, c.learning_rate, c.warmup_iters, c.lr_decay_iters, c.min_lr)
+        for group in optimizer.param_groups:
+            group["lr"] = lr
+        # one step: the gradients of gradient_accumulation_steps micro-batches add up (a larger batch, in pieces)
+        for _ in range(c.gradient_accumulation_steps):
+            x, y = splits["train"].get_batch(c.batch_size, batch_rng, c.device)     # (B, T) each
+            _, loss = model(x, y)                                                   # logits (B, T, V), loss ()
+            (loss / c.gradient_accumulation_steps).backward()
+        norm = clip_grad_norm_(model.parameters(), c.grad_clip)   # a rare huge gradient cannot throw the weights far
+        optimizer.step()
+        optimizer.zero_grad()
+        if step % c.log_interval == 0:
+            print(f"iter {step}: loss {loss.item():.4f}, lr {lr:.2e}, grad norm {norm:.2f}")
+    ids = np.asarray([tokenizer.encode(c.prompt)])                                  # (1, T)
+    out = model.generate(ids, c.sample_tokens, temperature=c.temperature, top_k=c.top_k, seed=c.seed)
+    print("-" * 60 + "\n" + tokenizer.decode(np.asarray(out)[0].tolist()))
+    return model, losses
+
+
+class Parser(argparse.ArgumentParser):
+    def error(self, message):                            # one line, as the `minilm` commands answer
+        self.exit(2, f"{self.prog}: {message} (see --help)\n")
+
+
+def positive(text):
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"expects a positive integer, got {text!r}")
+    return int(text)
+
+
+def main(argv=None):
+    parser = Parser(prog="train_gpt.py", description=__doc__.split("\n")[0])
+    parser.add_argument("--smoke", action="store_true", help="a few iterations and a tiny evaluation")
+    parser.add_argument("--max-iters", type=positive, help=f"iterations (default {DEFAULTS['max_iters']})")
+    parser.add_argument("--device", default="cpu", choices=minilm.backend.DEVICES)
+    parser.add_argument("--out", help="keep the token files and the trained weights (model.safetensors) here")
+    args = parser.parse_args(argv)
+    c = SimpleNamespace(**{**DEFAULTS, **(SMOKE if args.smoke else {}), "device": args.device})
+    if args.max_iters:
+        c.max_iters = args.max_iters
+    try:
+        minilm.backend.require_device(c.device)
+        with tempfile.TemporaryDirectory() as scratch:
+            model, _ = train(c, os.path.join(args.out or scratch, "data"))
+        if args.out:
+            minilm.save(model.state_dict(), os.path.join(args.out, "model.safetensors"))
+    except (UserError, OSError) as error:                # no GPU, a full disk: one line too
+        parser.exit(getattr(error, "exit_code", 1), f"{parser.prog}: {error}\n")
+
+
+if __name__ == "__main__":
+    main()

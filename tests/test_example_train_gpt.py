@@ -1,0 +1,54 @@
+"""examples/train_gpt.py: the default run written out trains (--smoke), with minilm train's settings."""
+import importlib.util
+import math
+import os
+import re
+import subprocess
+import sys
+
+from minilm.models import GPTConfig
+from minilm.train import TrainConfig
+
+SCRIPT = os.path.join(os.path.dirname(__file__), "..", "examples", "train_gpt.py")
+
+
+def run(*flags, cwd):
+    env = dict(os.environ, OPENBLAS_NUM_THREADS="1")
+    return subprocess.run([sys.executable, SCRIPT, *flags], cwd=cwd, env=env, capture_output=True, text=True,
+                          timeout=300)
+
+
+def test_smoke_run_lowers_the_loss_and_prints_a_sample(tmp_path):
+    result = run("--smoke", "--out", str(tmp_path / "out"), cwd=tmp_path)
+    assert result.returncode == 0, result.stderr[-3000:]
+    evals = re.findall(r"^step (\d+): train loss (\S+), val loss (\S+)$", result.stdout, re.M)
+    assert len(evals) >= 2, result.stdout
+    assert all(math.isfinite(float(loss)) for _, train, val in evals for loss in (train, val)), evals
+    val = [float(v) for _, _, v in evals]
+    assert val[-1] < val[0] - 0.5, f"the val loss did not go down: {val}"
+    sample = result.stdout.split("-" * 60 + "\n", 1)[1]
+    assert sample.strip(), "no sample printed"
+    assert os.path.exists(tmp_path / "out" / "model.safetensors")
+
+
+def test_its_settings_are_those_of_the_default_run():
+    spec = importlib.util.spec_from_file_location("train_gpt", SCRIPT)
+    train_gpt = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(train_gpt)                   # (main() runs only as a script)
+    defaults = TrainConfig().to_dict()
+    assert {k: defaults[k] for k in train_gpt.DEFAULTS} == train_gpt.DEFAULTS
+    # what the script does not set: the default run's data, optimizer and GPTConfig's own defaults
+    fixed = dict(data="shakespeare", speaker="", data_dir="", tokenizer="char", model="gpt", optimizer="adamw",
+                 dtype="float32", top_p=0.0, vocab_size=0, n_kv_head=0, intermediate_size=0)
+    assert {k: defaults[k] for k in fixed} == fixed
+    gpt = GPTConfig()
+    assert all(getattr(gpt, k) == defaults[k] for k in ("norm", "pos", "mlp", "rope_theta", "tie_embeddings",
+                                                         "norm_eps"))
+
+
+def test_a_bad_flag_is_one_line(tmp_path):
+    for flags in (["--max-iters", "x"], ["--max-iters", "0"], ["--device", "tpu"], ["--bogus"]):
+        result = run(*flags, cwd=tmp_path)
+        assert result.returncode == 2 and result.stdout == "", (flags, result.stdout)
+        assert len(result.stderr.strip().splitlines()) == 1 and result.stderr.startswith("train_gpt.py: "), \
+            (flags, result.stderr)
