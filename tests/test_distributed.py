@@ -98,12 +98,12 @@ def test_nproc_without_mpi_says_how_to_install_it(monkeypatch, capsys):
 
 def test_a_dead_or_zombie_process_counts_as_gone():
     child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
-    assert not distributed._gone(child.pid)
+    assert not distributed.deadline.gone(child.pid)
     child.kill()
     time.sleep(0.2)                                             # not waited for: a zombie
-    assert distributed._gone(child.pid)
+    assert distributed.deadline.gone(child.pid)
     child.wait()
-    assert distributed._gone(child.pid)
+    assert distributed.deadline.gone(child.pid)
 
 
 # ---------------------------------------------------------------- two ranks under mpiexec

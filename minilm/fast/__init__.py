@@ -12,3 +12,6 @@ from . import norms  # noqa: F401
 from . import gelu  # noqa: F401
 from . import embedding  # noqa: F401
 from . import lstm  # noqa: F401
+from . import attention  # noqa: F401
+from . import matmul  # noqa: F401
+from . import cross_entropy  # noqa: F401

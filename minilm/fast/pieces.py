@@ -3,7 +3,7 @@
 A formula of many steps (GELU's erf takes about twenty) written as NumPy calls
 streams the whole tensor through memory once per step. Cut into pieces of
 CHUNK elements, the temporaries of one piece stay in the CPU's cache, and the
-same NumPy calls run about 3x faster. The pieces are independent, so they are
+same NumPy calls run several times faster. The pieces are independent, so they are
 shared among minilm's threads (fast/threads.py): each element is computed the
 same way whatever the thread count.
 """

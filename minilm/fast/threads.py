@@ -20,12 +20,12 @@ So minilm owns the cores itself, whichever was imported first:
   contiguous share per thread: the calling thread does the first, the helpers
   the rest. NumPy releases Python's interpreter lock inside its loops and BLAS
   calls, so the shares really run at the same time.
-- Who cuts what: large matrix products by rows (ops/split_product.py), GELU in
-  cache-sized pieces (ops/pieces.py), attention in groups of heads
-  (ops/attention.py), layer norm in groups of rows (ops/layer_norm.py).
+- Who cuts what: large matrix products by rows (fast/matmul.py), GELU in
+  cache-sized pieces (fast/pieces.py, fast/gelu.py), attention in blocks of
+  heads (fast/attention.py), layer and RMS norm in blocks of rows (fast/norms.py).
   Handing work over costs ~10-40 us, so only work of a few hundred us is
   shared. An LSTM layer, 64 thin products in a row, hands the cores to BLAS's
-  own threads for its duration instead (cores_to_blas, ops/lstm.py).
+  own threads for its duration instead (cores_to_blas, fast/lstm.py).
 
 MINILM_THREADS=N sets the number of threads (1 or 0: no helpers, and BLAS keeps
 its own threads); OPENBLAS_NUM_THREADS / OMP_NUM_THREADS, which cap BLAS, cap

@@ -1,7 +1,7 @@
 """DistributedDataParallel: a model whose gradients are averaged over the processes after backward.
 
 The collectives it uses (broadcast, all_reduce) and the lesson of why averaging
-shard gradients gives the full-batch gradient are in minilm/distributed.py.
+shard gradients gives the full-batch gradient are in minilm/distributed/__init__.py.
 Gradients travel in a few flat buckets (one contiguous buffer of at most
 ~25 MB per dtype) instead of one message per tensor: each message costs a
 latency, and MPI and NCCL reach their bandwidth only on large ones.

@@ -22,8 +22,8 @@ Backward through the step, given dL/dh' and dL/dc' (from the next step and the o
 Layout. Inside this file every per-step array is stored transposed, features
 by batch: a^T = W_hh h^T + ... is (4H, B), h^T and c^T are (H, B). The math is
 the same; only the orientation changes. Why: with a small batch (B = 32) the
-recurrent product is a thin matrix, and BLAS runs W (4H, H) @ h^T (H, B) about
-1.5x faster than h (B, H) @ W^T (H, 4H). It also makes each gate a block of
+recurrent product is a thin matrix, and BLAS runs W (4H, H) @ h^T (H, B)
+faster than h (B, H) @ W^T (H, 4H). It also makes each gate a block of
 contiguous rows (a^T[:H] is i), so the element-wise steps run on contiguous memory.
 
 The layer op runs the same step over a whole sequence. Its forward computes

@@ -33,25 +33,18 @@ CuPy, its unique id handed around over MPI) for arrays on GPUs, selected by
 init("nccl"), each rank then using GPU rank % n_gpus.
 
 A rank that dies must not leave the others hanging: every collective here is
-non-blocking underneath and waited on with a deadline (MINILM_DIST_TIMEOUT
-seconds, default 300). While it waits, a rank checks ten times a second
-whether the processes of the ranks on its own machine still exist: a lost one is
-named at once; a silent one on another machine ends the wait at the deadline.
-The rank then says so and exits with status 1 without waiting for MPI (whose
-own clean-up could hang). mpiexec (MPICH's hydra) usually gets there
-first: when a rank dies it kills the others. An NCCL all-reduce (queued on the
-GPU's stream) is waited on the same way.
+non-blocking underneath and waited on with a deadline (deadline.py); mpiexec
+(MPICH's hydra) usually gets there first: when a rank dies it kills the others.
 """
 import json
 import os
-import sys
-import time
 from contextlib import contextmanager
 
 import numpy as np
 
-from .backend import xp_of
-from .errors import UserError, user_message
+from ..backend import xp_of
+from ..errors import UserError, user_message
+from . import deadline
 
 # environment variables by which launchers tell a process the size of its job
 SIZE_VARIABLES = ("PMI_SIZE", "OMPI_COMM_WORLD_SIZE", "MV2_COMM_WORLD_SIZE", "PMIX_SIZE")
@@ -131,7 +124,7 @@ def limit_threads(processes):
     follows it); under a plain mpiexec this lowers both at run time, never raising them.
     """
     from threadpoolctl import ThreadpoolController
-    from .fast import threads as parallel
+    from ..fast import threads as parallel
     threads = max(1, (os.cpu_count() or 1) // processes)
     parallel.set_threads(min(parallel.threads(), threads))
     blas = ThreadpoolController().select(user_api="blas")
@@ -187,60 +180,15 @@ def main_first():
         yield
 
 
-# ---------------------------------------------------------------- waiting with a deadline
-def _timeout():
-    return float(os.environ.get("MINILM_DIST_TIMEOUT", "300"))
-
-
-def _gone(pid):
-    """True if process `pid` (on this machine) no longer runs: it does not exist or is a zombie."""
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return True
-    except PermissionError:
-        return False
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            return f.read().rsplit(")", 1)[1].split()[0] in ("Z", "X")
-    except OSError:
-        return False
-
-
-def _lost_ranks():
-    here = os.uname().nodename
-    return [r for r, (host, pid) in enumerate(_peers) if host == here and r != rank() and _gone(pid)]
-
-
+# ---------------------------------------------------------------- waiting with a deadline (deadline.py)
 def _wait(requests, what):
-    """Wait for MPI requests (see _wait_until)."""
+    """Wait for MPI requests, with the deadline of deadline.wait_until."""
     from mpi4py import MPI
     _wait_until(lambda: MPI.Request.Testall(requests), what)
 
 
 def _wait_until(done, what):
-    """Poll done() until it is true, checking ten times a second that the ranks on this machine still live."""
-    start = last_check = time.monotonic()
-    deadline = start + _timeout()
-    while not done():
-        now = time.monotonic()
-        if now - last_check > 0.1:                       # the peers ten times a second, not every poll
-            last_check = now
-            lost = _lost_ranks()
-            if lost or now > deadline:
-                _abandon(what, lost, now - start)
-        time.sleep(0 if now - start < 0.01 else 1e-4)    # spin briefly, then let the core go
-
-
-def _abandon(what, lost, waited):
-    if lost:
-        who = ", ".join(f"rank {r} (pid {_peers[r][1]})" for r in lost)
-        message = f"{who} of {world_size()} stopped running"
-    else:
-        message = f"no answer from the other ranks for {waited:.0f} s (MINILM_DIST_TIMEOUT)"
-    print(f"minilm rank {rank()}: {message} during {what}; stopping this rank too (exit 1). "
-          "The last checkpoint is complete and loadable: continue with --resume", file=sys.stderr, flush=True)
-    os._exit(1)                    # not sys.exit: MPI's clean-up at exit could wait for the lost rank
+    deadline.wait_until(done, what, _peers, rank())
 
 
 # ---------------------------------------------------------------- collectives on lists of arrays
@@ -334,29 +282,14 @@ def _on_host(arrays):
             a[...] = h if xp_of(a) is np else xp_of(a).asarray(h)
 
 
-# ---------------------------------------------------------------- NCCL for CuPy arrays
+# ---------------------------------------------------------------- NCCL for CuPy arrays (nccl.py)
 def _init_nccl():
     """This rank's GPU (rank % n_gpus) and an NCCL communicator whose id rank 0 made and MPI handed out."""
     global _nccl
-    import cupy
-    from cupy.cuda import nccl
-    cupy.cuda.Device(rank() % cupy.cuda.runtime.getDeviceCount()).use()
-    unique_id = tuple(broadcast_object(list(nccl.get_unique_id()) if is_main() else None))
-    _nccl = nccl.NcclCommunicator(world_size(), unique_id, rank())
+    from . import nccl
+    _nccl = nccl.communicator(rank(), world_size(), lambda make_id: broadcast_object(make_id() if is_main() else None))
 
 
 def _nccl_all_reduce(arrays, op):
-    import cupy
-    from cupy.cuda import nccl
-    ops = {"sum": nccl.NCCL_SUM, "mean": nccl.NCCL_SUM, "max": nccl.NCCL_MAX, "min": nccl.NCCL_MIN}
-    types = {"float16": nccl.NCCL_FLOAT16, "float32": nccl.NCCL_FLOAT32, "float64": nccl.NCCL_FLOAT64,
-             "int32": nccl.NCCL_INT32, "int64": nccl.NCCL_INT64}
-    stream = cupy.cuda.get_current_stream()
-    for a in arrays:
-        if not a.flags.c_contiguous or str(a.dtype) not in types:
-            raise TypeError(f"NCCL all_reduce needs contiguous arrays of {sorted(types)}, got {a.dtype}")
-    nccl.groupStart()                                   # one launch for all the arrays (buckets)
-    for a in arrays:
-        _nccl.allReduce(a.data.ptr, a.data.ptr, a.size, types[str(a.dtype)], ops[op], stream.ptr)
-    nccl.groupEnd()
-    _wait_until(lambda: stream.done, f"all_reduce({op}) on the GPU")    # NCCL runs on the stream: same deadline
+    from . import nccl
+    nccl.all_reduce(_nccl, arrays, op, _wait_until)
