@@ -139,7 +139,8 @@ _rounded_classes = {}
 def _rounded_class(cls, count):
     """Rounded mixed in front of cls (made once per class): Rounded.forward, then cls.forward."""
     if cls not in _rounded_classes:
-        _rounded_classes[cls] = type(f"Autocast{cls.__name__}", (Rounded, cls), {"rounded_inputs": count})
+        _rounded_classes[cls] = type(f"Autocast{cls.__name__}", (Rounded, cls),
+                                      {"rounded_inputs": count, "reference_op": dispatch.reference_of(cls)})
     return _rounded_classes[cls]
 
 

@@ -42,6 +42,7 @@ def register(op, device, fast):
     if not issubclass(fast, op):
         raise TypeError(f"a fast path for {op.__name__} must subclass it; {fast.__name__} does not")
     _fast_paths.setdefault((op, device), []).append(fast)
+    fast.reference_op = op
     return fast
 
 
@@ -55,6 +56,11 @@ def choose(fn, arrays):
                 break
     if autocast_hook is not None:
         autocast_hook(fn, op, arrays)
+
+
+def reference_of(cls):
+    """The op in minilm/ops/ that `cls` computes: cls itself, or the op a fast path stands in for."""
+    return getattr(cls, "reference_op", cls)
 
 
 def registered():

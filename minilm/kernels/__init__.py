@@ -1,4 +1,4 @@
-"""minilm's own CUDA kernels, and the switch that routes ops to them.
+"""minilm's own CUDA kernels, and the routes that hand ops to them.
 
     matmul.cu        fp32 GEMM (naive -> shared-memory tiles -> 2-D register blocking)
     matmul_wmma.cu   GEMM on the tensor cores: TF32 and bf16 inputs, float32 accumulation
@@ -6,10 +6,12 @@
     softmax_xent.cu  softmax cross-entropy, loss and gradient in one pass per row
     layernorm.cu     layer norm forward, backward with a deterministic parameter reduction
 
-On device "cuda" the ops in minilm/ops launch these through CuPy; on "emu"
-through the CPU SIMT emulator (minilm/kernels/emulator), so the same launch
-code is tested on machines without a GPU. `set_enabled(False)` sends "cuda"
-back to plain CuPy/cuBLAS (and "emu" to NumPy), to compare the two.
+Each kernel has a route, fast_<op>.py: a subclass of the reference op
+(minilm/ops/) registered with minilm/dispatch.py for "cuda" and "emu". On
+"cuda" it launches the kernel through CuPy (launch.py); on "emu" through the
+CPU SIMT emulator (kernels/emulator/), so the same launch code is tested on
+machines without a GPU. `set_enabled(False)` (switch.py) sends "cuda" back to
+the reference ops on CuPy/cuBLAS (and "emu" to NumPy), to compare the two.
 
 Float32 products stay exact float32 by default, as in PyTorch;
 `set_float32_matmul_precision("high")` (PyTorch's name) lets them run on the
@@ -20,7 +22,5 @@ Importing this package needs neither CuPy nor a compiler.
 from .switch import (FLOAT32_MATMUL_PRECISIONS, enabled, float32_gemm,  # noqa: F401
                      get_float32_matmul_precision, set_enabled, set_float32_matmul_precision)
 
-from . import fast_layer_norm  # noqa: E402,F401  (registers the layer norm kernel for "cuda" and "emu")
-from . import fast_attention  # noqa: E402,F401  (registers the fused attention kernel for "cuda" and "emu")
-from . import fast_matmul  # noqa: E402,F401  (registers the GEMM kernels for "cuda" and "emu")
-from . import fast_cross_entropy  # noqa: E402,F401  (registers the softmax cross-entropy kernel for "cuda" and "emu")
+# importing a route registers it
+from . import fast_attention, fast_cross_entropy, fast_layer_norm, fast_matmul  # noqa: E402,F401

@@ -1,6 +1,5 @@
 """minilm.models: complete language models built from minilm.nn."""
 from .bert import BERT, BERTClassifier, BERTConfig
-from . import bert_hf  # noqa: F401  (gives BERT its from_pretrained and save_pretrained)
 from .classifier import GPTClassifier
 from .gpt import GPT, GPTConfig
 from .lstm_lm import LSTMLM

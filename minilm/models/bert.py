@@ -21,42 +21,18 @@ Its body has the same modules and names as BERT's (bert.*), so a pre-trained
 body loads into it unchanged; the pooler and classifier start from scratch.
 
 The encoder layers are nn.TransformerEncoderLayer with norm_first=False, so
-their parameters have PyTorch's names; models/bert_hf.py maps the names of a
-Hugging Face BertForMaskedLM onto them and back (from_pretrained,
-save_pretrained). Shapes: B batch, T time, C = n_embd,
-V vocab, K classes.
+their parameters have PyTorch's names; BERT.from_pretrained / save_pretrained
+read and write Hugging Face BertForMaskedLM folders (the name mapping is in
+models/bert_hf.py). Shapes: B batch, T time, C = n_embd, V vocab, K classes.
 """
-from dataclasses import asdict, dataclass
-
 import numpy as np
 
 from .. import functional as F
 from ..nn import (Dropout, Embedding, LayerNorm, Linear, Module, Parameter, TransformerEncoder,
                   TransformerEncoderLayer, init)
 from ..tensor import Tensor
-
-
-@dataclass
-class BERTConfig:
-    vocab_size: int = 68
-    block_size: int = 128            # the most positions (max_position_embeddings)
-    n_layer: int = 2
-    n_head: int = 4
-    n_embd: int = 64
-    intermediate_size: int = None    # the feed-forward width I; None: 4C
-    type_vocab_size: int = 2         # segments (sentence A / B)
-    dropout: float = 0.1             # on the embeddings, attention weights and residual branches
-    norm_eps: float = 1e-12          # BERT's LayerNorm epsilon
-    pad_id: int = 0
-
-    def __post_init__(self):
-        if self.n_embd % self.n_head:
-            raise ValueError(f"BERTConfig: n_embd {self.n_embd} is not divisible by n_head {self.n_head}")
-        if self.intermediate_size is None:
-            self.intermediate_size = 4 * self.n_embd
-
-    def to_dict(self):
-        return asdict(self)
+from .bert_config import BERTConfig  # noqa: F401  (minilm.models.bert.BERTConfig)
+from .bert_hf import read_pretrained, save_pretrained
 
 
 def _raw(x):
@@ -153,8 +129,17 @@ class BERT(Module):
         loss = F.cross_entropy(logits.view(B * T, V), _raw(labels).reshape(B * T), ignore_index=-100)
         return logits, loss
 
-    # from_pretrained(folder) and save_pretrained(folder): Hugging Face folders, added by models/bert_hf.py
-    # (the conversion builds on this class, so this file does not import it)
+    @classmethod
+    def from_pretrained(cls, folder):
+        """A BERT in eval mode from a Hugging Face folder of a BertForMaskedLM (models/bert_hf.py)."""
+        config, state = read_pretrained(folder)
+        model = cls(config)
+        model.load_state_dict(state)
+        return model.eval()
+
+    def save_pretrained(self, folder, overwrite=False):
+        """Write a Hugging Face folder (config.json, model.safetensors) that transformers loads."""
+        save_pretrained(self, folder, overwrite)
 
 
 class BERTClassifier(Module):

@@ -30,7 +30,7 @@ the same logits (checked by tests/fixtures/make_bert_fixtures.py).
 import numpy as np
 
 from ..hf import load_safetensors_weights, read_config, weight_files, write_folder
-from .bert import BERT, BERTConfig
+from .bert_config import BERTConfig
 from .gpt_hf import _refuse, _required     # the same refusals and messages as the GPT folders
 
 LAYER = [("self_attn.out_proj", "attention.output.dense"), ("norm1", "attention.output.LayerNorm"),
@@ -42,8 +42,8 @@ HEAD = [("bert.embeddings.norm", "bert.embeddings.LayerNorm"),
 BUFFERS = ("bert.embeddings.position_ids", "bert.embeddings.token_type_ids")
 
 
-def load_pretrained(folder):
-    """A BERT in eval mode with the weights of a Hugging Face BertForMaskedLM folder."""
+def read_pretrained(folder):
+    """(BERTConfig, state_dict) of a Hugging Face BertForMaskedLM folder; BERT.from_pretrained builds the model."""
     hf = read_config(folder)
     weight_files(folder)                                                 # a pickle-only folder is refused first
     if hf.get("model_type") != "bert":
@@ -57,9 +57,7 @@ def load_pretrained(folder):
         raise ValueError(f"{folder} has weights that a BertForMaskedLM has no place for: "
                          f"{', '.join(unused[:4])}{' ...' if len(unused) > 4 else ''}; the folder is of "
                          "another BERT head or architecture, so it cannot be loaded exactly")
-    model = BERT(config)
-    model.load_state_dict(state)
-    return model.eval()
+    return config, state
 
 
 def bert_config(hf):
@@ -149,8 +147,3 @@ def save_pretrained(model, folder, overwrite=False):
           "hidden_dropout_prob": c.dropout, "attention_probs_dropout_prob": c.dropout, "pad_token_id": c.pad_id,
           "position_embedding_type": "absolute", "tie_word_embeddings": True, "dtype": "float32"}
     write_folder(folder, hf, weights, overwrite)
-
-
-# BERT's Hugging Face methods are attached here, so that models/bert.py never imports this file
-BERT.from_pretrained = staticmethod(load_pretrained)
-BERT.save_pretrained = save_pretrained

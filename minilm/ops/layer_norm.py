@@ -1,19 +1,12 @@
-"""Layer normalization as one fused node, with its backward derived by hand.
+"""Layer normalization (Ba et al., 2016) over the last D features of each row (N, D).
 
-Over the last D features of each row (Ba et al., 2016):
-
-    mu = mean(x),  rstd = 1 / sqrt(var(x) + eps)      (biased variance)
-    xhat = (x - mu) * rstd
+    mu = mean(x),   rstd = 1 / sqrt(var(x) + eps)   (biased variance),   xhat = (x - mu) * rstd
     y = xhat * weight + bias
 
-Backward, with g = dL/dy and gxhat = g * weight, for one row:
+Backward, with g = dL/dy and gxhat = g * weight, per row (the two means: the paths through mu and rstd):
 
     dL/dx = rstd * (gxhat - mean(gxhat) - xhat * mean(gxhat * xhat))
     dL/dweight = sum over rows of g * xhat,   dL/dbias = sum over rows of g
-
-(The two means are the gradient flowing through mu and through rstd; the
-composite graph would need about ten nodes and their saved temporaries.)
-The input is viewed as rows (N, D), D the product of the normalized dims.
 """
 import math
 

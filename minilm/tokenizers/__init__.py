@@ -1,8 +1,7 @@
 """minilm.tokenizers: text <-> token ids, at the character or the byte-pair level."""
 from .base import ENCODER_SPECIAL_TOKENS
-from .bpe import PATTERNS, BPETokenizer
+from .bpe import PATTERNS, BPETokenizer, HuggingFaceBPETokenizer
 from .char import CharTokenizer
-from .huggingface import HuggingFaceBPETokenizer
 
 
 def tokenizer_from_dict(d):

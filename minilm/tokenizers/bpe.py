@@ -2,22 +2,14 @@
 
 Text is UTF-8 bytes, so the first 256 token ids are the 256 byte values and
 any string can be encoded. Training then repeats: find the most frequent pair
-of adjacent tokens, give it a new id, replace it everywhere. Each merge adds
-one token; `vocab_size - 256` merges later, frequent words are single tokens.
+of adjacent tokens, give it a new id, replace it everywhere (bpe_train.py, which
+keeps the counts up to date rather than recounting). Each merge adds one token;
+`vocab_size - 256` merges later, frequent words are single tokens.
 
 Before counting, a regex splits the text into chunks (words, numbers,
 punctuation runs, whitespace), and merges never cross a chunk boundary, so
 "dog." and "dog!" share the token for "dog". The `regex` package runs the
 GPT-2 and GPT-4 patterns (they need \\p{L} and possessive quantifiers).
-
-Training fast (what the naive loop would recount, this keeps up to date):
-  * each distinct chunk is stored once, with its count (chunks repeat heavily);
-  * pair counts live in a dict, and an index maps each pair to the chunks
-    containing it, so a merge touches only those chunks and adjusts counts by
-    their difference;
-  * a heap gives the most frequent pair; entries made stale by later updates
-    are skipped when popped. Ties go to the smallest (left id, right id), so
-    training is deterministic.
 
 Encoding applies merges in the order they were learned (lowest rank first),
 and remembers the ids of every chunk it has seen (up to CACHE_SIZE chunks).
@@ -30,15 +22,18 @@ and remembers the ids of every chunk it has seen (up to CACHE_SIZE chunks).
 
 Not handled here: normalisation (text is encoded as given). Hugging Face's
 tokenizer.json and vocab.json + merges.txt, with their printable-unicode token
-strings and their own ids, are read and written by huggingface.py.
+strings and their own ids, are translated by huggingface.py; from_pretrained
+builds a HuggingFaceBPETokenizer (the end of this file) from what it reads.
 """
-import heapq
-from collections import Counter, defaultdict
+import unicodedata
+from collections import Counter
 from itertools import repeat
 
 import regex
 
+from . import huggingface
 from .base import Tokenizer, check_header
+from .bpe_train import learn_merges, merge
 
 PATTERNS = {
     "gpt2": r"""'(?:[sdmt]|ll|ve|re)| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+""",
@@ -49,25 +44,6 @@ FORMAT_VERSION = 1
 # rarely fills; the bound keeps memory flat when prepare() streams a corpus of many gigabytes.
 CACHE_SIZE = 1 << 20
 NOT_A_MERGE = 1 << 62      # the rank of a pair that was never merged: after every real one
-
-
-def pair_counts(ids, counts, weight=1):
-    """Add weight to counts[(a, b)] for every adjacent pair in ids (overlapping: "aaa" has two)."""
-    for pair in zip(ids, ids[1:]):
-        counts[pair] += weight
-
-
-def merge(ids, pair, new_id):
-    """Replace every non-overlapping occurrence of pair, left to right, by new_id."""
-    out, i, n = [], 0, len(ids)
-    while i < n:
-        if i < n - 1 and ids[i] == pair[0] and ids[i + 1] == pair[1]:
-            out.append(new_id)
-            i += 2
-        else:
-            out.append(ids[i])
-            i += 1
-    return out
 
 
 class BPETokenizer(Tokenizer):
@@ -116,47 +92,11 @@ class BPETokenizer(Tokenizer):
             raise ValueError("train() needs a fresh tokenizer (this one already has merges or special tokens)")
         if not text:
             raise ValueError("cannot train BPE on empty text")
-        chunk_counts = Counter(self.compiled.findall(text))
-        words = [list(chunk.encode("utf-8")) for chunk in chunk_counts]   # each distinct chunk once
-        freqs = list(chunk_counts.values())
-        counts, where = defaultdict(int), defaultdict(set)
-        for w, (ids, freq) in enumerate(zip(words, freqs)):
-            pair_counts(ids, counts, freq)
-            for pair in zip(ids, ids[1:]):
-                where[pair].add(w)
-        heap = [(-c, pair) for pair, c in counts.items()]
-        heapq.heapify(heap)
-        while len(self.merges) < vocab_size - 256 and heap:
-            neg_count, pair = heapq.heappop(heap)
-            if counts.get(pair, 0) != -neg_count or neg_count == 0:
-                continue                                   # stale entry: its count changed since
+        for pair, count in learn_merges(Counter(self.compiled.findall(text)), vocab_size - 256):
             new_id = 256 + len(self.merges)
             self._add_merge(pair)
             if verbose:
-                print(f"merge {len(self.merges)}: {pair} -> {new_id} {self.vocab[new_id]!r} ({-neg_count})")
-            # Only the words containing the pair change. Recounting such a word before and after the
-            # merge and adding the difference is simpler than patching the neighbours of each
-            # occurrence (overlaps like "aaa" make that fiddly), and words are short.
-            changed = set()
-            for w in where.pop(pair):
-                old = words[w]
-                new = merge(old, pair, new_id)
-                delta = defaultdict(int)
-                pair_counts(old, delta, -freqs[w])
-                pair_counts(new, delta, freqs[w])
-                for p, d in delta.items():
-                    if d:
-                        counts[p] += d
-                        changed.add(p)
-                for p in zip(new, new[1:]):
-                    where[p].add(w)
-                words[w] = new
-            counts.pop(pair, None)
-            for p in changed:
-                if counts.get(p, 0) > 0:
-                    heapq.heappush(heap, (-counts[p], p))
-                else:
-                    counts.pop(p, None)
+                print(f"merge {len(self.merges)}: {pair} -> {new_id} {self.vocab[new_id]!r} ({count})")
         self.cache = {}
         return self
 
@@ -172,7 +112,7 @@ class BPETokenizer(Tokenizer):
 
     def _merge_by_rank(self, ids):
         """ids after the merges, lowest rank first (self.ranks; a Hugging Face vocabulary's ranks
-        are not its ids, so huggingface.py keeps them apart from self.merges)."""
+        are not its ids, so HuggingFaceBPETokenizer keeps them apart from self.merges)."""
         while len(ids) >= 2:
             # map with a default runs in C: no Python call per pair
             ranks = list(map(self.ranks.get, zip(ids, ids[1:]), repeat(NOT_A_MERGE)))
@@ -228,8 +168,15 @@ class BPETokenizer(Tokenizer):
         return [f"{show(self.vocab[a])} + {show(self.vocab[b])} -> {show(self.vocab[i])}"
                 for (a, b), i in self.merges.items()]
 
-    # from_pretrained(folder) and save_pretrained(folder), Hugging Face's files, are added by
-    # huggingface.py: it builds on this class, so this file does not import it
+    # ---------------------------------------------------------------- Hugging Face folders
+    @staticmethod
+    def from_pretrained(folder):
+        """The tokenizer of a Hugging Face folder (tokenizer.json, else vocab.json + merges.txt)."""
+        return HuggingFaceBPETokenizer(**huggingface.read_pretrained(folder))
+
+    def save_pretrained(self, folder, overwrite=False):
+        """Write folder/tokenizer.json, which `tokenizers` loads; an existing one is kept unless overwrite=True."""
+        return huggingface.save_pretrained(self, folder, overwrite)
 
     # ---------------------------------------------------------------- saving
     def to_dict(self):
@@ -240,3 +187,80 @@ class BPETokenizer(Tokenizer):
     def from_dict(cls, d):
         check_header(d, cls.kind, FORMAT_VERSION)
         return cls(d["pattern"], [tuple(p) for p in d["merges"]]).restore_special_tokens(d["special_tokens"])
+
+
+class HuggingFaceBPETokenizer(BPETokenizer):
+    """A BPETokenizer whose ids, merges and options come from a Hugging Face tokenizer file.
+
+    The ids are the vocabulary's own: a byte's id is looked up (byte_ids), and each
+    merge keeps its rank apart from the id of the token it makes (huggingface.py
+    builds these tables from the token strings)."""
+    kind = "bpe-huggingface"
+
+    def __init__(self, vocab, merges, added_tokens=(), pattern=huggingface.GPT2_PATTERN, add_prefix_space=False,
+                 ignore_merges=False, normalizer=None):
+        """vocab: {token string: id}; merges: [(left string, right string)] in rank order;
+        added_tokens: [(content, id)] never split."""
+        super().__init__(pattern)
+        self.options = dict(add_prefix_space=add_prefix_space, ignore_merges=ignore_merges, normalizer=normalizer)
+        # id -> bytes (decode, as in BPETokenizer); byte -> id; (left id, right id) -> new id / rank
+        self.vocab, self.byte_ids, self.merges, self.ranks = huggingface.byte_level_tables(vocab, merges, added_tokens)
+        self.whole_tokens = {self.vocab[i]: i for i in vocab.values()} if ignore_merges else None
+        for content, i in added_tokens:
+            self.special_tokens[content] = i
+            self.vocab.setdefault(i, content.encode("utf-8"))
+
+    @property
+    def vocab_size(self):
+        return max(self.vocab) + 1
+
+    def add_special_token(self, token):
+        """A new special token takes the id after the vocabulary's last (its ids are not 256 + merges)."""
+        if token not in self.special_tokens:
+            self.special_tokens[token] = i = self.vocab_size
+            self.vocab[i] = token.encode("utf-8")
+        return self.special_tokens[token]
+
+    def _encode_chunk(self, chunk_bytes):
+        """The vocabulary's ids of the chunk's bytes, merged by rank as in BPETokenizer."""
+        if self.whole_tokens is not None and chunk_bytes in self.whole_tokens:
+            return [self.whole_tokens[chunk_bytes]]       # ignore_merges (Llama-3): a whole entry is that token
+        ids = [self.byte_ids[b] for b in chunk_bytes]
+        if None in ids:
+            missing = chunk_bytes[ids.index(None)]
+            raise ValueError(f"byte 0x{missing:02x} (in {chunk_bytes!r}) has no token in this vocabulary, "
+                             "so the text cannot be encoded; it was trained without the full byte alphabet")
+        return self._merge_by_rank(ids)
+
+    def encode_ordinary(self, text):
+        if self.options["normalizer"] == "NFC":
+            text = unicodedata.normalize("NFC", text)
+        if self.options["add_prefix_space"] and text and not text.startswith(" "):
+            text = " " + text
+        return super().encode_ordinary(text)
+
+    def _chunks(self, text):
+        """The matches and the text between them ("Isolated", as tokenizers splits): nothing is dropped."""
+        chunks, end = [], 0
+        for match in self.compiled.finditer(text):
+            if match.start() > end:
+                chunks.append(text[end:match.start()])
+            if match.end() > match.start():
+                chunks.append(match.group())
+            end = match.end()
+        if end < len(text):
+            chunks.append(text[end:])
+        return chunks
+
+    def train(self, *args, **kwargs):
+        raise ValueError("a pre-trained Hugging Face tokenizer cannot be trained further; "
+                         "train a fresh BPETokenizer() instead")
+
+    def to_dict(self):
+        return {"type": self.kind, "version": huggingface.FORMAT_VERSION,
+                "tokenizer_json": huggingface.tokenizer_json(self)}
+
+    @classmethod
+    def from_dict(cls, d):
+        check_header(d, cls.kind, huggingface.FORMAT_VERSION)
+        return cls(**huggingface.read_tokenizer_json(d["tokenizer_json"]))

@@ -3,7 +3,9 @@
 The GPT-2, Llama-3 and Qwen families share one algorithm with minilm's
 BPETokenizer (bpe.py): split the text with a regex, encode each chunk's UTF-8
 bytes, apply the merges in the order they were learned. What differs is
-bookkeeping, and this file translates it:
+bookkeeping, and this file translates it into plain data (the vocabulary, the
+merges, the added tokens, the split pattern and the options), from which
+bpe.py's HuggingFaceBPETokenizer is built; it never imports bpe.py:
 
   * Token strings. The vocabulary is stored as text, so each of the 256 byte
     values is written as one printable character (`bytes_to_unicode`: the
@@ -32,15 +34,13 @@ in tokenizers' "Isolated" behaviour.
 import errno
 import json
 import os
-import unicodedata
 
 from ..serialization import atomic_write
-from .base import _write_text, check_header
-from .bpe import BPETokenizer
+from .base import _write_text
 
 # the split pattern that tokenizers' ByteLevel pre-tokenizer builds in (use_regex=true): GPT-2's
 GPT2_PATTERN = r"""'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+"""
-FORMAT_VERSION = 1
+FORMAT_VERSION = 1         # of the "bpe-huggingface" entry in minilm's own files (to_dict)
 
 
 def bytes_to_unicode():
@@ -66,110 +66,48 @@ def token_string(data):
     return "".join(BYTE_TO_CHAR[b] for b in data)
 
 
-class HuggingFaceBPETokenizer(BPETokenizer):
-    """A BPETokenizer whose ids, merges and options come from a Hugging Face tokenizer file."""
-    kind = "bpe-huggingface"
-
-    def __init__(self, vocab, merges, added_tokens=(), pattern=GPT2_PATTERN, add_prefix_space=False,
-                 ignore_merges=False, normalizer=None):
-        """vocab: {token string: id}; merges: [(left string, right string)] in rank order;
-        added_tokens: [(content, id)] never split."""
-        super().__init__(pattern)
-        self.options = dict(add_prefix_space=add_prefix_space, ignore_merges=ignore_merges, normalizer=normalizer)
-        added = dict(added_tokens)
-        self.vocab = {}                                  # id -> bytes (decode, as in BPETokenizer)
-        for token, i in vocab.items():
-            data = token_bytes(token)
-            if data is None and token not in added:
-                raise ValueError(f"vocabulary entry {token!r} is not written in the byte-level table: this is "
-                                 "not a byte-level BPE vocabulary (SentencePiece or WordPiece?)")
-            self.vocab[i] = data if data is not None else token.encode("utf-8")
-        self.byte_ids = [vocab.get(BYTE_TO_CHAR[b]) for b in range(256)]   # None: byte not in the vocabulary
-        self.merges, self.ranks = {}, {}                 # (left id, right id) -> new id / rank
-        for rank, (left, right) in enumerate(merges):
-            if left not in vocab or right not in vocab or left + right not in vocab:
-                raise ValueError(f"merge {rank} ({left!r} {right!r}) names a token that is not in the vocabulary")
-            pair = (vocab[left], vocab[right])
-            if pair not in self.ranks:                   # (a repeated merge keeps its first rank)
-                self.ranks[pair], self.merges[pair] = rank, vocab[left + right]
-        self.whole_tokens = {self.vocab[i]: i for i in vocab.values()} if ignore_merges else None
-        for content, i in added_tokens:
-            self.special_tokens[content] = i
-            self.vocab.setdefault(i, content.encode("utf-8"))
-
-    @property
-    def vocab_size(self):
-        return max(self.vocab) + 1
-
-    def add_special_token(self, token):
-        """A new special token takes the id after the vocabulary's last (its ids are not 256 + merges)."""
-        if token not in self.special_tokens:
-            self.special_tokens[token] = i = self.vocab_size
-            self.vocab[i] = token.encode("utf-8")
-        return self.special_tokens[token]
-
-    def _encode_chunk(self, chunk_bytes):
-        """The vocabulary's ids of the chunk's bytes, merged by rank as in bpe.py."""
-        if self.whole_tokens is not None and chunk_bytes in self.whole_tokens:
-            return [self.whole_tokens[chunk_bytes]]
-        ids = [self.byte_ids[b] for b in chunk_bytes]
-        if None in ids:
-            missing = chunk_bytes[ids.index(None)]
-            raise ValueError(f"byte 0x{missing:02x} (in {chunk_bytes!r}) has no token in this vocabulary, "
-                             "so the text cannot be encoded; it was trained without the full byte alphabet")
-        return self._merge_by_rank(ids)
-
-    def encode_ordinary(self, text):
-        if self.options["normalizer"] == "NFC":
-            text = unicodedata.normalize("NFC", text)
-        if self.options["add_prefix_space"] and text and not text.startswith(" "):
-            text = " " + text
-        return super().encode_ordinary(text)
-
-    def _chunks(self, text):
-        """The matches and the text between them ("Isolated", as tokenizers splits): nothing is dropped."""
-        chunks, end = [], 0
-        for match in self.compiled.finditer(text):
-            if match.start() > end:
-                chunks.append(text[end:match.start()])
-            if match.end() > match.start():
-                chunks.append(match.group())
-            end = match.end()
-        if end < len(text):
-            chunks.append(text[end:])
-        return chunks
-
-    def train(self, *args, **kwargs):
-        raise ValueError("a pre-trained Hugging Face tokenizer cannot be trained further; "
-                         "train a fresh BPETokenizer() instead")
-
-    # ---------------------------------------------------------------- saving in minilm's files
-    def to_dict(self):
-        return {"type": self.kind, "version": FORMAT_VERSION, "tokenizer_json": tokenizer_json(self)}
-
-    @classmethod
-    def from_dict(cls, d):
-        check_header(d, cls.kind, FORMAT_VERSION)
-        return from_tokenizer_json(d["tokenizer_json"])
+def byte_level_tables(vocab, merges, added_tokens):
+    """vocab {token string: id}, merges [(left string, right string)] in rank order, added_tokens
+    [(content, id)] -> the id tables a HuggingFaceBPETokenizer encodes with:
+    (id -> bytes, byte -> id (None: not in the vocabulary), (left id, right id) -> new id, -> rank)."""
+    added = dict(added_tokens)
+    id_to_bytes = {}
+    for token, i in vocab.items():
+        data = token_bytes(token)
+        if data is None and token not in added:
+            raise ValueError(f"vocabulary entry {token!r} is not written in the byte-level table: this is "
+                             "not a byte-level BPE vocabulary (SentencePiece or WordPiece?)")
+        id_to_bytes[i] = data if data is not None else token.encode("utf-8")
+    byte_ids = [vocab.get(BYTE_TO_CHAR[b]) for b in range(256)]
+    new_ids, ranks = {}, {}
+    for rank, (left, right) in enumerate(merges):
+        if left not in vocab or right not in vocab or left + right not in vocab:
+            raise ValueError(f"merge {rank} ({left!r} {right!r}) names a token that is not in the vocabulary")
+        pair = (vocab[left], vocab[right])
+        if pair not in ranks:                            # (a repeated merge keeps its first rank)
+            ranks[pair], new_ids[pair] = rank, vocab[left + right]
+    return id_to_bytes, byte_ids, new_ids, ranks
 
 
 # ---------------------------------------------------------------- reading
-def from_pretrained(folder):
-    """The tokenizer of a Hugging Face folder: tokenizer.json, else vocab.json + merges.txt."""
+def read_pretrained(folder):
+    """The pieces of a Hugging Face folder's tokenizer (tokenizer.json, else vocab.json + merges.txt):
+    the keyword arguments of HuggingFaceBPETokenizer, which BPETokenizer.from_pretrained builds."""
     folder = os.fspath(folder)
     path = os.path.join(folder, "tokenizer.json")
     if os.path.exists(path):
-        return from_tokenizer_json(_read_json(path))
+        return read_tokenizer_json(_read_json(path))
     vocab_path, merges_path = os.path.join(folder, "vocab.json"), os.path.join(folder, "merges.txt")
     if os.path.exists(vocab_path) and os.path.exists(merges_path):
-        return from_vocab_and_merges(vocab_path, merges_path, os.path.join(folder, "added_tokens.json"))
+        return read_vocab_and_merges(vocab_path, merges_path, os.path.join(folder, "added_tokens.json"))
     if os.path.exists(os.path.join(folder, "tokenizer.model")):
         raise ValueError(f"{folder} has a SentencePiece tokenizer.model, not byte-level BPE: minilm reads "
                          "tokenizer.json or vocab.json + merges.txt of the GPT-2 / Llama-3 / Qwen kind")
     raise FileNotFoundError(f"{folder} has no tokenizer.json (nor vocab.json + merges.txt)")
 
 
-def from_tokenizer_json(d):
+def read_tokenizer_json(d):
+    """The pieces (as read_pretrained) of a tokenizer.json dict."""
     if not isinstance(d, dict) or not isinstance(d.get("model"), dict):
         raise ValueError("not a tokenizer.json: expected a JSON object with a \"model\" object "
                          "(as tokenizers.Tokenizer.save writes it)")
@@ -188,11 +126,12 @@ def from_tokenizer_json(d):
                 f"added token {token['content']!r} with lstrip/rstrip/single_word", "")
         added.append((token["content"], token["id"]))
     merges = [tuple(m.split(" ", 1)) if isinstance(m, str) else tuple(m) for m in model.get("merges", [])]
-    return HuggingFaceBPETokenizer(model.get("vocab", {}), merges, added, pattern, add_prefix_space,
-                                   bool(model.get("ignore_merges")), normalizer)
+    return dict(vocab=model.get("vocab", {}), merges=merges, added_tokens=added, pattern=pattern,
+                add_prefix_space=add_prefix_space, ignore_merges=bool(model.get("ignore_merges")),
+                normalizer=normalizer)
 
 
-def from_vocab_and_merges(vocab_path, merges_path, added_path=None):
+def read_vocab_and_merges(vocab_path, merges_path, added_path=None):
     """GPT-2's older pair of files; vocabulary entries no merge can make (<|endoftext|>) are never split."""
     vocab = _read_json(vocab_path)
     with open(merges_path, encoding="utf-8") as f:
@@ -202,7 +141,7 @@ def from_vocab_and_merges(vocab_path, merges_path, added_path=None):
     added = [(token, i) for token, i in vocab.items() if token not in made]
     if added_path and os.path.exists(added_path):
         added += list(_read_json(added_path).items())
-    return HuggingFaceBPETokenizer(vocab, merges, added, GPT2_PATTERN)
+    return dict(vocab=vocab, merges=merges, added_tokens=added, pattern=GPT2_PATTERN)
 
 
 def _read_json(path):
@@ -246,7 +185,8 @@ def _normalizer(n):
 
 # ---------------------------------------------------------------- writing
 def tokenizer_json(tok):
-    """The tokenizer.json dict of a BPETokenizer (minilm-trained, or read from Hugging Face)."""
+    """The tokenizer.json dict of a BPETokenizer (minilm-trained, or read from Hugging Face): it reads
+    the tokenizer's vocab (id -> bytes), merges, special_tokens, pattern and options."""
     vocab, seen = {}, {}
     special = {i: t for t, i in tok.special_tokens.items()}
     for i in sorted(set(tok.vocab) | set(special)):                 # (tokenizers needs added tokens here too)
@@ -294,7 +234,3 @@ def save_pretrained(tok, folder, overwrite=False):
     atomic_write(path, lambda tmp: _write_text(tmp, text))
     return path
 
-
-# BPETokenizer's Hugging Face methods are attached here, so that bpe.py never imports this file
-BPETokenizer.from_pretrained = staticmethod(from_pretrained)
-BPETokenizer.save_pretrained = save_pretrained

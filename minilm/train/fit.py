@@ -30,6 +30,7 @@ Data, for train_data and val_data:
                                 targets and the others the inputs (default: stack each field)
 Arrays become Tensors on the model's device; floating ones in its dtype.
 """
+import contextlib
 import math
 import os
 
@@ -43,6 +44,7 @@ from ..tensor import Tensor
 from .checkpoint import (checkpoint_folder, load_model_weights, load_state, load_weights_and_optimizer, read_pointer,
                          restore_rng, rng_state, save_checkpoint)
 from .evaluation import IGNORE, as_numpy, counted, evaluate_batches, note_best
+from .lock import RunLock
 from .run_folder import holds_a_run
 from .step import NonFinite, train_step
 
@@ -82,25 +84,27 @@ def fit(model, train_data, *, loss_fn, optimizer, epochs, batch_size, val_data=N
     if seed is not None:
         backend.manual_seed(seed)
     run = {"history": History(), "step": 0, "best": math.inf, "since_best": 0, "epoch": 0}
-    if checkpoint_dir is not None:
-        _resume_or_refuse(checkpoint_dir, resume, model, optimizer, scheduler, rng, run)
-    optimizer.zero_grad()                               # gradients left from before fit are not this run's
-    history = run["history"]
-    for epoch in range(run["epoch"], epochs):
-        if early_stopping is not None and run["since_best"] >= early_stopping:
-            break                                       # (a resumed run that had already stopped)
-        logs = {"loss": _train_epoch(model, train, loss_fn, optimizer, scheduler, grad_clip, batch_size,
-                                     rng, run, progress, f"epoch {epoch + 1}/{epochs}")}
-        if val is not None:
-            logs.update(evaluate(model, val, loss_fn, metric_names, batch_size))
-        history.append(epoch, logs)
-        if progress:
-            tqdm.write(f"epoch {epoch + 1}/{epochs}: " + ", ".join(f"{k} {v:.4f}" for k, v in logs.items()))
-        improved, run["best"], run["since_best"] = note_best(logs.get("val_loss", logs["loss"]), run["best"],
-                                                             run["since_best"])
-        run["epoch"] = epoch + 1
+    # one trainer per folder (lock.py), the same rule as `minilm train`: taken once, held to the end
+    with RunLock(checkpoint_dir) if checkpoint_dir is not None else contextlib.nullcontext():
         if checkpoint_dir is not None:
-            _save(checkpoint_dir, model, optimizer, scheduler, rng, run, improved)
+            _resume_or_refuse(checkpoint_dir, resume, model, optimizer, scheduler, rng, run)
+        optimizer.zero_grad()                               # gradients left from before fit are not this run's
+        history = run["history"]
+        for epoch in range(run["epoch"], epochs):
+            if early_stopping is not None and run["since_best"] >= early_stopping:
+                break                                       # (a resumed run that had already stopped)
+            logs = {"loss": _train_epoch(model, train, loss_fn, optimizer, scheduler, grad_clip, batch_size,
+                                         rng, run, progress, f"epoch {epoch + 1}/{epochs}")}
+            if val is not None:
+                logs.update(evaluate(model, val, loss_fn, metric_names, batch_size))
+            history.append(epoch, logs)
+            if progress:
+                tqdm.write(f"epoch {epoch + 1}/{epochs}: " + ", ".join(f"{k} {v:.4f}" for k, v in logs.items()))
+            improved, run["best"], run["since_best"] = note_best(logs.get("val_loss", logs["loss"]), run["best"],
+                                                                 run["since_best"])
+            run["epoch"] = epoch + 1
+            if checkpoint_dir is not None:
+                _save(checkpoint_dir, model, optimizer, scheduler, rng, run, improved)
     return history
 
 

@@ -35,7 +35,7 @@ import os
 
 import numpy as np
 
-from .. import autograd
+from .. import autograd, dispatch
 from ..backend import to_device
 from ..serialization import atomic_write
 from .figures import MissingDependency
@@ -178,7 +178,7 @@ def _op_label(fn, shape, show_values):
         outputs = _describe(shape, fn.output_dtype)
     else:
         outputs = "\n".join(_describe(s, d) for s, d in fn.output_meta)
-    lines = [type(fn).__name__, outputs]
+    lines = [dispatch.reference_of(type(fn)).__name__, outputs]   # the op as minilm/ops/ names it
     if show_values:
         lines.append(_stats_line("value", getattr(fn, "value_stats", None)))
         lines.append(_stats_line("grad", getattr(fn, "grad_stats", None)))

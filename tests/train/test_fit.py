@@ -150,3 +150,16 @@ def test_a_non_finite_loss_stops_with_a_clear_error():
     with pytest.raises(FloatingPointError, match="loss is nan at step 1 \\(epoch 1/3\\)"):
         fit(model, (x, TRAIN[1]), loss_fn=F.cross_entropy, optimizer=SGD(model.parameters(), lr=0.1), epochs=3,
             batch_size=len(x), progress=False)
+
+
+def test_a_checkpoint_dir_another_trainer_holds_is_refused(tmp_path):
+    from minilm.errors import RunLocked
+    from minilm.train.lock import RunLock
+    with RunLock(tmp_path / "run"):                 # another trainer (flock: per open file, so this works in-process)
+        with pytest.raises(RunLocked, match="is being trained by process"):
+            fit(mlp(), TRAIN, loss_fn=F.cross_entropy, optimizer=SGD(mlp().parameters(), lr=0.1), epochs=1,
+                batch_size=50, checkpoint_dir=tmp_path / "run", progress=False)
+    assert not os.path.exists(tmp_path / "run" / "checkpoint.json")
+    fit(mlp(), TRAIN, loss_fn=F.cross_entropy, optimizer=SGD(mlp().parameters(), lr=0.1), epochs=1,
+        batch_size=50, checkpoint_dir=tmp_path / "run", progress=False)     # free again: trains
+    assert os.path.exists(tmp_path / "run" / "checkpoint.json")

@@ -10,7 +10,7 @@ import pytest
 from dot_text import parse
 
 import minilm
-from minilm import autograd, nn
+from minilm import autograd, dispatch, nn
 from minilm.models import GPT, GPTConfig
 from minilm.viz import draw_graph, keep_values
 from minilm.viz.figures import MissingDependency
@@ -69,18 +69,16 @@ def test_gpt_graph_names_every_parameter_and_draws_every_function_in_its_module(
     ops = [label for n, (label, _) in nodes.items() if n.startswith("op")]
     functions = recorded_functions(loss)
     assert len(ops) == len(functions) > 40
-    assert sorted(label[0] for label in ops) == sorted(type(fn).__name__ for fn in functions)
+    assert sorted(label[0] for label in ops) == sorted(dispatch.reference_of(type(fn)).__name__ for fn in functions)
     leaf_names = [label[0] for n, (label, _) in nodes.items() if n.startswith("leaf")]
     assert sorted(leaf_names) == sorted(params)
-    attention = [clusters for label, clusters in nodes.values()   # the op, or its fast path (minilm/fast/)
-                 if label[0] in ("ScaledDotProductAttention", "ChunkedAttention")]
+    attention = [clusters for label, clusters in nodes.values() if label[0] == "ScaledDotProductAttention"]
     assert sorted(c[-1] for c in attention) == ["transformer.h.0.attn (CausalSelfAttention)",
                                                "transformer.h.1.attn (CausalSelfAttention)"]
     assert attention[0][0] in ("transformer.h.0 (Block)", "transformer.h.1 (Block)")
     weights = {label[0]: clusters for label, clusters in nodes.values()}
     assert weights["transformer.h.1.mlp.c_fc.weight"][-1] == "transformer.h.1.mlp.c_fc (Linear)"
-    assert not nodes[next(n for n, (label, _) in nodes.items()                # the op, or its fast path
-                          if label[0] in ("CrossEntropy", "BlasSumCrossEntropy"))][1]
+    assert not nodes[next(n for n, (label, _) in nodes.items() if label[0] == "CrossEntropy")][1]
     assert len(edges) == sum(len(fn.parents) for fn in functions)
 
 
