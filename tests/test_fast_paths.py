@@ -22,7 +22,7 @@ from minilm import backend, dispatch
 from minilm.fast.embedding import ONE_HOT_VOCAB, OneHotOrSortedEmbedding
 from minilm.fast.gelu import PiecewiseGELU
 from minilm.fast.lstm import BlasThreadsLSTMLayer
-from minilm.fast.norms import GroupedLayerNorm, GroupedRMSNorm
+from minilm.fast.norms import RowBlockLayerNorm, RowBlockRMSNorm
 from minilm.kernels.fast_layer_norm import KernelLayerNorm
 from minilm.ops.elementwise import GELU
 from minilm.ops.embedding import Embedding
@@ -60,12 +60,12 @@ def norm_inputs(rng, dtype, rows=37, width=19, bias=True):
 
 
 CASES = [
-    Case(GroupedLayerNorm, lambda: LayerNorm(1), norm_inputs),
-    Case(GroupedLayerNorm, lambda: LayerNorm(1, has_bias=False), lambda r, d: norm_inputs(r, d, 1027, 33, False)),
-    Case(GroupedLayerNorm, lambda: LayerNorm(1, has_weight=False, has_bias=False),
+    Case(RowBlockLayerNorm, lambda: LayerNorm(1), norm_inputs),
+    Case(RowBlockLayerNorm, lambda: LayerNorm(1, has_bias=False), lambda r, d: norm_inputs(r, d, 1027, 33, False)),
+    Case(RowBlockLayerNorm, lambda: LayerNorm(1, has_weight=False, has_bias=False),
          lambda r, d: norm_inputs(r, d, 5, 3)[:1]),
-    Case(GroupedRMSNorm, lambda: RMSNorm(1, 1e-6), lambda r, d: norm_inputs(r, d, 1027, 33, False)),
-    Case(GroupedRMSNorm, lambda: RMSNorm(1, 1e-6, has_weight=False), lambda r, d: norm_inputs(r, d)[:1]),
+    Case(RowBlockRMSNorm, lambda: RMSNorm(1, 1e-6), lambda r, d: norm_inputs(r, d, 1027, 33, False)),
+    Case(RowBlockRMSNorm, lambda: RMSNorm(1, 1e-6, has_weight=False), lambda r, d: norm_inputs(r, d)[:1]),
     Case(KernelLayerNorm, lambda: LayerNorm(1), lambda r, d: norm_inputs(r, d, 9, 37), FLOAT32),
     Case(KernelLayerNorm, lambda: LayerNorm(1, has_weight=False),
          lambda r, d: norm_inputs(r, d, 3, 5)[::2], FLOAT32),

@@ -260,8 +260,8 @@ def test_one_thread_for_minilm_gives_blas_its_threads_back():
 
 
 def test_layer_norm_groups_on_several_threads_equal_one_thread(helper):
-    from minilm.fast.norms import GROUP_ELEMENTS
-    arrays = [R.standard_normal(s).astype(np.float32) for s in [(3 * GROUP_ELEMENTS // 128, 128), (128,), (128,)]]
+    from minilm.fast.norms import BLOCK_ELEMENTS
+    arrays = [R.standard_normal(s).astype(np.float32) for s in [(3 * BLOCK_ELEMENTS // 128, 128), (128,), (128,)]]
     fn = lambda x, w, b: F.layer_norm(x, (128,), w, b)          # noqa: E731
     jobs = parallel.helper_jobs()
     with_helper = values_and_grads(fn, arrays)

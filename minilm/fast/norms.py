@@ -1,14 +1,14 @@
-"""Layer norm and RMS norm on NumPy, a cache-sized group of rows at a time (layer norm's on minilm's threads).
+"""Layer norm and RMS norm on NumPy, a cache-sized block of rows at a time (layer norm's on minilm's threads).
 
 The same formulas as minilm/ops/layer_norm.py and ops/rms_norm.py, computed
 differently. Written as whole-array calls, each of the ~8 passes the formulas
-make streams the whole (N, D) input through memory; done a group of rows at a
-time, the group's temporaries stay in the CPU cache between the passes. Layer
-norm's groups are independent, so they are shared among minilm's threads
+make streams the whole (N, D) input through memory; done a block of rows at a
+time, the block's temporaries stay in the CPU cache between the passes. Layer
+norm's blocks are independent, so they are shared among minilm's threads
 (fast/threads.py) once there are SHARE_ELEMENTS or more; in backward each
-group's share of dL/dweight and dL/dbias is summed afterwards, in group order,
+block's share of dL/dweight and dL/dbias is summed afterwards, in block order,
 so the result does not depend on the thread count. (RMS norm, with fewer passes,
-measured slower shared at GPT's sizes: its groups run on the calling thread.)
+measured slower shared at GPT's sizes: its blocks run on the calling thread.)
 Other tricks:
 
 - row sums are BLAS matrix-vector products (fast/reductions.py);
@@ -25,26 +25,26 @@ from ..ops.rms_norm import RMSNorm
 from .reductions import sum_last, sum_rows
 from .threads import balanced_ranges, split_work
 
-GROUP_ELEMENTS = 131072  # rows x D per group (measured: 2 x 65536 is ~5% slower)
-SHARE_ELEMENTS = 65536   # from this many elements the groups go to several threads
+BLOCK_ELEMENTS = 131072  # rows x D per block (measured: 2 x 65536 is ~5% slower)
+SHARE_ELEMENTS = 65536   # from this many elements the blocks go to several threads
 
 
-def row_groups(n_rows, D):
-    """(start, stop) ranges of rows, each about GROUP_ELEMENTS elements."""
-    return balanced_ranges(n_rows, max(1, GROUP_ELEMENTS // D)) if n_rows else []
+def row_blocks(n_rows, D):
+    """(start, stop) ranges of rows, each about BLOCK_ELEMENTS elements."""
+    return balanced_ranges(n_rows, max(1, BLOCK_ELEMENTS // D)) if n_rows else []
 
 
-def for_each_group(fn, groups, n_elements):
-    """fn(*group) for every group of rows, on minilm's threads when the rows are many enough."""
-    split_work(fn, groups, share=n_elements >= SHARE_ELEMENTS)
+def for_each_block(fn, blocks, n_elements):
+    """fn(*block) for every block of rows, on minilm's threads when the rows are many enough."""
+    split_work(fn, blocks, share=n_elements >= SHARE_ELEMENTS)
 
 
 def sum_in_order(parts, D, dtype):
-    """The groups' shares of a parameter gradient, added in group order (any thread count alike)."""
+    """The blocks' shares of a parameter gradient, added in block order (any thread count alike)."""
     return sum(parts, np.zeros(D, dtype))
 
 
-class GroupedLayerNorm(LayerNorm):
+class RowBlockLayerNorm(LayerNorm):
     def applies(self, x, *params):
         return isinstance(x, np.ndarray)
 
@@ -68,7 +68,7 @@ class GroupedLayerNorm(LayerNorm):
                 y[a:b] = xc
             if bias is not None:
                 y[a:b] += bias
-        for_each_group(normalize, row_groups(len(x2), D), x2.size)
+        for_each_block(normalize, row_blocks(len(x2), D), x2.size)
         self.xhat, self.rstd, self.weight = xhat, rstd, weight
         return y.reshape(x.shape)
 
@@ -78,8 +78,8 @@ class GroupedLayerNorm(LayerNorm):
         gy2 = gy.reshape(N, D)
         gx = np.empty_like(gy2)
         w = self.weight if self.weight is not None else np.ones(D, gy.dtype)
-        groups = row_groups(N, D)
-        dweights, dbiases = [None] * len(groups), [None] * len(groups)   # each group's share of the sums
+        blocks = row_blocks(N, D)
+        dweights, dbiases = [None] * len(blocks), [None] * len(blocks)   # each block's share of the sums
 
         def backprop(k, a, b):
             g, xh = gy2[a:b], xhat[a:b]
@@ -94,7 +94,7 @@ class GroupedLayerNorm(LayerNorm):
             out -= mean_gxhat
             out -= np.multiply(xh, mean_gxhat_xhat, out=g_xh)
             out *= rstd[a:b]
-        for_each_group(backprop, [(k, a, b) for k, (a, b) in enumerate(groups)], gy2.size)
+        for_each_block(backprop, [(k, a, b) for k, (a, b) in enumerate(blocks)], gy2.size)
         grads = [gx.reshape(gy.shape)]
         if self.has_weight:
             grads.append(sum_in_order(dweights, D, gy.dtype).reshape(self.param_shape))
@@ -103,7 +103,7 @@ class GroupedLayerNorm(LayerNorm):
         return tuple(grads)
 
 
-class GroupedRMSNorm(RMSNorm):
+class RowBlockRMSNorm(RMSNorm):
     def applies(self, x, *params):
         return isinstance(x, np.ndarray)
 
@@ -113,7 +113,7 @@ class GroupedRMSNorm(RMSNorm):
         weight = params[0].reshape(D) if self.has_weight else None
         y, xhat, rstd = np.empty_like(x2), np.empty_like(x2), np.empty((len(x2), 1), x.dtype)
 
-        for a, b in row_groups(len(x2), D):
+        for a, b in row_blocks(len(x2), D):
             xs, r = x2[a:b], rstd[a:b]
             r[...] = 1 / np.sqrt(sum_last(xs * xs) / D + self.eps)
             np.multiply(xs, r, out=xhat[a:b])
@@ -131,7 +131,7 @@ class GroupedRMSNorm(RMSNorm):
         gx = np.empty_like(gy2)
         w = self.weight if self.weight is not None else np.ones(D, gy.dtype)
         dweight = np.zeros(D, gy.dtype) if self.has_weight else None
-        for a, b in row_groups(N, D):
+        for a, b in row_blocks(N, D):
             g, xh = gy2[a:b], xhat[a:b]
             g_xh = g * xh
             if dweight is not None:
@@ -146,5 +146,5 @@ class GroupedRMSNorm(RMSNorm):
         return tuple(grads)
 
 
-register(LayerNorm, "cpu", GroupedLayerNorm)
-register(RMSNorm, "cpu", GroupedRMSNorm)
+register(LayerNorm, "cpu", RowBlockLayerNorm)
+register(RMSNorm, "cpu", RowBlockRMSNorm)
