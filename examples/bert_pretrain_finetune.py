@@ -29,13 +29,16 @@ Over seeds 0, 1, 2 the worst pre-trained start (0.743 / 0.738) beats the best
 one from scratch (0.703): the knowledge of spelling that filling in masked
 characters gives is worth more than the 1,200 labelled lines teach alone.
 """
-import argparse
 import functools
+import sys
 import time
 
-import minilm
 import numpy as np
+
+import minilm
 import minilm.functional as F
+from minilm.cli import run_script
+from minilm.cli.parser import CommandParser
 from minilm.data import collate_encoder, load_corpus, mask_tokens, typo_lines
 from minilm.models import BERT, BERTClassifier, BERTConfig
 from minilm.optim import AdamW, CosineWarmupLR
@@ -105,8 +108,8 @@ def fine_tune(model, train, test, special, args, seed):
     return evaluate(model, test, F.cross_entropy, ["accuracy", "f1", "roc_auc"], collate=collate)
 
 
-def main():
-    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+def main(argv=None):
+    p = CommandParser(description=__doc__.split("\n")[0])
     p.add_argument("--pretrain-epochs", type=int, default=2)
     p.add_argument("--finetune-epochs", type=int, default=4)
     p.add_argument("--finetune-lines", type=int, default=600, help="real lines to fine-tune on (each + its typo copy)")
@@ -118,7 +121,7 @@ def main():
     p.add_argument("--progress", action="store_true", help="tqdm bars for every epoch")
     p.add_argument("--device", default="cpu")
     p.add_argument("--smoke", action="store_true", help="a tiny model and a few steps, to check the script runs")
-    args = p.parse_args()
+    args = p.parse_args(argv)
     start = time.time()
     text = load_corpus("shakespeare")
     tok, special = encoder_tokenizer(text)
@@ -161,4 +164,4 @@ def main():
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(run_script(main))

@@ -2,22 +2,24 @@
 
     python examples/bpe_tokenizer.py [--vocab-size 1024] [--pattern gpt4|gpt2]
 """
-import argparse
 import os
+import sys
 import tempfile
 import time
 
+from minilm.cli import run_script
+from minilm.cli.parser import CommandParser
 from minilm.data import load_corpus
 from minilm.tokenizers import BPETokenizer
 
 
-def main():
-    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+def main(argv=None):
+    p = CommandParser(description=__doc__.split("\n")[0])
     p.add_argument("--vocab-size", type=int, default=1024)
     p.add_argument("--pattern", default="gpt4")
     p.add_argument("--device", default="cpu", help="(unused: tokenizers run on the host)")
     p.add_argument("--smoke", action="store_true")
-    args = p.parse_args()
+    args = p.parse_args(argv)
     text = load_corpus("shakespeare")
     if args.smoke:
         text, args.vocab_size = text[:20_000], 300
@@ -42,4 +44,4 @@ def main():
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(run_script(main))

@@ -7,25 +7,28 @@ information flows forward across windows indefinitely.
 
     python examples/char_lstm_shakespeare.py [--steps 1500] [--device cpu]
 """
-import argparse
+import sys
 import time
 
-import minilm
 import numpy as np
+
+import minilm
+from minilm.cli import run_script
+from minilm.cli.parser import CommandParser
 from minilm.data import StreamBatcher, load_corpus, train_val_test_split
 from minilm.models import LSTMLM
 from minilm.tokenizers import CharTokenizer
 
 
-def main():
-    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+def main(argv=None):
+    p = CommandParser(description=__doc__.split("\n")[0])
     p.add_argument("--steps", type=int, default=1500)
     p.add_argument("--batch-size", type=int, default=32)
     p.add_argument("--bptt", type=int, default=64)
     p.add_argument("--hidden", type=int, default=256)
     p.add_argument("--device", default="cpu")
     p.add_argument("--smoke", action="store_true", help="a few steps of a tiny model")
-    args = p.parse_args()
+    args = p.parse_args(argv)
     if args.smoke:
         args.steps, args.hidden = 3, 32
     minilm.manual_seed(0)
@@ -64,4 +67,4 @@ def main():
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(run_script(main))

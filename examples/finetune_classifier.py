@@ -16,13 +16,16 @@
     python examples/finetune_classifier.py                 # pre-trains a small GPT first
     python examples/finetune_classifier.py --init-from out/
 """
-import argparse
 import functools
+import sys
 import time
 
-import minilm
 import numpy as np
+
+import minilm
 import minilm.functional as F
+from minilm.cli import run_script
+from minilm.cli.parser import CommandParser
 from minilm.data import (collate_labeled, load_corpus, shuffled_lines, speaker_lines, train_val_test_split,
                          typo_lines)
 from minilm.models import GPT, GPTClassifier, GPTConfig
@@ -48,7 +51,8 @@ def load_pretrained(out_dir, device):
     from minilm.train.trained import load_trained
     model, tokenizer, cfg, _ = load_trained(out_dir, device=device)
     if cfg.model != "gpt":
-        raise SystemExit(f"{out_dir} holds a {cfg.model} model; the classifier needs a GPT")
+        raise ValueError(f"{out_dir} holds a {cfg.model} model; the classifier needs a GPT: "
+                         "give --init-from a folder of `minilm train` (the default preset)")
     return model, tokenizer
 
 
@@ -64,8 +68,8 @@ def fine_tune_and_score(model, train, test, epochs, device, lr, seed=0):
     return evaluate(model, test, F.cross_entropy, ["accuracy", "precision", "recall", "f1", "roc_auc"], 64, collate)
 
 
-def main():
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+def main(argv=None):
+    parser = CommandParser(description=__doc__.split("\n")[0])
     parser.add_argument("--init-from", help="a training output folder with a pre-trained char GPT")
     parser.add_argument("--task", choices=["typos", "shuffled", "speaker"], default="typos")
     parser.add_argument("--speakers", type=int, default=4, help="K, for --task speaker")
@@ -75,7 +79,7 @@ def main():
     parser.add_argument("--lr", type=float, default=5e-4)
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--smoke", action="store_true", help="a few steps, to check the script runs")
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     if args.smoke:
         args.pretrain_steps, args.finetune_epochs, args.train_lines = 3, 1, 64
     text = load_corpus("shakespeare")
@@ -115,4 +119,4 @@ def main():
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(run_script(main))

@@ -28,13 +28,16 @@ defaults print, after the cost fell from 0.096 to 0.028 over 25 epochs:
       father  son, mother, mind, brother, prince     son, brother, brothers, princely, smallest
         thou  art, wilt, hast, shalt, dost           art, wilt, liest, grim, wert
 """
-import argparse
+import sys
 import time
 
-import minilm
 import numpy as np
+
+import minilm
 import minilm.functional as F
 from minilm import nn
+from minilm.cli import run_script
+from minilm.cli.parser import CommandParser
 from word2vec import QUERIES, corpus_words, nearest, train_skipgram
 
 
@@ -93,8 +96,8 @@ def train_glove(rows, cols, values, vocab_size, dim, epochs, batch, lr, x_max, d
     return model
 
 
-def main():
-    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+def main(argv=None):
+    p = CommandParser(description=__doc__.split("\n")[0])
     p.add_argument("--epochs", type=int, default=25)
     p.add_argument("--window", type=int, default=10)
     p.add_argument("--dim", type=int, default=50)
@@ -106,7 +109,7 @@ def main():
     p.add_argument("--word2vec-steps", type=int, default=3000, help="the word2vec run to compare with (0: none)")
     p.add_argument("--device", default="cpu")
     p.add_argument("--smoke", action="store_true")
-    args = p.parse_args()
+    args = p.parse_args(argv)
     minilm.manual_seed(0)
     ids, words, counts = corpus_words()
     if args.smoke:                                                       # a few seconds: a slice, one epoch
@@ -128,4 +131,4 @@ def main():
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(run_script(main))

@@ -8,17 +8,19 @@ evaluation, sample) is examples/train_gpt.py.
     python examples/gpt_shakespeare.py                  # nanoGPT's CPU configuration, 2000 steps
     python examples/gpt_shakespeare.py --max_iters 500 --n_layer 2
 """
-import argparse
+import sys
 
+from minilm.cli import run_script
+from minilm.cli.parser import CommandParser
 from minilm.train.config import config_from, parse_overrides
 from minilm.train.loop import Trainer
 
 
-def main():
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0],
-                                     epilog="Any TrainConfig field can follow as --name value.")
+def main(argv=None):
+    parser = CommandParser(description=__doc__.split("\n")[0],
+                           epilog="Any TrainConfig field can follow as --name value.")
     parser.add_argument("--smoke", action="store_true", help="a few steps of a tiny model")
-    args, rest = parser.parse_known_args()
+    args, rest = parser.parse_known_args(argv)
     overrides = parse_overrides(rest)
     overrides.setdefault("out_dir", "out-gpt-shakespeare")
     if args.smoke:
@@ -33,4 +35,4 @@ def main():
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(run_script(main))

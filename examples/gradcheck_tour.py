@@ -8,12 +8,14 @@ in float64 for every element, and names the first place they disagree.
 
     python examples/gradcheck_tour.py
 """
-import argparse
+import sys
 
 import numpy as np
 
 import minilm
 from minilm.autograd import Function
+from minilm.cli import run_script
+from minilm.cli.parser import CommandParser
 
 
 class Softplus(Function):
@@ -30,8 +32,10 @@ class BuggySoftplus(Softplus):
         return gy / (1 + np.exp(self.x))   # wrong sign in the exponent: sigmoid(-x)
 
 
-def main():
-    argparse.ArgumentParser(description=__doc__.split("\n")[0]).add_argument("--smoke", action="store_true")
+def main(argv=None):
+    parser = CommandParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--smoke", action="store_true", help="the same: the tour is quick")
+    parser.parse_args(argv)
     x = minilm.tensor(np.random.default_rng(0).standard_normal((3, 4)), requires_grad=True)  # float64
     y = Softplus()(x).sum()
     y.backward()
@@ -46,4 +50,4 @@ def main():
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(run_script(main))

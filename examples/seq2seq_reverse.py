@@ -6,11 +6,14 @@ The decoder must learn to attend to the source from the end backwards, which
 cross-attention makes easy: a few hundred steps reach ~100% exact match on
 strings it never saw. Run:  python examples/seq2seq_reverse.py [--device cpu] [--smoke]
 """
-import argparse
+import sys
 import time
 
-import minilm
 import numpy as np
+
+import minilm
+from minilm.cli import run_script
+from minilm.cli.parser import CommandParser
 from minilm.data import collate_pairs
 from minilm.models import Seq2SeqTransformer
 from minilm.train import fit, sequence_cross_entropy
@@ -51,12 +54,12 @@ def train(steps=1000, batch_size=64, device="cpu", seed=0, progress=True):
     return model, history
 
 
-def main():
-    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+def main(argv=None):
+    p = CommandParser(description=__doc__.split("\n")[0])
     p.add_argument("--steps", type=int, default=1000)
     p.add_argument("--device", default="cpu")
     p.add_argument("--smoke", action="store_true", help="a few steps, to check the script runs")
-    args = p.parse_args()
+    args = p.parse_args(argv)
     steps = 5 if args.smoke else args.steps
     start = time.time()
     model, history = train(steps, device=args.device)
@@ -69,4 +72,4 @@ def main():
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(run_script(main))

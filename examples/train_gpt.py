@@ -11,18 +11,22 @@ With the same settings and seed it prints the same losses as `minilm train`.
 """
 import argparse
 import os
+import sys
 import tempfile
 from types import SimpleNamespace
 
 import numpy as np
 
 import minilm
+from minilm.cli import run_script
+from minilm.cli.parser import CommandParser
 from minilm.data import TokenDataset, load_corpus, prepare
-from minilm.errors import UserError
+from minilm.errors import RunExists
 from minilm.models import GPT, GPTConfig
 from minilm.optim import clip_grad_norm_, cosine_with_warmup
 from minilm.tokenizers import CharTokenizer
 from minilm.train.evaluation import evaluate_batches
+from minilm.train.rules import describe_fit, fit_to_run
 
 # the default run's settings: TrainConfig()'s values (tests/test_example_train_gpt.py checks that they agree)
 DEFAULTS = dict(batch_size=12, block_size=64, gradient_accumulation_steps=1,           # B, T, micro-batches
@@ -86,11 +90,6 @@ def train(c, data_dir):
     return model, losses
 
 
-class Parser(argparse.ArgumentParser):
-    def error(self, message):                            # one line, as the `minilm` commands answer
-        self.exit(2, f"{self.prog}: {message} (see --help)\n")
-
-
 def positive(text):
     if not text.isdigit() or int(text) < 1:
         raise argparse.ArgumentTypeError(f"expects a positive integer, got {text!r}")
@@ -98,24 +97,29 @@ def positive(text):
 
 
 def main(argv=None):
-    parser = Parser(prog="train_gpt.py", description=__doc__.split("\n")[0])
+    parser = CommandParser(prog="train_gpt.py", description=__doc__.split("\n")[0])
     parser.add_argument("--smoke", action="store_true", help="a few iterations and a tiny evaluation")
     parser.add_argument("--max-iters", type=positive, help=f"iterations (default {DEFAULTS['max_iters']})")
     parser.add_argument("--device", default="cpu", choices=minilm.backend.DEVICES)
     parser.add_argument("--out", help="keep the token files and the trained weights (model.safetensors) here")
+    parser.add_argument("--overwrite", action="store_true", help="replace the weights already in --out")
     args = parser.parse_args(argv)
     c = SimpleNamespace(**{**DEFAULTS, **(SMOKE if args.smoke else {}), "device": args.device})
     if args.max_iters:
         c.max_iters = args.max_iters
-    try:
-        minilm.backend.require_device(c.device)
-        with tempfile.TemporaryDirectory() as scratch:
-            model, _ = train(c, os.path.join(args.out or scratch, "data"))
-        if args.out:
-            minilm.save(model.state_dict(), os.path.join(args.out, "model.safetensors"))
-    except (UserError, OSError) as error:                # no GPU, a full disk: one line too
-        parser.exit(getattr(error, "exit_code", 1), f"{parser.prog}: {error}\n")
+        shortened = fit_to_run(c, given=())             # a shorter run scales the schedule, as minilm train does
+        if shortened:
+            print(describe_fit(shortened, c.max_iters))
+    weights = os.path.join(args.out or "", "model.safetensors")
+    if args.out and os.path.exists(weights) and not args.overwrite:     # a trained model is never lost
+        raise RunExists(f"{weights} already exists; nothing was changed. Replace it with --overwrite, "
+                        "or choose another --out")
+    minilm.backend.require_device(c.device)   # errors are one line and exit 2 (1: a failed write): run_script
+    with tempfile.TemporaryDirectory() as scratch:
+        model, _ = train(c, os.path.join(args.out or scratch, "data"))
+    if args.out:
+        minilm.save(model.state_dict(), weights)
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(run_script(main))

@@ -11,13 +11,16 @@ words are drawn in 2-D (PCA, minilm.viz.plot_embeddings) to words.png.
 
     python examples/word2vec.py [--steps 3000] [--device cpu] [--save words.png] [--words 150]
 """
-import argparse
 import collections
+import sys
+
+import numpy as np
 
 import minilm
-import numpy as np
 import minilm.functional as F
 from minilm import nn
+from minilm.cli import run_script
+from minilm.cli.parser import CommandParser
 from minilm.data import clean_text, load_corpus
 from minilm.viz import plot_embeddings
 from minilm.viz.figures import MissingDependency
@@ -86,8 +89,8 @@ def nearest(vectors, words, query, k=5):
 QUERIES = ("king", "love", "father", "good", "thou")
 
 
-def main():
-    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+def main(argv=None):
+    p = CommandParser(description=__doc__.split("\n")[0])
     p.add_argument("--steps", type=int, default=3000)
     p.add_argument("--dim", type=int, default=64)
     p.add_argument("--window", type=int, default=3)
@@ -96,7 +99,7 @@ def main():
     p.add_argument("--save", default="words.png", help="the 2-D picture of the word vectors ('' for none)")
     p.add_argument("--words", type=int, default=150, help="how many of the most frequent words to draw")
     p.add_argument("--smoke", action="store_true")
-    args = p.parse_args()
+    args = p.parse_args(argv)
     if args.smoke:
         args.steps = 5
     minilm.manual_seed(0)
@@ -116,4 +119,4 @@ def main():
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(run_script(main))

@@ -1,6 +1,6 @@
 """What to run when something is wrong, and what to paste into a bug report (`minilm doctor` prints it).
 
-    versions()      Python, minilm, NumPy and its BLAS with its thread count, CuPy and CUDA
+    versions()      Python, minilm, NumPy and its BLAS with its thread count, minilm's own threads, CuPy and CUDA
                     when present, the C++ compiler the emulator uses, NVRTC when installed
     run_checks()    one result per device it can check: ok / failed (reason) / not available (why)
 
@@ -40,6 +40,16 @@ def _blas():
     return f"{blas.get('name', '?')} {blas.get('version', '?')}, {threads}"
 
 
+def _threads():
+    """minilm's own thread count, beside BLAS's (which it sets to 1 while it owns the cores)."""
+    from .fast import threads
+    count = threads.threads()
+    if count > 1:
+        return (f"{count}; BLAS on 1 by design: minilm's threads cut the work, so two pools never fight "
+                "over the cores (minilm/fast/threads.py; MINILM_THREADS=N to change)")
+    return "1; BLAS keeps its own threads (minilm/fast/threads.py; MINILM_THREADS=N to change)"
+
+
 def _cupy():
     try:
         import cupy
@@ -71,7 +81,7 @@ def _nvrtc():
 def versions():
     import minilm
     return {"python": f"{platform.python_version()} ({sys.executable})", "minilm": minilm.__version__,
-            "numpy": np.__version__, "blas": _blas(), "cupy": _cupy(), "c++ compiler": _compiler(),
+            "numpy": np.__version__, "blas": _blas(), "minilm threads": _threads(), "cupy": _cupy(), "c++ compiler": _compiler(),
             "nvrtc": _nvrtc(), "platform": platform.platform()}
 
 

@@ -68,8 +68,8 @@ def user_message(error):
     """(one line, exit status) for an error the user can fix, or None for a bug (keep its traceback)."""
     if isinstance(error, UserError):
         return str(error), error.exit_code
-    if isinstance(error, FileNotFoundError):           # a missing input: nothing was done
-        return describe_os_error(error), 2
+    if isinstance(error, (FileNotFoundError, FileExistsError)):   # a missing input, a refused output:
+        return describe_os_error(error), 2                       # nothing was done
     if isinstance(error, OSError) and error.errno in ENVIRONMENT_ERRNOS:
         return describe_os_error(error), 1             # a write the disk or its permissions refused
     if isinstance(error, ValueError):

@@ -37,7 +37,8 @@ def bits_per_byte(total_loss, n_bytes):
 
     A BPE token covers several bytes, a character one to four: per token, a coarse tokenizer
     looks worse than it is. Bits per byte is the cost of the same text either way
-    (total / ln 2 / bytes); 8 would be no better than storing the bytes.
+    (total / ln 2 / bytes); 8 would be no better than storing the bytes. Both sums are over
+    ordinary text: a special token's loss and bytes stay out (`minilm eval`, minilm/cli/eval.py).
     """
     return total_loss / math.log(2) / n_bytes
 

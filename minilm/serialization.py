@@ -69,7 +69,7 @@ def save(state_dict, path, metadata=None):
     arrays = {}
     for name, value in state_dict.items():
         array = value.data if isinstance(value, Tensor) else value
-        arrays[name] = np.ascontiguousarray(to_device(array, "cpu"))
+        arrays[name] = np.asarray(to_device(array, "cpu"), order="C")   # (ascontiguousarray makes () into (1,))
     atomic_write(path, lambda tmp: _save_file(arrays, tmp, metadata))
 
 

@@ -52,3 +52,24 @@ def test_a_bad_flag_is_one_line(tmp_path):
         assert result.returncode == 2 and result.stdout == "", (flags, result.stdout)
         assert len(result.stderr.strip().splitlines()) == 1 and result.stderr.startswith("train_gpt.py: "), \
             (flags, result.stderr)
+
+
+def test_its_weights_are_never_overwritten_silently(tmp_path):
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "model.safetensors").write_bytes(b"trained weights")
+    refused = run("--smoke", "--out", str(out), cwd=tmp_path)
+    assert refused.returncode == 2 and "Traceback" not in refused.stderr
+    assert refused.stderr.strip() == (f"train_gpt.py: {out / 'model.safetensors'} already exists; nothing was changed. "
+                                      "Replace it with --overwrite, or choose another --out")
+    assert (out / "model.safetensors").read_bytes() == b"trained weights"
+    assert run("--smoke", "--out", str(out), "--overwrite", cwd=tmp_path).returncode == 0
+
+
+def test_a_short_run_scales_the_schedule_as_minilm_train_does(tmp_path):
+    cfg = TrainConfig(max_iters=3)
+    result = run("--max-iters", "3", "--device", "cpu", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.splitlines()[0] == (f"a run of 3 steps: lr_decay_iters 2000 -> {cfg.lr_decay_iters}, "
+                                             f"warmup_iters 100 -> {cfg.warmup_iters}, log_interval 10 -> 3 "
+                                             "(shortened to fit the run; set them to choose)")

@@ -23,3 +23,24 @@ def test_example_runs(path, tmp_path):
                             text=True, timeout=300)
     assert result.returncode == 0, result.stderr[-3000:]
     assert len(result.stdout.strip().splitlines()) >= 2
+
+
+@pytest.mark.parametrize("path", EXAMPLES, ids=os.path.basename)
+def test_a_bad_flag_is_one_line_and_exit_2(path, tmp_path):
+    result = subprocess.run([sys.executable, path, "--no-such-flag"], cwd=tmp_path, capture_output=True, text=True,
+                            timeout=120)
+    assert result.returncode == 2 and "Traceback" not in result.stderr, result.stderr
+    line, name = result.stderr.strip(), os.path.basename(path)
+    assert "\n" not in line and line.startswith(f"{name}: ") and "no" in line and "such" in line, line
+
+
+def test_a_refused_run_folder_is_one_line_and_overwrite_replaces_it(tmp_path):
+    script = os.path.join(os.path.dirname(EXAMPLES[0]), "gpt_shakespeare.py")
+    run = lambda *flags: subprocess.run([sys.executable, script, "--smoke", "--out_dir", "run", *flags],  # noqa: E731
+                                        cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    assert run().returncode == 0
+    refused = run()
+    assert refused.returncode == 2 and "Traceback" not in refused.stderr
+    assert refused.stderr.startswith("gpt_shakespeare.py: run already holds a run trained to step 4")
+    assert refused.stderr.count("\n") == 1
+    assert run("--overwrite").returncode == 0

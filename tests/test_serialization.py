@@ -53,3 +53,11 @@ def test_saved_files_get_the_usual_mode_not_a_private_temporary_one(tmp_path):
     path = tmp_path / "w.safetensors"
     minilm.save({"a": np.zeros(3, np.float32)}, path)
     assert stat.S_IMODE(os.stat(path).st_mode) == 0o666 & ~umask
+
+
+@pytest.mark.parametrize("shape", [(), (3,), (2, 3), (2, 0, 3), (1, 2, 3, 4)])
+def test_every_rank_keeps_its_shape(tmp_path, shape):
+    array = np.arange(int(np.prod(shape)), dtype=np.float32).reshape(shape)
+    minilm.save({"x": array, "t": minilm.tensor(array)}, tmp_path / "w.safetensors")
+    loaded = minilm.load(tmp_path / "w.safetensors")
+    assert loaded["x"].shape == shape and loaded["t"].shape == shape and np.array_equal(loaded["x"], array)

@@ -73,9 +73,9 @@ def show_help(argv):
     return 0
 
 
-def run_command(name, command, argv):
-    """Run one command; a user's error becomes `minilm NAME: message` on stderr and its exit status
-    (minilm/errors.py); a bug keeps its traceback."""
+def run_command(name, command, argv, prog=None):
+    """Run one command; a user's error becomes `minilm NAME: message` (or `prog: message`) on stderr
+    and its exit status (minilm/errors.py); a bug keeps its traceback."""
     try:
         return command(argv)
     except BrokenPipeError:                        # `minilm sample | head`: the reader has gone, say nothing
@@ -86,5 +86,12 @@ def run_command(name, command, argv):
         if reported is None:
             raise
         message, code = reported
-        print(f"minilm {name}: {message}", file=sys.stderr)
+        print(f"{prog or 'minilm ' + name}: {message}", file=sys.stderr)
         return code
+
+
+def run_script(main):
+    """The examples' entry point: `sys.exit(run_script(main))` runs main(argv) and answers a user's error
+    (a bad flag, a refused run folder, a missing GPU) as the `minilm` commands do: one line, exit 2."""
+    prog = os.path.basename(sys.argv[0])
+    return run_command(prog, lambda argv: main(argv) or 0, sys.argv[1:], prog=prog)

@@ -17,7 +17,7 @@ import numpy as np
 
 from ..nn import Embedding
 from ..train.setup import load_split, prepare_data
-from ..train.trained import load_trained
+from ..train.trained import describe_run, load_trained
 from ..viz import (attention_maps, draw_graph, keep_values, plot_attention, plot_embeddings, plot_training,
                    token_labels)
 from .parser import CommandParser
@@ -61,7 +61,8 @@ def viz(argv):
 
 
 def _load(args):
-    model, tokenizer, cfg, _ = load_trained(args.out, device=args.device)
+    model, tokenizer, cfg, state = load_trained(args.out, device=args.device)
+    args.run = describe_run(model, cfg, state)             # what the pictures' titles name
     return model, tokenizer, cfg
 
 
@@ -77,7 +78,7 @@ def draw_attention(args):
     layers = _chosen(args.layer, maps.shape[0], "--layer", "layers")
     heads = _chosen(args.head, maps.shape[1], "--head", "heads")
     plot_attention(maps, token_labels(tokenizer, ids), args.save, layers, heads,
-                   title=f"attention of {args.out} on {args.prompt!r}")
+                   title=f"attention of {args.run} on {args.prompt!r}")
 
 
 def _chosen(value, count, flag, what):
@@ -97,7 +98,7 @@ def draw_embeddings(args):
         raise ValueError(f"{type(model).__name__} has no token embedding table of {vocab} rows to draw")
     name, table = tables[0]
     plot_embeddings(table.weight, token_labels(tokenizer, range(vocab)), args.save,
-                    title=f"{name} of {args.out}")
+                    title=f"{name} of {args.run}")
 
 
 def draw_step_graph(args):

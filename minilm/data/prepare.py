@@ -4,75 +4,48 @@
                                            (uint32 when the vocabulary has > 65,536 ids)
     out_dir/meta.json                      tokenizer, dtype, token counts
 
-Streaming: the text is encoded in pieces of about a megabyte and the ids are
-written to disk as they come, so neither the text of a file nor its ids ever
-have to fit in memory. Pass 1 writes all ids to one temporary file; pass 2
-cuts it (memory-mapped) into the three splits, contiguously: the first 90% of
-the tokens train, the next 5% validate, the last 5% test (split.py says why
-not shuffled).
-
-Where a piece ends matters for BPE: a cut inside a word would encode "wor" +
-"ld" instead of "world". Pieces are therefore cut just after a newline that
-is followed by a visible character. The GPT-2 and GPT-4 split patterns always
-end a chunk there, so the ids are exactly those of encoding the whole text at
-once. (A custom pattern whose chunks span lines would see a different cut; a
-single line longer than MAX_PIECE_CHARS is cut where it is.)
+Streaming: the text is read in blocks of about a megabyte and encoded with
+tokenizer.encode_pieces, which cuts it only where the ids cannot change
+(minilm/tokenizers/stream.py): they are exactly those of encoding the whole
+text at once, yet neither the text of a file nor its ids ever have to fit in
+memory. Pass 1 writes all ids to one temporary file; pass 2 cuts it
+(memory-mapped) into the three splits, contiguously: the first 90% of the
+tokens train, the next 5% validate, the last 5% test (split.py says why not
+shuffled).
 """
 import json
 import os
 
 import numpy as np
-import regex
 
 from ..serialization import atomic_write, save_json
 from .split import split_sizes
 from .text import CORPORA, load_corpus, undecodable
 
-PIECE_CHARS = 1 << 20
-MAX_PIECE_CHARS = 1 << 24
-SAFE_CUT = regex.compile(r"\n(?=\S)")
+READ_CHARS = 1 << 20
 
 
 def token_dtype(vocab_size):
     return np.uint16 if vocab_size <= 1 << 16 else np.uint32
 
 
-def _raw_pieces(text_or_path, encoding="utf-8"):
-    """The corpus, PIECE_CHARS characters at a time, from a string, a corpus name or a file."""
+def text_blocks(text_or_path, encoding="utf-8"):
+    """The corpus, READ_CHARS characters at a time, from a string, a corpus name or a file."""
     is_path = isinstance(text_or_path, os.PathLike) or (
         isinstance(text_or_path, str) and "\n" not in text_or_path
         and (text_or_path in CORPORA or os.path.isfile(text_or_path)))
     if not is_path:
-        for start in range(0, len(text_or_path), PIECE_CHARS):
-            yield text_or_path[start:start + PIECE_CHARS]
+        for start in range(0, len(text_or_path), READ_CHARS):
+            yield text_or_path[start:start + READ_CHARS]
     elif text_or_path in CORPORA:
         yield load_corpus(text_or_path)
     else:
         with open(text_or_path, encoding=encoding) as f:
             try:
-                while piece := f.read(PIECE_CHARS):
-                    yield piece
+                while block := f.read(READ_CHARS):
+                    yield block
             except UnicodeDecodeError as e:
                 raise undecodable(text_or_path, encoding, e) from None
-
-
-def text_pieces(text_or_path, encoding="utf-8"):
-    """Yield the corpus in pieces that end at a safe cut (see the module docstring)."""
-    carry = ""
-    for raw in _raw_pieces(text_or_path, encoding):
-        text = carry + raw
-        # the last safe cut that leaves at least one character after it (the lookahead needs it)
-        last = None
-        for last in SAFE_CUT.finditer(text, max(0, len(text) - len(raw) - 1)):
-            pass
-        if last is None and len(text) < MAX_PIECE_CHARS:
-            carry = text
-            continue
-        cut = last.end() if last is not None else len(text)
-        yield text[:cut]
-        carry = text[cut:]
-    if carry:
-        yield carry
 
 
 def prepare(text_or_path, tokenizer, out_dir, fractions=(0.9, 0.05, 0.05), allowed_special=(), encoding="utf-8"):
@@ -85,14 +58,12 @@ def prepare(text_or_path, tokenizer, out_dir, fractions=(0.9, 0.05, 0.05), allow
     """
     os.makedirs(out_dir, exist_ok=True)
     dtype = token_dtype(tokenizer.vocab_size)
-    encode_options = {"allowed_special": allowed_special} if allowed_special else {}
     all_path = os.path.join(out_dir, "all.bin.tmp")
     total = 0
     try:
         with open(all_path, "wb") as f:                  # pass 1: encode, stream to disk
-            for piece in text_pieces(text_or_path, encoding):
-                ids = np.asarray(tokenizer.encode(piece, **encode_options), dtype=dtype)
-                f.write(memoryview(ids))                 # (not tofile: its errors carry no errno)
+            for ids in tokenizer.encode_pieces(text_blocks(text_or_path, encoding), allowed_special):
+                f.write(memoryview(np.asarray(ids, dtype=dtype)))    # (not tofile: its errors carry no errno)
                 total += len(ids)
     except BaseException as e:
         _remove(all_path)

@@ -38,6 +38,7 @@ import json
 import regex
 
 from ..serialization import atomic_write
+from . import stream
 
 ENCODER_SPECIAL_TOKENS = ("[PAD]", "[CLS]", "[SEP]", "[MASK]")
 
@@ -72,6 +73,24 @@ class Tokenizer:
                 out.extend(self.encode_ordinary(part))
         return out
 
+    def encode_iterable(self, texts, allowed_special=()):
+        """Yield the ids of the concatenated `texts` (e.g. an open file's lines) lazily, in bounded memory:
+        exactly the ids of encode("".join(texts)), since the text is cut only where that cannot change
+        them (stream.py). tiktoken's name for it."""
+        for ids in self.encode_pieces(texts, allowed_special):
+            yield from ids
+
+    def encode_pieces(self, texts, allowed_special=()):
+        """The ids of encode_iterable, a list per piece of about a megabyte of text (to write in blocks)."""
+        allowed = self.special_tokens if allowed_special == "all" else allowed_special
+        cut = self.can_cut_text() and not any("\n" in token for token in allowed)
+        for piece in stream.text_pieces(texts, cut):
+            yield self.encode(piece, allowed_special)
+
+    def can_cut_text(self):
+        """May encode_iterable cut the text at stream.SAFE_CUT? Characters encode one by one: anywhere."""
+        return True
+
     def restore_special_tokens(self, special_tokens):
         """Add the {token: id} of a saved tokenizer in id order, checking each gets its saved id."""
         for token, i in sorted(special_tokens.items(), key=lambda kv: kv[1]):
@@ -83,8 +102,10 @@ class Tokenizer:
         atomic_write(path, lambda tmp: _write_text(tmp, to_readable_json(self.to_dict())))
 
     def token_byte_lengths(self):
-        """[UTF-8 bytes of token i for each id i] (for bits per byte)."""
-        return [len(self.decode([i]).encode("utf-8")) for i in range(self.vocab_size)]
+        """[UTF-8 bytes of token i for each id i] (for bits per byte); 0 for a special token, which
+        stands for no text: bits per byte measures the ordinary text alone."""
+        special = set(self.special_tokens.values())
+        return [0 if i in special else len(self.decode([i]).encode("utf-8")) for i in range(self.vocab_size)]
 
     @classmethod
     def load(cls, path):

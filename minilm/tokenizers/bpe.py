@@ -39,6 +39,10 @@ PATTERNS = {
     "gpt2": r"""'(?:[sdmt]|ll|ve|re)| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+""",
     "gpt4": r"""'(?i:[sdmt]|ll|ve|re)|[^\r\n\p{L}\p{N}]?+\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]++[\r\n]*|\s*[\r\n]|\s+(?!\S)|\s+""",
 }
+# the patterns whose chunks never cross a newline between two visible characters: a text streamed in
+# pieces cut there encodes exactly like the whole (stream.py gives the argument, a test checks it)
+PROVEN_PATTERNS = (*PATTERNS.values(), huggingface.GPT2_PATTERN, huggingface.LLAMA3_PATTERN,
+                   huggingface.QWEN2_PATTERN)
 FORMAT_VERSION = 1
 # Distinct chunks grow slowly with the corpus (most are words seen before), so a cache this big
 # rarely fills; the bound keeps memory flat when prepare() streams a corpus of many gigabytes.
@@ -128,6 +132,10 @@ class BPETokenizer(Tokenizer):
         """The pieces the split pattern cuts text into (merges never cross them)."""
         return self.compiled.findall(text)
 
+    def can_cut_text(self):
+        """May encode_iterable cut the text at stream.SAFE_CUT? Only for a pattern proven to allow it."""
+        return self.pattern in PROVEN_PATTERNS
+
     def encode_ordinary(self, text):
         """Ids of text, treating special-token strings as ordinary text."""
         out, cache = [], self.cache
@@ -154,12 +162,11 @@ class BPETokenizer(Tokenizer):
         return b"".join(parts).decode("utf-8", errors=errors)
 
     def token_byte_lengths(self):
-        """Bytes per id, read off the vocabulary (decoding one token could cut a character in half)."""
+        """Bytes per id, read off the vocabulary (decoding one token could cut a character in half);
+        0 for a special token, which stands for no text (bits per byte measures ordinary text alone)."""
         lengths = [0] * self.vocab_size
         for i, data in self.vocab.items():
             lengths[i] = len(data)
-        for token, i in self.special_tokens.items():
-            lengths[i] = len(token.encode("utf-8"))
         return lengths
 
     def merge_strings(self):
@@ -238,6 +245,10 @@ class HuggingFaceBPETokenizer(BPETokenizer):
         if self.options["add_prefix_space"] and text and not text.startswith(" "):
             text = " " + text
         return super().encode_ordinary(text)
+
+    def can_cut_text(self):
+        """A prefix space goes before the text's start: a piece would get one too (stream.py)."""
+        return super().can_cut_text() and not self.options["add_prefix_space"]
 
     def _chunks(self, text):
         """The matches and the text between them ("Isolated", as tokenizers splits): nothing is dropped."""

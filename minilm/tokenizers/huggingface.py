@@ -40,6 +40,12 @@ from .base import _write_text
 
 # the split pattern that tokenizers' ByteLevel pre-tokenizer builds in (use_regex=true): GPT-2's
 GPT2_PATTERN = r"""'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+"""
+# the Split regexes of the Llama 3 and Qwen 2 tokenizer.json files (read from the file like any other;
+# named here for the proof that streamed pieces encode like the whole text: stream.py)
+LLAMA3_PATTERN = (r"""(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*|"""
+                  r"""\s*[\r\n]+|\s+(?!\S)|\s+""")
+QWEN2_PATTERN = (r"""(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*|"""
+                 r"""\s*[\r\n]+|\s+(?!\S)|\s+""")
 FORMAT_VERSION = 1         # of the "bpe-huggingface" entry in minilm's own files (to_dict)
 
 

@@ -10,6 +10,9 @@ field takes `--bias false`, `--no-bias` or a bare `--bias`.
 Every field can be overridden; an unknown key is an error that names the
 nearest valid one, so a typo never silently trains the wrong model.
 
+A run shorter than the defaults' 2000 steps gets a schedule scaled to it (warmup
+and decay, unless given: rules.fit_to_run), said in one line by `minilm train`.
+
 Every config is validated when it is made (`validate`, from __post_init__):
 each field's allowed values are one line of RULES, the relations between
 fields one line of RELATIONS, both in rules.py. A new field adds its line there.
@@ -17,10 +20,10 @@ fields one line of RELATIONS, both in rules.py. A new field adds its line there.
 import dataclasses
 import difflib
 import json
-from dataclasses import dataclass, fields
+from dataclasses import InitVar, dataclass, fields
 
 from ..models.gpt_config import GPTConfig
-from .rules import RULES, TYPE_NAMES, OneOf, Range, above, at_least, field_type, validate  # noqa: F401
+from .rules import RULES, TYPE_NAMES, OneOf, Range, above, at_least, field_type, fit_to_run, validate  # noqa: F401
 
 
 @dataclass
@@ -88,8 +91,14 @@ class TrainConfig:
     top_k: int = 200
     top_p: float = 0.0                 # nucleus sampling (0: off)
     prompt: str = "\n"
+    # the fields the user set (command line, JSON); None: those that differ from their default.
+    # Only the others may be shortened to fit a short run (rules.fit_to_run); `shortened` says which were
+    given: InitVar[tuple] = None
 
-    def __post_init__(self):
+    def __post_init__(self, given):
+        if given is None:
+            given = [f.name for f in fields(self) if getattr(self, f.name) != f.default]
+        self.shortened = fit_to_run(self, set(given))
         validate(self)
 
     def to_dict(self):
@@ -100,7 +109,7 @@ class TrainConfig:
         """A config saved by to_dict (e.g. in a checkpoint); an unknown key is an error naming it."""
         for key in values:
             check_key(key)
-        return cls(**values)
+        return cls(**values, given=tuple(values))            # as it was saved: nothing is shortened
 
 
 PRESETS = {
@@ -190,11 +199,14 @@ def config_from(preset=None, json_path=None, overrides=None, base=None):
             raise ValueError(f"unknown preset {preset!r}; presets: {sorted(PRESETS)}"
                              + (f" (did you mean {near[0]!r}?)" if near else ""))
         values.update(PRESETS[preset])
-    for key, value in read_json(json_path).items():
+    from_json = read_json(json_path)
+    for key, value in from_json.items():
         values[key] = convert(key, value)
     for key, value in (overrides or {}).items():
         values[key] = convert(key, value)
-    return TrainConfig(**values)
+    # a resumed run's saved values are its own choice: its schedule must not change under it
+    given = (*(values if base is not None else ()), *from_json, *(overrides or {}))
+    return TrainConfig(**values, given=given)
 
 
 def read_json(path):

@@ -7,13 +7,17 @@ The lock is `flock` on an open file: the kernel drops it when the process
 ends, however it ends (SIGKILL included), so a crash never leaves a stale
 lock behind. The file stays (deleting a lock file races with a process that
 is opening it); its content, the holder's process id, is only for the
-message. Readers (`sample`, `eval`, `plot`) take no lock: checkpoint.json
+message. A run that fails before it trains (its data could not be read or
+prepared) takes back what it created, and only that: `release(discard=True)`
+removes the entries that were not in the folder when the lock was taken (the
+lock file, a data/ folder), and the folder itself if it made it. Readers (`sample`, `eval`, `plot`) take no lock: checkpoint.json
 always names a complete checkpoint (see checkpoint.py), so reading while a
 run trains is safe.
 
 fcntl exists on Linux and macOS; on Windows the lock is not taken (said once).
 """
 import os
+import shutil
 import warnings
 
 from ..errors import RunLocked
@@ -59,12 +63,14 @@ class RunLock:
 
     def __init__(self, out_dir):
         self.out_dir, self.fd, self.made_folder = os.fspath(out_dir), None, False
+        self.found = set()                               # what the folder held before: never removed here
 
     def acquire(self):
         if fcntl is None:
             warnings.warn("no fcntl on this system: the run folder is not locked against a second trainer")
             return self
         self.made_folder = not os.path.isdir(self.out_dir)
+        self.found = set() if self.made_folder else set(os.listdir(self.out_dir))
         os.makedirs(self.out_dir, exist_ok=True)
         path = os.path.join(self.out_dir, LOCK_FILE)
         fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
@@ -78,13 +84,18 @@ class RunLock:
         self.fd = fd
         return self
 
-    def release(self):
+    def release(self, discard=False):
+        """Drop the lock. discard: the run failed before training, remove what it created here (see above);
+        a folder this lock made and nothing but its lock file went into is removed either way."""
         if self.fd is None:
             return
-        if self.made_folder and os.listdir(self.out_dir) == [LOCK_FILE]:
-            # a run that failed before writing anything (a wrong --data path...) leaves no folder behind
-            os.remove(os.path.join(self.out_dir, LOCK_FILE))
-            os.rmdir(self.out_dir)
+        created = set(os.listdir(self.out_dir)) - self.found
+        if discard or created == {LOCK_FILE}:
+            for name in created:
+                path = os.path.join(self.out_dir, name)
+                shutil.rmtree(path) if os.path.isdir(path) and not os.path.islink(path) else os.remove(path)
+            if self.made_folder and not os.listdir(self.out_dir):
+                os.rmdir(self.out_dir)
         os.close(self.fd)                              # closing the file drops the lock
         self.fd = None
 

@@ -23,7 +23,6 @@ wait at a barrier). The loss and a stop signal are agreed by all ranks every
 step, so they all stop at the same step. A checkpoint has no per-rank state.
 """
 import contextlib
-import json
 import math
 import os
 import time
@@ -42,8 +41,9 @@ from ..tensor import Tensor
 from .checkpoint import (checkpoint_folder, load_hidden_state, load_model_weights, load_weights_and_optimizer,
                          restore_rng, rng_state, save_checkpoint)
 from .evaluation import evaluate_batches, note_best
+from .rules import describe_fit
 from .run_folder import claim_run_folder
-from .run_log import append_line, forget_records_after, print_once  # noqa: F401  (append_line: tests)
+from .run_log import append_line, as_json, forget_records_after, print_once  # noqa: F401  (append_line: tests)
 from .setup import build_model, load_split, make_optimizer, prepare_data, starting_point
 from .step import NonFinite, train_step
 from .stop_signals import StopSignals
@@ -67,14 +67,16 @@ class Trainer:
             self.run_lock = claim_run_folder(cfg, overwrite) if distributed.is_main() else None
             try:
                 self._build(cfg)
-            except BaseException:
+            except BaseException:                       # nothing trained yet: take back what was created
                 if self.run_lock is not None:
-                    self.run_lock.release()
+                    self.run_lock.release(discard=True)
                 raise
         self.ddp = DistributedDataParallel(self.model) if distributed.world_size() > 1 else None
 
     def _build(self, cfg):
         self.cfg = cfg
+        if getattr(cfg, "shortened", None):          # a short run's schedule, scaled to it (rules.fit_to_run)
+            print_once(describe_fit(cfg.shortened, cfg.max_iters))
         backend.manual_seed(cfg.seed)
         self.batch_rng = np.random.default_rng(cfg.seed)
         self.step, self.best_val, self.bad_evals = 0, float("inf"), 0
@@ -236,7 +238,7 @@ class Trainer:
                                           dynamic_ncols=True, unit="it") as bar:
             def log(record):
                 if main:
-                    append_line(log_file, log_path, json.dumps(record))
+                    append_line(log_file, log_path, as_json(record))
 
             recent_seconds = 0.0
             while self.step < c.max_iters:

@@ -2,7 +2,8 @@
 
 Each field's allowed values are one line of RULES, each relation between fields
 one line of RELATIONS; `validate` runs them all when a config is made
-(TrainConfig.__post_init__). The names a GPT part, recurrent cell, optimizer or
+(TrainConfig.__post_init__), after fit_to_run has shortened the defaults a
+short run would contradict (a 12-step run with the default 100 warmup steps). The names a GPT part, recurrent cell, optimizer or
 autocast dtype may take come from the tables that build them (GPTConfig's CHOICES,
 LSTMLM's CELLS, minilm.optim's OPTIMIZERS, amp's DTYPES): a new one is allowed
 as soon as it is built. setup.py builds the model and tokenizer that rules allow.
@@ -151,6 +152,41 @@ def _has_type(value, kind):
 def field_type(field):
     """int, float, bool or str of a dataclass field (its annotation may be the string "int")."""
     return {"int": int, "float": float, "bool": bool, "str": str}.get(field.type, field.type)
+
+
+def fit_to_run(cfg, given):
+    """Shorten the schedule a short run contradicts, where the user did not set it; returns {field: (old, new)}.
+
+    The defaults describe a 2000-step run: 100 warmup steps, a cosine decay over 2000. A run of
+    max_iters < lr_decay_iters keeps the schedule's shape, scaled to the run:
+
+        lr_decay_iters -> max_iters
+        warmup_iters   -> round(warmup_iters * max_iters / lr_decay_iters)     (<= max_iters)
+
+    and a log_interval longer than the run becomes the run (evaluation needs no change: a run
+    always evaluates at its last step). A field in `given` (set on the command line, in a JSON
+    file or by the caller) is never changed: a contradiction among given values stays an error.
+    """
+    changes, run = {}, cfg.max_iters
+    decay = cfg.lr_decay_iters
+    if decay > run and "lr_decay_iters" not in given:
+        changes["lr_decay_iters"] = run
+    if "warmup_iters" not in given and (cfg.warmup_iters > run or "lr_decay_iters" in changes):
+        scaled = round(cfg.warmup_iters * min(run, decay) / max(decay, 1))
+        if scaled != cfg.warmup_iters:
+            changes["warmup_iters"] = min(scaled, run)
+    if cfg.log_interval > run and "log_interval" not in given:
+        changes["log_interval"] = run
+    for key, new in changes.items():
+        changes[key] = (getattr(cfg, key), new)
+        setattr(cfg, key, new)
+    return changes
+
+
+def describe_fit(changes, max_iters):
+    """One line: 'a run of 12 steps: warmup_iters 100 -> 1, lr_decay_iters 2000 -> 12 (set them to choose)'."""
+    said = ", ".join(f"{key} {old} -> {new}" for key, (old, new) in changes.items())
+    return f"a run of {max_iters} steps: {said} (shortened to fit the run; set them to choose)"
 
 
 def validate(cfg):

@@ -2,36 +2,16 @@
 
 out_dir/log.jsonl has one JSON record per line: after every step
 {"step", "loss", "lr", "grad_norm", "tokens_per_s"}, after every evaluation
-{"step", "train_loss", "val_loss", ...}. What healthy curves look like: the losses fall and
+{"step", "train_loss", "val_loss", ...}; a non-finite value is null (older logs: Infinity),
+drawn as a gap. What healthy curves look like: the losses fall and
 val stays near train (far above it: overfitting); the learning rate warms up, then decays;
 the gradient norm settles after the first steps (spikes that grow: lower the learning rate);
 tokens/s is flat (dips: the machine was busy, or an evaluation ran).
 """
-import errno
-import json
-import os
-
 import numpy as np
 
+from ..train.run_log import read_log
 from .figures import new_figure, save_figure
-
-
-def read_log(log_path):
-    """The records of a log.jsonl, in order; a clear error for a missing or damaged log."""
-    if not os.path.exists(log_path):
-        raise FileNotFoundError(errno.ENOENT, "no training log here: is this the folder of a training run?",
-                                os.fspath(log_path))
-    records = []
-    with open(log_path) as f:
-        for number, line in enumerate(f, 1):
-            if line.strip():
-                try:
-                    records.append(json.loads(line))
-                except json.JSONDecodeError:
-                    raise ValueError(f"{log_path}, line {number}, is not a JSON record: the log is damaged") from None
-    if not records:
-        raise ValueError(f"{log_path} has no records yet: train for a few steps first")
-    return records
 
 
 def plot_training(log_path, path=None):

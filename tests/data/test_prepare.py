@@ -1,5 +1,4 @@
 """prepare(): a corpus streamed into train/val/test.bin and meta.json."""
-import importlib
 import json
 
 import numpy as np
@@ -8,7 +7,7 @@ import pytest
 from minilm.data import load_corpus, load_meta, prepare
 from minilm.tokenizers import BPETokenizer, CharTokenizer
 
-prepare_module = importlib.import_module("minilm.data.prepare")   # the module, not the function it exports
+from minilm.tokenizers import stream
 
 TEXT = load_corpus("shakespeare")[:50_000]
 
@@ -29,7 +28,7 @@ def test_prepare_writes_splits_and_meta(tmp_path):
 
 def test_streamed_pieces_give_the_ids_of_the_whole_text(tmp_path, monkeypatch):
     # small pieces: dozens of cuts, each must fall on a chunk boundary of the split pattern
-    monkeypatch.setattr(prepare_module, "PIECE_CHARS", 997)
+    monkeypatch.setattr(stream, "PIECE_CHARS", 997)
     path = tmp_path / "corpus.txt"
     path.write_text(TEXT[:20_000])
     for pattern in ("gpt4", "gpt2"):
@@ -40,10 +39,11 @@ def test_streamed_pieces_give_the_ids_of_the_whole_text(tmp_path, monkeypatch):
 
 
 def test_a_line_longer_than_the_largest_piece_is_cut(monkeypatch):
-    monkeypatch.setattr(prepare_module, "PIECE_CHARS", 10)
-    monkeypatch.setattr(prepare_module, "MAX_PIECE_CHARS", 25)
-    pieces = list(prepare_module.text_pieces("x" * 60 + "\nab\n  cd\n"))
-    assert "".join(pieces) == "x" * 60 + "\nab\n  cd\n" and max(map(len, pieces)) < 40
+    monkeypatch.setattr(stream, "PIECE_CHARS", 10)
+    monkeypatch.setattr(stream, "MAX_PIECE_CHARS", 25)
+    text = "x" * 60 + "\nab\n  cd\n"
+    pieces = list(stream.text_pieces(text[i:i + 10] for i in range(0, len(text), 10)))
+    assert "".join(pieces) == text and max(map(len, pieces)) < 40
 
 
 def test_special_tokens_and_big_vocabularies(tmp_path):

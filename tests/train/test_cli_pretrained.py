@@ -68,7 +68,7 @@ def test_fine_tune_a_pretrained_folder_then_export_it(corpus, tmp_path, capsys):
     assert (cfg.mlp, cfg.block_size, cfg.vocab_size) == ("gelu_tanh", 16, 400)
     assert tokenizer.encode("Hello world") == BPETokenizer.from_pretrained(os.path.join(HF, "gpt2")).encode("Hello world")
     assert main(["export", "--out", out, "--to", exported]) == 0
-    assert main(["export", "--out", out, "--to", exported]) == 1                # never overwritten silently
+    assert main(["export", "--out", out, "--to", exported]) == 2                # never overwritten silently
     assert "already holds a model" in capsys.readouterr().err
     again = GPT.from_pretrained(exported)
     ids = np.arange(12).reshape(1, 12)

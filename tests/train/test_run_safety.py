@@ -151,7 +151,7 @@ OUT_OF_RANGE = [
     (["sample", "--top-p", "2"], "--top-p: must be in (0, 1], got 2"),
     (["train", "--learning_rate", "0"], "learning_rate must be > 0, got 0.0"),
     (["train", "--dropout", "1"], "dropout must be in [0, 1), got 1.0"),
-    (["train", "--max_iters", "50"], "warmup_iters (100) must be <= max_iters (50)"),
+    (["train", "--max_iters", "50", "--warmup_iters", "100"], "warmup_iters (100) must be <= max_iters (50)"),
     (["train", "--device", "tpu"], "device must be one of 'cpu', 'cuda', 'emu', got 'tpu'"),
     (["train", "--bpe_vocab_size", "100"], "bpe_vocab_size must be >= 256, got 100"),
     (["sample", "--max-new-tokens", "-5"], "--max-new-tokens: must be >= 0, got -5"),
@@ -238,3 +238,41 @@ def test_doctor_checks_every_device_it_names():
     assert {"cpu", "emu", "cuda"} <= devices
     for c in report["checks"]:
         assert c["status"] in ("ok", "not available") and c["detail"], c
+
+
+# ---------------------------------------------------------------- a failed start leaves nothing behind
+def test_a_run_that_fails_before_training_takes_back_what_it_created(corpus, tmp_path):
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "notes.txt").write_text("the user's own file")
+    latin = tmp_path / "latin.txt"
+    latin.write_bytes(b"caf\xe9\n" * 50)
+    assert_one_line_error(minilm(*train_args(str(latin), mine)), 2, "not valid utf-8")
+    assert sorted(os.listdir(mine)) == ["notes.txt"]               # no train.lock, no data/
+    short = tmp_path / "short.txt"
+    short.write_text("too short to fill one window\n")              # fails after data/ is prepared
+    assert_one_line_error(minilm(*train_args(str(short), mine)), 2, "block_size")
+    assert sorted(os.listdir(mine)) == ["notes.txt"]
+    assert_one_line_error(minilm(*train_args(str(short), tmp_path / "new")), 2, "block_size")
+    assert not (tmp_path / "new").exists()
+    assert minilm(*train_args(corpus, mine, "--max_iters", "2")).returncode == 0   # the folder is usable after
+
+
+def test_prepare_into_a_prepared_folder_needs_overwrite(corpus, tmp_path):
+    out = tmp_path / "data"
+    assert minilm("prepare", "--input", corpus, "--out", str(out)).returncode == 0
+    before = folder_bytes(out)
+    assert_one_line_error(minilm("prepare", "--input", corpus, "--out", str(out), "--tokenizer", "bpe"), 2,
+                          f"{out} already holds a prepared dataset", "--overwrite")
+    assert folder_bytes(out) == before
+    again = minilm("prepare", "--input", corpus, "--out", str(out), "--overwrite", "--tokenizer", "bpe",
+                   "--vocab-size", "260")
+    assert again.returncode == 0 and json.load(open(out / "meta.json"))["vocab_size"] == 260
+
+
+def test_doctor_names_minilm_threads_beside_blas():
+    two = json.loads(minilm("doctor", "--json", env={"MINILM_THREADS": "2"}).stdout)["versions"]["minilm threads"]
+    if (os.cpu_count() or 1) >= 2:
+        assert two.startswith("2; BLAS on 1 by design") and "MINILM_THREADS" in two
+    one = json.loads(minilm("doctor", "--json", env={"MINILM_THREADS": "1"}).stdout)["versions"]
+    assert one["minilm threads"].startswith("1; BLAS keeps its own threads")

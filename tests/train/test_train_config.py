@@ -82,7 +82,7 @@ def test_a_value_out_of_range_names_the_key_the_value_and_the_range(key, value, 
 
 def test_relations_between_fields_and_types_are_checked():
     with pytest.raises(ValueError, match=r"warmup_iters \(100\) must be <= max_iters \(50\).*--warmup_iters"):
-        config_from(overrides={"max_iters": 50})
+        config_from(overrides={"max_iters": 50, "warmup_iters": 100})
     assert config_from(overrides={"max_iters": 50, "warmup_iters": 5}).max_iters == 50
     with pytest.raises(ValueError, match=r"min_lr \(0.01\) must be <= learning_rate \(0.001\)"):
         TrainConfig(min_lr=0.01)

@@ -96,3 +96,22 @@ def test_embeddings_of_a_bpe_run_label_the_decoded_tokens(run, tmp_path, monkeyp
     assert (tmp_path / "bpe.png").read_bytes().startswith(PNG)
     assert drawn["rows"] == 270 and drawn["labels"][ord("a")] == "a" and drawn["labels"][0] == "\\x00"
     assert any(len(label) > 1 and "\\" not in label for label in drawn["labels"][256:])   # merged tokens
+
+
+def test_titles_name_the_model_not_its_folder(run, tmp_path, monkeypatch):
+    import minilm.cli.viz as viz_command
+    titles = []
+    for name in ("plot_attention", "plot_embeddings"):
+        real = getattr(viz_command, name)
+        monkeypatch.setattr(viz_command, name, lambda *a, real=real, **k: titles.append(k["title"]) or real(*a, **k))
+    assert main(["viz", "attention", "--out", str(run), "--prompt", "ROMEO:", "--save", str(tmp_path / "a.png")]) == 0
+    assert main(["viz", "embeddings", "--out", str(run), "--save", str(tmp_path / "e.png")]) == 0
+    model = "GPT (2 layers x 16, 0.01M parameters, step 12)"
+    assert titles == [f"attention of {model} on 'ROMEO:'", f"transformer.wte of {model}"]
+
+
+def test_a_preset_run_is_named_by_its_preset():
+    from minilm.train.trained import preset_of
+    assert preset_of(config_from()) == "shakespeare-char"
+    assert preset_of(config_from("shakespeare-modern", overrides={"max_iters": 10})) == "shakespeare-modern"
+    assert preset_of(config_from("shakespeare-lstm", overrides={"cell": "gru"})) is None
