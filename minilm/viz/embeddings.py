@@ -68,7 +68,7 @@ def plot_embeddings(matrix, labels, path=None, title="token embeddings"):
                     textcoords="offset points", zorder=2)
     ax.set_xlabel(f"principal component 1 ({100 * explained[0]:.0f}% of the variance)")
     ax.set_ylabel(f"principal component 2 ({100 * explained[1]:.0f}% of the variance)")
-    ax.set_title(f"{title}: {len(labels)} vectors of dimension {np.shape(getattr(matrix, 'data', matrix))[1]}, PCA")
+    ax.set_title(f"{title}\n{len(labels)} vectors of dimension {np.shape(getattr(matrix, 'data', matrix))[1]}, PCA")
     ax.margins(0.06)
     if path is not None:
         save_figure(figure, path)
