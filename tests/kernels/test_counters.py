@@ -56,6 +56,13 @@ extern "C" __global__ void fragment_load(const float* a, float* c, int ldm) {
 '''
 
 
+def aligned_zeros(n):
+    """WMMA needs 32-byte aligned tiles, as cudaMalloc gives; NumPy promises only 16 bytes."""
+    buffer = np.zeros(n + 16, np.float32)
+    start = (-buffer.ctypes.data % 64) // 4
+    return buffer[start:start + n]
+
+
 @pytest.fixture(scope="module")
 def module():
     return RawModule(code=SOURCE)
@@ -78,6 +85,7 @@ def test_global_load_sectors_follow_the_stride(module, stride, sectors):
     assert c.efficiency("load") == 128 / (32 * sectors)
     assert (c.global_store_requests, c.global_store_sectors, c.global_store_bytes) == (2, 8, 256)
     assert c.efficiency("store") == 1.0 and c.bank_conflicts == 0 and c.barriers == 0
+    assert c.footprint_sectors == 2 * sectors + 8            # distinct sectors: what DRAM serves at least once
 
 
 def test_a_broadcast_is_one_sector(module):
@@ -117,7 +125,7 @@ def test_fmaf_is_counted_per_thread(module):
 def test_wmma_fragment_loads_follow_the_mma_layout(ldm, wavefronts):
     module = RawModule(code=WMMA_SOURCE)
     a = np.arange(16 * 24, dtype=np.float32) / 64
-    c = np.zeros(256, np.float32)
+    c = aligned_zeros(256)
     with counting() as launches:
         module.get_function("fragment_load")((1,), (32,), (a, c, np.int32(ldm)))
     counts = launches[0]

@@ -35,6 +35,7 @@ from .counters import LaunchCounters, counting  # noqa: F401
 HERE = os.path.dirname(os.path.abspath(__file__))
 HEADER = os.path.join(HERE, "simt_cpu.h")
 COUNTERS_HEADER = os.path.join(HERE, "simt_counters.h")
+COUNTERS_SOURCE = os.path.join(HERE, "simt_counters.cpp")
 INCLUDE = os.path.join(HERE, "include")   # the emulator's <mma.h> (WMMA) and <cuda_bf16.h>
 FLAGS = ["-std=c++17", "-O2", "-shared", "-fPIC", "-pthread", "-fno-strict-aliasing", "-w", "-I", INCLUDE]
 BOUNDS = r"(?:__launch_bounds__\s*\([^)]*\)\s*)?"
@@ -141,7 +142,7 @@ def translate(source, filename, counting=False):
 def build(source, filename="kernel.cu", extra_flags=(), counting=False):
     """Compile (or take from the cache) the shared library for source; returns its path."""
     header = ""
-    for path in [HEADER, COUNTERS_HEADER] + sorted(os.path.join(INCLUDE, name) for name in os.listdir(INCLUDE)):
+    for path in [HEADER, COUNTERS_HEADER, COUNTERS_SOURCE] + sorted(os.path.join(INCLUDE, name) for name in os.listdir(INCLUDE)):
         with open(path) as f:
             header += f.read()
     flags = FLAGS + list(extra_flags) + (COUNTING_FLAGS if counting else [])
@@ -153,9 +154,12 @@ def build(source, filename="kernel.cu", extra_flags=(), counting=False):
     with tempfile.NamedTemporaryFile("w", suffix=".cpp", dir=folder, delete=False) as f:
         f.write(translate(source, filename, counting))
         cpp = f.name
-    tmp_lib, obj = cpp[:-4] + ".so", cpp[:-4] + ".o"
-    # Counting: compile and link apart, so that the driver links no ThreadSanitizer runtime.
-    steps = ([["g++", *flags, "-c", "-include", HEADER, cpp, "-o", obj], ["g++", *FLAGS, obj, "-o", tmp_lib, "-ldl"]]
+    tmp_lib, obj, counters_obj = cpp[:-4] + ".so", cpp[:-4] + ".o", cpp[:-4] + "-counters.o"
+    # Counting: the instrumented kernel and the plain counters (simt_counters.cpp) compiled
+    # apart, then linked without the driver's ThreadSanitizer runtime.
+    steps = ([["g++", *flags, "-c", "-include", HEADER, cpp, "-o", obj],
+              ["g++", *FLAGS, "-c", COUNTERS_SOURCE, "-o", counters_obj],
+              ["g++", *FLAGS, obj, counters_obj, "-o", tmp_lib, "-ldl"]]
              if counting else [["g++", *flags, "-include", HEADER, cpp, "-o", tmp_lib]])
     try:
         for command in steps:
@@ -164,7 +168,7 @@ def build(source, filename="kernel.cu", extra_flags=(), counting=False):
                 raise RuntimeError(f"compiling {filename} for the emulator failed:\n{result.stderr[-4000:]}")
         os.replace(tmp_lib, lib)      # atomic: parallel test workers never see half a library
     finally:
-        for path in (cpp, tmp_lib, obj):
+        for path in (cpp, tmp_lib, obj, counters_obj):
             if os.path.exists(path):
                 os.remove(path)
     return lib

@@ -27,8 +27,8 @@ COUNTER_NAMES = (
     "global_store_requests", "global_store_sectors", "global_store_bytes",
     "shared_load_requests", "shared_load_wavefronts", "shared_load_ideal",
     "shared_store_requests", "shared_store_wavefronts", "shared_store_ideal",
-    "ffma", "mma", "mma_flops", "barriers",
-)   # the order of enum Field in simt_counters.h
+    "ffma", "mma", "mma_flops", "barriers", "footprint_sectors",
+)   # the order of enum Field in simt_counters.cpp
 
 SECTOR = 32   # bytes: the unit in which L2 and DRAM serve global memory
 
@@ -65,6 +65,12 @@ class Counts(dict):
     def global_bytes(self):
         """Bytes moved between the SMs and memory: whole sectors, loads and stores."""
         return SECTOR * (self["global_load_sectors"] + self["global_store_sectors"])
+
+    @property
+    def footprint_bytes(self):
+        """Bytes of the distinct sectors the launch touched: what DRAM must serve at least once
+        (all of it, if the data stay in L2 between their uses)."""
+        return SECTOR * self["footprint_sectors"]
 
     @property
     def sector_efficiency(self):

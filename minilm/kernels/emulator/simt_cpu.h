@@ -211,6 +211,7 @@ static thread_local Scheduler sched;
 #define SIMT_AFTER_PASS() ((void)0)
 #define SIMT_END_BLOCK() ((void)0)
 #define SIMT_WMMA_FN
+#define SIMT_PAUSE(paused) ((void)0)
 #define SIMT_FRAGMENT_ACCESS(p, ldm, bytes, rows, cols, store) ((void)0)
 #define SIMT_COUNT_MMA(flops) ((void)0)
 #endif

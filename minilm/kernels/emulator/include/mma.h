@@ -115,11 +115,13 @@ template <class F, class E>
 SIMT_WMMA_FN inline void load(F& f, const E* p, unsigned ldm, bool col_major) {
     check_tile_pointer(p, ldm, sizeof(E), "load_matrix_sync");
     SIMT_FRAGMENT_ACCESS(p, ldm, sizeof(E), col_major ? F::cols : F::rows, col_major ? F::rows : F::cols, false);
+    SIMT_PAUSE(1);
     const int* map = lane_map(F::kind, F::rows * F::cols);
     for (int i = 0; i < F::num_elements; ++i) {
         int r = map[i] / F::cols, c = map[i] % F::cols;
         f.x[i] = col_major ? p[(size_t)c * ldm + r] : p[(size_t)r * ldm + c];
     }
+    SIMT_PAUSE(0);
     simt::warp_collective(&kLoadSite, "load_matrix_sync");
 }
 
@@ -165,11 +167,13 @@ SIMT_WMMA_FN inline void store_matrix_sync(float* p, const fragment<accumulator,
     typedef fragment<accumulator, M, N, K, float> F;
     simt_wmma::check_tile_pointer(p, ldm, sizeof(float), "store_matrix_sync");
     SIMT_FRAGMENT_ACCESS(p, ldm, sizeof(float), M, N, true);
+    SIMT_PAUSE(1);
     const int* map = simt_wmma::lane_map(F::kind, M * N);
     for (int i = 0; i < F::num_elements; ++i) {
         int r = map[i] / N, c = map[i] % N;
         p[layout == mem_col_major ? (size_t)c * ldm + r : (size_t)r * ldm + c] = f.x[i];
     }
+    SIMT_PAUSE(0);
     simt::warp_collective(&simt_wmma::kStoreSite, "store_matrix_sync");
 }
 
