@@ -148,3 +148,15 @@ def test_counters_are_off_outside_counting(module):
         with counting() as inner:
             module.get_function("strided_copy")((1,), (32,), (x, y, np.int32(1)))
     assert len(inner) == 1 and len(outer) == 1
+
+
+def test_a_sampled_launch_scales_the_counts_of_the_blocks_it_runs(module):
+    x, y = np.arange(64 * 32, dtype=np.float32), np.zeros(64 * 32, np.float32)
+    full = count(module, "strided_copy", (64,), (32,), (x, y, np.int32(1)))
+    with counting(sample_blocks=8) as launches:
+        module.get_function("strided_copy")((64,), (32,), (x, y, np.int32(1)))
+    sampled = launches[0]
+    assert sampled.scale == 64 / 7 and sampled.footprint_sectors is None      # 7: the largest prime <= 8
+    for name in ("global_load_requests", "global_load_sectors", "global_store_bytes"):
+        assert sampled[name] == pytest.approx(full[name])
+    assert full.footprint_sectors == 2 * 64 * 4

@@ -222,7 +222,10 @@ class Kernel:
         library, path = self.module.counting_library()
         arrays = [a for p, a in zip(self.params, args) if p.pointer]
         ranges = (ctypes.c_uint64 * (2 * len(arrays) or 1))(*[v for a in arrays for v in (a.ctypes.data, a.nbytes)])
-        library.simt_counters_begin(ranges, len(arrays))
+        blocks = grid[0] * grid[1] * grid[2]
+        chosen = counters.sample(blocks)
+        sampled = None if chosen is None else chosen.ctypes.data
+        library.simt_counters_begin(ranges, len(arrays), sampled, blocks)
         try:
             self._run(library, _launcher(library, self.name, self.params), grid, block, shared_mem, converted)
         finally:
@@ -232,8 +235,9 @@ class Kernel:
         library.simt_counters_sites(rows)
         width = 1 + len(totals)
         sites = [(rows[i * width], list(rows[i * width + 1:(i + 1) * width])) for i in range(n_sites)]
+        scale = 1 if chosen is None else blocks / int(chosen.sum())
         counters._launches.append(LaunchCounters(self.name, grid, block, list(totals), sites, path,
-                                                 self.module.filename))
+                                                 self.module.filename, scale))
 
 
 def _launcher(library, name, params):
@@ -277,7 +281,7 @@ class RawModule:
         if self._counting is None:
             path = build(self._code, self.filename, self._extra_flags, counting=True)
             library = _load(path)
-            library.simt_counters_begin.argtypes = [ctypes.c_void_p, ctypes.c_int]
+            library.simt_counters_begin.argtypes = [ctypes.c_void_p, ctypes.c_int, ctypes.c_void_p, ctypes.c_size_t]
             library.simt_counters_end.argtypes = [ctypes.c_void_p]
             library.simt_counters_sites.argtypes = [ctypes.c_void_p]
             self._counting = (library, path)

@@ -18,9 +18,17 @@ each request is scored:
                     (distinct words in one bank serialise; the same word is broadcast)
 
 Off by default: without `counting()` the plain build runs, with no hooks compiled in.
+
+A GPU-sized launch is too slow to count whole on the CPU. `counting(sample_blocks=n)`
+runs only n of its blocks, spread over the grid, and scales every count by
+blocks / n: exact for a kernel whose blocks all do the same work (a GEMM with whole
+tiles), an estimate otherwise (causal attention, ragged edges). The outputs are then
+incomplete: a sampled launch is for counting only.
 """
 import contextlib
 import subprocess
+
+import numpy as np
 
 COUNTER_NAMES = (
     "global_load_requests", "global_load_sectors", "global_load_bytes",
@@ -33,19 +41,36 @@ COUNTER_NAMES = (
 SECTOR = 32   # bytes: the unit in which L2 and DRAM serve global memory
 
 _launches = None   # the list counting() collects into, or None: counters off
+_sample_blocks = None
 
 
 @contextlib.contextmanager
-def counting():
+def counting(sample_blocks=None):
     """Count every kernel launch inside the block; yields the list of LaunchCounters it fills."""
-    global _launches
+    global _launches, _sample_blocks
     outer, _launches = _launches, []
+    outer_sample, _sample_blocks = _sample_blocks, sample_blocks
     try:
         yield _launches
     finally:
-        collected, _launches = _launches, outer
+        collected, _launches, _sample_blocks = _launches, outer, outer_sample
         if outer is not None:
             outer.extend(collected)
+
+
+def sample(blocks):
+    """Which of `blocks` blocks a launch runs (a uint8 mask), or None for all of them.
+
+    Evenly spaced from the middle of each stretch, with a count that is prime, so that the
+    picks do not all land on the same column of a 2-D grid (say, the first query tile of
+    every head in attention).
+    """
+    if _sample_blocks is None or blocks <= _sample_blocks:
+        return None
+    n = max(p for p in range(2, _sample_blocks + 1) if all(p % d for d in range(2, p)))
+    mask = np.zeros(blocks, np.uint8)
+    mask[((np.arange(n) + 0.5) * blocks / n).astype(np.int64)] = 1
+    return mask
 
 
 def active():
@@ -69,8 +94,8 @@ class Counts(dict):
     @property
     def footprint_bytes(self):
         """Bytes of the distinct sectors the launch touched: what DRAM must serve at least once
-        (all of it, if the data stay in L2 between their uses)."""
-        return SECTOR * self["footprint_sectors"]
+        (all of it, if the data stay in L2 between their uses). None for a sampled launch."""
+        return None if self["footprint_sectors"] is None else SECTOR * self["footprint_sectors"]
 
     @property
     def sector_efficiency(self):
@@ -105,10 +130,14 @@ class Counts(dict):
 class LaunchCounters(Counts):
     """The counts of one launch, plus where in the source they happened."""
 
-    def __init__(self, kernel, grid, block, totals, sites, library, filename):
-        super().__init__(zip(COUNTER_NAMES, totals))
-        self.kernel, self.grid, self.block = kernel, grid, block
-        self._sites, self._library, self._filename = sites, library, filename
+    def __init__(self, kernel, grid, block, totals, sites, library, filename, scale=1):
+        """scale: blocks / blocks run, for a sampled launch (its footprint is then unknown: None)."""
+        super().__init__((name, n * scale) for name, n in zip(COUNTER_NAMES, totals))
+        if scale != 1:
+            self["footprint_sectors"] = None
+        self.kernel, self.grid, self.block, self.scale = kernel, grid, block, scale
+        self._sites = [(pc, [n * scale for n in counts]) for pc, counts in sites]
+        self._library, self._filename = library, filename
 
     def by_line(self):
         """{line of the .cu file: Counts} (instructions the compiler cannot place go under line 0)."""

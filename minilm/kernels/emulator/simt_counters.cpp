@@ -49,7 +49,8 @@ struct State {
     std::unordered_map<uint64_t, uint32_t> site_ids;         // (pc, sub, store, shared) -> index in site_list
     std::vector<std::vector<uint32_t>> occurrences;         // per thread, per site: times executed
     uint64_t totals[N_FIELDS] = {};
-    std::vector<std::vector<bool>> footprint;    // per global array: which of its sectors the launch touched
+    std::vector<std::vector<bool>> footprint;
+    std::vector<bool> sampled;                   // which blocks run (empty: all)    // per global array: which of its sectors the launch touched
     std::unordered_map<uintptr_t, std::array<uint64_t, N_FIELDS>> sites;   // per instruction
 };
 
@@ -235,16 +236,22 @@ extern "C" void simt_counters_mma(uintptr_t pc, uint64_t flops) {   // once per 
     add(pc, MMA, 1);
     add(pc, MMA_FLOPS, flops);
 }
+extern "C" int simt_counters_skip_block(unsigned index) {
+    return !state.sampled.empty() && (index >= state.sampled.size() || !state.sampled[index]);
+}
 extern "C" float simt_counters_fmaf(float a, float b, float c, uintptr_t pc) {
     if (recording) add(pc, FFMA, 1);
     return fmaf(a, b, c);
 }
 
 // ------------------------------------------------------------------ the Python side
-extern "C" void simt_counters_begin(const uintptr_t* ranges, int n) {
+// ranges: (address, bytes) of each global array; sampled[blocks]: which blocks to run (null: all).
+extern "C" void simt_counters_begin(const uintptr_t* ranges, int n, const unsigned char* sampled, size_t blocks) {
     auto& s = simt::counters::state;
     s.on = true;
     s.global.clear();
+    s.sampled.assign(sampled ? blocks : 0, false);
+    for (size_t i = 0; sampled && i < blocks; ++i) s.sampled[i] = sampled[i];
     s.footprint.clear();
     for (int i = 0; i < n; ++i) {
         s.global.push_back({ranges[2 * i], ranges[2 * i] + ranges[2 * i + 1]});

@@ -49,6 +49,7 @@ void simt_counters_pause(int paused);
 void simt_counters_fragment(const void* base, unsigned ldm, unsigned element_bytes, int rows, int cols, int store,
                             uintptr_t pc);
 void simt_counters_mma(uintptr_t pc, uint64_t flops);
+int simt_counters_skip_block(unsigned index);             // not one of the sampled blocks
 float simt_counters_fmaf(float a, float b, float c, uintptr_t pc);
 }
 
@@ -58,6 +59,7 @@ float simt_counters_fmaf(float a, float b, float c, uintptr_t pc);
 #define SIMT_BEGIN_BLOCK(threads) simt_counters_begin_block(threads)
 #define SIMT_AFTER_PASS() simt_counters_after_pass()
 #define SIMT_END_BLOCK() simt_counters_end_block()
+#define SIMT_SKIP_BLOCK(index) simt_counters_skip_block(index)
 #define SIMT_SHARED_RANGE(name) simt_counters_note_shared(&(name), sizeof(name))
 // WMMA loads and stores (include/mma.h) are not inlined, so that their return address names
 // the kernel's line; their element-by-element reads are not counted (SIMT_PAUSE), the model is.

@@ -212,6 +212,7 @@ static thread_local Scheduler sched;
 #define SIMT_END_BLOCK() ((void)0)
 #define SIMT_WMMA_FN
 #define SIMT_PAUSE(paused) ((void)0)
+#define SIMT_SKIP_BLOCK(index) false
 #define SIMT_FRAGMENT_ACCESS(p, ldm, bytes, rows, cols, store) ((void)0)
 #define SIMT_COUNT_MMA(flops) ((void)0)
 #endif
@@ -421,7 +422,9 @@ inline int launch(dim3 grid, dim3 block, size_t smem, std::function<void()> kern
         for (unsigned y = 0; y < grid.y; ++y)
             for (unsigned x = 0; x < grid.x; ++x) {
                 blockIdx = dim3(x, y, z);
-                if (!run_block(n, salt++)) return 1;
+                unsigned index = salt++;
+                if (SIMT_SKIP_BLOCK(index)) continue;
+                if (!run_block(n, index)) return 1;
             }
     return 0;
 }
