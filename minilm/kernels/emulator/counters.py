@@ -19,6 +19,11 @@ each request is scored:
 
 Off by default: without `counting()` the plain build runs, with no hooks compiled in.
 
+What is counted is what the CPU build executes. A float4 access stays one 16-byte access,
+but GCC does not merge adjacent scalar accesses the way NVCC may (four consecutive float
+reads of shared memory into one LDS.128): write vector accesses explicitly to have them
+counted, and compiled, as such. FFMA counts only explicit fmaf() calls.
+
 A GPU-sized launch is too slow to count whole on the CPU. `counting(sample_blocks=n)`
 runs only n of its blocks, spread over the grid, and scales every count by
 blocks / n: exact for a kernel whose blocks all do the same work (a GEMM with whole
