@@ -50,3 +50,11 @@ def test_compile_errors_are_reported(tmp_path, monkeypatch):
     monkeypatch.setattr(nvrtc, "KERNEL_DIR", str(tmp_path))
     with pytest.raises(RuntimeError, match="nope"):
         nvrtc.compile_report("broken", "sm_90")
+
+
+@pytest.mark.parametrize("arch", ["sm_80", "sm_90"])
+def test_tensor_core_gemm_keeps_two_blocks_per_sm(arch):
+    from minilm.kernels import hardware
+    for kernel, usage in nvrtc.compile_report("matmul_wmma", arch).items():
+        occupancy = hardware.occupancy(usage["registers"], usage["shared_bytes"], 256, arch)
+        assert occupancy.blocks_per_sm >= 2, (kernel, usage, occupancy)
