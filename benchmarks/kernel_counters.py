@@ -29,6 +29,7 @@ written as float4/float2 are counted as the GPU makes them.
 Needs g++ (the emulator); NVRTC (pip install 'minilm[nvrtc]') for the occupancy column.
 """
 import argparse
+import functools
 import os
 import sys
 import time
@@ -86,13 +87,17 @@ def count(run, sample_blocks=None):
 
 
 # ---------------------------------------------------------------- the cases: counts, flops, bytes
+@functools.lru_cache(maxsize=None)
+def gemm_at(variant, layout, k):
+    """The counts of one 256 x 256 x k product (4 whole tiles of 128 x 128)."""
+    a = random(k, 256) if layout == "tn" else random(256, k)
+    b = random(256, k) if layout == "nt" else random(k, 256)
+    return count(lambda: launch.matmul(a, b, "emu", ta=layout == "tn", tb=layout == "nt", variant=variant))
+
+
 def gemm(variant, M, N, K, layout="nn"):
     """C = op(A) op(B): counted at 256 x 256 and K = 256, 512, extrapolated in K, times the tiles."""
-    def at(k):
-        a = random(k, 256) if layout == "tn" else random(256, k)
-        b = random(256, k) if layout == "nt" else random(k, 256)
-        return count(lambda: launch.matmul(a, b, "emu", ta=layout == "tn", tb=layout == "nt", variant=variant))
-    low, high = at(256), at(512)
+    low, high = gemm_at(variant, layout, 256), gemm_at(variant, layout, 512)
     tiles = (M / 256) * (N / 256)
     slope = (K - 256) / 256
     launches = combine([(tiles * (1 - slope), low), (tiles * slope, high)])
@@ -174,6 +179,12 @@ def predict(launches, flops, compulsory_bytes, unit, gpu, usage):
                                  occ.blocks_per_sm if occ else 1, algorithm_flops=flops * share)
         rows.append((c, flops * share, occ, roof))
     return rows
+
+
+def predicted_seconds(case, gpu, usage=None):
+    """The roofline prediction of a case (a function above, called), all its launches together."""
+    launches, flops, compulsory, unit = case()
+    return sum(row[3].predicted_s for row in predict(launches, flops, compulsory, unit, gpu, usage or {}))
 
 
 def main(argv=None):
