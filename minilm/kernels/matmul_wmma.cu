@@ -130,6 +130,8 @@ union __align__(32) WmmaShared {
 };
 
 // Four consecutive floats from p, of which only the first `valid` lie inside the matrix.
+// (matmul.cu has the same helper: each .cu file is self-contained, because CuPy's compile
+// cache does not see a local #include, and an edited header would go unnoticed.)
 __device__ __forceinline__ float4 load4(const float* p, int valid, bool vector) {
     if (vector && valid >= 4) return *reinterpret_cast<const float4*>(p);
     float4 r = make_float4(0.f, 0.f, 0.f, 0.f);
