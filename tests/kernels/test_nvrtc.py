@@ -58,3 +58,12 @@ def test_tensor_core_gemm_keeps_two_blocks_per_sm(arch):
     for kernel, usage in nvrtc.compile_report("matmul_wmma", arch).items():
         occupancy = hardware.occupancy(usage["registers"], usage["shared_bytes"], 256, arch)
         assert occupancy.blocks_per_sm >= 2, (kernel, usage, occupancy)
+
+
+@pytest.mark.skipif(nvrtc.cuobjdump() is None, reason="cuobjdump absent: pip install 'minilm[nvrtc]'")
+def test_tensor_core_gemm_moves_float4s_through_global_and_shared_memory():
+    for kernel, instructions in nvrtc.disassemble(nvrtc.compile_cubin("matmul_wmma", "sm_90")[0]).items():
+        widths = nvrtc.memory_widths(instructions)
+        # the fast path: float4 loads from global memory, 16-byte (TF32) or 8-byte (bf16) staging stores
+        assert widths["LDG"].get(128, 0) > 0 and widths["STG"].get(128, 0) > 0, (kernel, widths)
+        assert widths["STS"].get(128 if "tf32" in kernel else 64, 0) > 0, (kernel, widths)
