@@ -176,7 +176,7 @@ def predict(launches, flops, compulsory_bytes, unit, gpu, usage):
                if c.kernel in usage else None)
         executed = c.mma_flops if unit != "fp32" else flops * share
         roof = hardware.roofline(gpu, unit, executed, compulsory_bytes * share, c, c.blocks,
-                                 occ.blocks_per_sm if occ else 1, algorithm_flops=flops * share)
+                                 algorithm_flops=flops * share)
         rows.append((c, flops * share, occ, roof))
     return rows
 

@@ -25,7 +25,8 @@ busiest of the machine's throughputs. With the emulator's counters (counters.py)
                 (an SM's L1/shared data path moves 128 bytes, one wavefront, per clock)
     predicted = max(t_compute, t_dram, t_l1) / grid_fill
 
-grid_fill < 1 when the grid does not fill the SMs evenly (a last, partial wave of blocks).
+grid_fill = (blocks / SMs) / ceil(blocks / SMs) < 1 when the blocks do not share out evenly:
+the busiest SM runs ceil(blocks / SMs) blocks' work, however many of them are resident at once.
 The attainable bound is the same roofline for a perfect kernel: the algorithm's flops at
 peak, its compulsory bytes at HBM bandwidth, nothing else. Both assume every unit overlaps
 perfectly, so a real kernel is slower; occupancy (not in the formula) says how well it can
@@ -98,7 +99,7 @@ class Roofline:
     ceilings: dict           # every ceiling, in seconds
 
 
-def roofline(gpu, unit, flops, compulsory_bytes, counts, blocks, blocks_per_sm, algorithm_flops=None):
+def roofline(gpu, unit, flops, compulsory_bytes, counts, blocks, algorithm_flops=None):
     """Predicted time of a launch with `counts` (counters.Counts) on `gpu`, and the attainable bound.
 
     unit: "fp32" (CUDA cores), "tf32" or "bf16" (tensor cores); flops: what the kernel executes
@@ -106,8 +107,7 @@ def roofline(gpu, unit, flops, compulsory_bytes, counts, blocks, blocks_per_sm, 
     """
     spec = GPUS[gpu]
     peak = spec[unit]
-    per_wave = spec["sms"] * max(1, blocks_per_sm)
-    waves = blocks / per_wave
+    waves = blocks / spec["sms"]
     grid_fill = waves / math.ceil(waves) if blocks else 1.0
     l1_wavefronts = (counts.global_load_sectors + counts.global_store_sectors) / 4 + \
         counts.shared_load_wavefronts + counts.shared_store_wavefronts

@@ -26,11 +26,11 @@ def test_sm_80_has_less_shared_memory():
 def test_roofline_takes_the_busiest_ceiling_and_the_partial_last_wave():
     counts = Counts(dict.fromkeys(COUNTER_NAMES, 0), global_load_sectors=4e9)
     spec = hardware.GPUS["H100 SXM"]
-    full = hardware.roofline("H100 SXM", "fp32", 0, 1e9, counts, blocks=2 * 132, blocks_per_sm=2)
+    full = hardware.roofline("H100 SXM", "fp32", 0, 1e9, counts, blocks=2 * 132)
     assert full.limiter == "l1/shared" and full.predicted_s == pytest.approx(1e9 / (132 * spec["clock_hz"]))
     assert full.bound_s == pytest.approx(1e9 / spec["hbm_bytes_per_s"])
-    half = hardware.roofline("H100 SXM", "fp32", 0, 1e9, counts, blocks=132, blocks_per_sm=2)
-    assert half.predicted_s == pytest.approx(2 * full.predicted_s)     # half the SMs' block slots idle
+    uneven = hardware.roofline("H100 SXM", "fp32", 0, 1e9, counts, blocks=3 * 66)
+    assert uneven.predicted_s == pytest.approx(full.predicted_s * 4 / 3)   # half the SMs run 2 blocks, half 1
 
 
 @pytest.mark.skipif(not nvrtc.available(), reason="NVRTC wheels absent: pip install 'minilm[nvrtc]'")
