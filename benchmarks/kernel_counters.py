@@ -25,7 +25,7 @@ adjacent scalar shared loads into one LDS.128 (matmul_blocked's inner loop), the
 counts four 4-byte requests, so its shared wavefronts and l1 time are overstated; accesses
 written as float4/float2 are counted as the GPU makes them.
 
-    python benchmarks/kernel_counters.py [--gpu "H200 SXM"] [--quick]
+    python benchmarks/kernel_counters.py [--gpu "H200 SXM"] [--quick] [--lines attention_forward]
 Needs g++ (the emulator); NVRTC (pip install 'minilm[nvrtc]') for the occupancy column.
 """
 import argparse
@@ -74,7 +74,7 @@ def combine(parts):
         for weight, counted in parts:
             for name in COUNTER_NAMES:
                 total[name] += weight * (counted[i][name] or 0)
-        total.kernel, total.block = first.kernel, first.block
+        total.kernel, total.block, total.counted = first.kernel, first.block, first
         total.blocks = sum(weight * np.prod(counted[i].grid) for weight, counted in parts)
         launches.append(total)
     return launches
@@ -187,10 +187,23 @@ def predicted_seconds(case, gpu, usage=None):
     return sum(row[3].predicted_s for row in predict(launches, flops, compulsory, unit, gpu, usage or {}))
 
 
+def print_lines(launch):
+    """Per source line of one counted launch (a sampled one scaled to its grid): where the traffic is."""
+    print(f"    {launch.kernel}, grid {launch.grid}, per line of its .cu file:")
+    print(f"    {'line':>6}{'ld req':>10}{'ld sectors':>12}{'st req':>10}{'st sectors':>12}{'shared req':>12}"
+          f"{'wavefronts':>12}{'ideal':>10}")
+    for line, c in launch.by_line().items():
+        print(f"    {line:>6}{c.global_load_requests:>10.0f}{c.global_load_sectors:>12.0f}{c.global_store_requests:>10.0f}"
+              f"{c.global_store_sectors:>12.0f}{c.shared_load_requests + c.shared_store_requests:>12.0f}"
+              f"{c.shared_load_wavefronts + c.shared_store_wavefronts:>12.0f}"
+              f"{c.shared_load_ideal + c.shared_store_ideal:>10.0f}")
+
+
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--gpu", default="H100 SXM", choices=sorted(hardware.GPUS))
     p.add_argument("--quick", action="store_true", help="smaller GEMM and attention, fewer layouts")
+    p.add_argument("--lines", metavar="KERNEL", help="also the counts of KERNEL per line of its .cu file")
     args = p.parse_args(argv)
     spec = hardware.GPUS[args.gpu]
     usage = resources(spec["arch"])
@@ -211,6 +224,9 @@ def main(argv=None):
             print(f"{name if i == 0 else '':<36}{c.kernel:<34}{c.sector_efficiency:>11.0%}{c.conflict_degree:>9.2f}x"
                   f"{useful / max(c.global_bytes, 1):>8.1f}  {occupancy:<26}{1e6 * roof.predicted_s:>14.1f}"
                   f"{1e6 * roof.bound_s:>10.1f}{roof.limiter:>11}")
+        for c, *_ in rows:
+            if c.kernel == args.lines:
+                print_lines(c.counted)
         if len(rows) > 1:
             print(f"{'':<36}{'all launches':<34}{'':>57}{1e6 * sum(r[3].predicted_s for r in rows):>14.1f}"
                   f"{1e6 * sum(r[3].bound_s for r in rows):>10.1f}")
