@@ -115,10 +115,11 @@ def predictor(dev, enabled):
     from minilm.kernels import hardware
     name = dev.xp.cuda.runtime.getDeviceProperties(0)["name"].decode() if dev.name == "cuda" else ""
     gpu = next((g for g in hardware.GPUS if g.split()[0] in name), "H100 SXM")
-    usage = kernel_counters.resources(hardware.GPUS[gpu]["arch"])
     print(f"predictions for {gpu} (from the emulator's counters and the roofline)", flush=True)
-    return lambda case: 1e3 * kernel_counters.predicted_seconds(lambda: getattr(kernel_counters, case[0])(*case[1:]),
-                                                                  gpu, usage)
+
+    def predict(case):                           # case: (function of kernel_counters, its arguments...)
+        return 1e3 * kernel_counters.predicted_seconds(lambda: getattr(kernel_counters, case[0])(*case[1:]), gpu)
+    return predict
 
 
 def run_tests(device):

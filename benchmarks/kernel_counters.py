@@ -193,8 +193,8 @@ def print_lines(launch):
     print(f"    {'line':>6}{'ld req':>10}{'ld sectors':>12}{'st req':>10}{'st sectors':>12}{'shared req':>12}"
           f"{'wavefronts':>12}{'ideal':>10}")
     for line, c in launch.by_line().items():
-        print(f"    {line:>6}{c.global_load_requests:>10.0f}{c.global_load_sectors:>12.0f}{c.global_store_requests:>10.0f}"
-              f"{c.global_store_sectors:>12.0f}{c.shared_load_requests + c.shared_store_requests:>12.0f}"
+        print(f"    {line:>6}{c.global_load_requests:>10.0f}{c.global_load_sectors:>12.0f}"
+              f"{c.global_store_requests:>10.0f}{c.global_store_sectors:>12.0f}{c.shared_load_requests + c.shared_store_requests:>12.0f}"
               f"{c.shared_load_wavefronts + c.shared_store_wavefronts:>12.0f}"
               f"{c.shared_load_ideal + c.shared_store_ideal:>10.0f}")
 

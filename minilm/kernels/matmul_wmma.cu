@@ -108,7 +108,10 @@ struct Bf16 {
     static constexpr int WK = 16, BK = 32, PAD_K = 8;
     static __device__ __forceinline__ Bf16x4 convert(float4 v) {
         Bf16x4 r;
-        r.x = __float2bfloat16(v.x); r.y = __float2bfloat16(v.y); r.z = __float2bfloat16(v.z); r.w = __float2bfloat16(v.w);
+        r.x = __float2bfloat16(v.x);
+        r.y = __float2bfloat16(v.y);
+        r.z = __float2bfloat16(v.z);
+        r.w = __float2bfloat16(v.w);
         return r;
     }
 };

@@ -142,7 +142,8 @@ def translate(source, filename, counting=False):
 def build(source, filename="kernel.cu", extra_flags=(), counting=False):
     """Compile (or take from the cache) the shared library for source; returns its path."""
     header = ""
-    for path in [HEADER, COUNTERS_HEADER, COUNTERS_SOURCE] + sorted(os.path.join(INCLUDE, name) for name in os.listdir(INCLUDE)):
+    includes = sorted(os.path.join(INCLUDE, name) for name in os.listdir(INCLUDE))
+    for path in [HEADER, COUNTERS_HEADER, COUNTERS_SOURCE] + includes:
         with open(path) as f:
             header += f.read()
     flags = FLAGS + list(extra_flags) + (COUNTING_FLAGS if counting else [])

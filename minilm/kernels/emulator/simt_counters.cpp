@@ -49,8 +49,8 @@ struct State {
     std::unordered_map<uint64_t, uint32_t> site_ids;         // (pc, sub, store, shared) -> index in site_list
     std::vector<std::vector<uint32_t>> occurrences;         // per thread, per site: times executed
     uint64_t totals[N_FIELDS] = {};
-    std::vector<std::vector<bool>> footprint;
-    std::vector<bool> sampled;                   // which blocks run (empty: all)    // per global array: which of its sectors the launch touched
+    std::vector<std::vector<bool>> footprint;    // per global array: which of its sectors the launch touched
+    std::vector<bool> sampled;                   // which blocks run (empty: all)
     std::unordered_map<uintptr_t, std::array<uint64_t, N_FIELDS>> sites;   // per instruction
 };
 
