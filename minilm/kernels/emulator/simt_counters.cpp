@@ -12,8 +12,6 @@
 #include <unordered_map>
 #include <vector>
 
-#include <unordered_map>
-
 namespace simt {
 namespace counters {
 
