@@ -29,6 +29,7 @@ extern "C" __global__ void transpose(const float* x, float* y, int padded) {
     __syncthreads();
     for (int c = 0; c < 32; ++c) y[c * 32 + t] = padded ? tile_padded[t][c] : tile[t][c];
 }
+extern "C" __global__ void fails(float* y) { assert(threadIdx.x != 3); y[threadIdx.x] = 1.f; }
 extern "C" __global__ void dot(const float* x, float* y, int n) {
     float acc = 0.f;
     for (int k = 0; k < n; ++k) acc = fmaf(x[k], 2.f, acc);
@@ -160,3 +161,13 @@ def test_a_sampled_launch_scales_the_counts_of_the_blocks_it_runs(module):
     for name in ("global_load_requests", "global_load_sectors", "global_store_bytes"):
         assert sampled[name] == pytest.approx(full[name])
     assert full.footprint_sectors == 2 * 64 * 4
+
+
+def test_a_failing_launch_is_reported_and_counting_goes_on(module):
+    with counting() as launches:
+        with pytest.raises(RuntimeError, match="assertion failed"):
+            module.get_function("fails")((1,), (32,), (np.zeros(32, np.float32),))
+        x, y = np.arange(32, dtype=np.float32), np.zeros(32, np.float32)
+        module.get_function("strided_copy")((1,), (32,), (x, y, np.int32(1)))
+    assert [c.kernel for c in launches] == ["strided_copy"]
+    assert (launches[0].global_load_requests, launches[0].global_load_sectors) == (1, 4)

@@ -31,6 +31,7 @@ tiles), an estimate otherwise (causal attention, ragged edges). The outputs are 
 incomplete: a sampled launch is for counting only.
 """
 import contextlib
+import shutil
 import subprocess
 
 import numpy as np
@@ -168,6 +169,9 @@ def source_lines(library, offsets, filename):
     """
     if not offsets:
         return []
+    if shutil.which("addr2line") is None:
+        raise RuntimeError("counts per source line need addr2line (GNU binutils): install binutils, "
+                           "or use the launch's totals")
     out = subprocess.run(["addr2line", "-i", "-a", "-e", library, *(hex(o - 1) for o in offsets)],
                          capture_output=True, text=True).stdout.splitlines()
     lines, frames = [], None
