@@ -19,14 +19,17 @@ block per SM stalls whenever that block waits at a barrier.
 The roofline (Williams, Waterman, Patterson, CACM 2009) bounds a kernel's time by the
 busiest of the machine's throughputs. With the emulator's counters (counters.py):
 
-    t_compute = flops / peak flops of the unit doing them (CUDA cores or tensor cores)
-    t_dram    = bytes that must come from or go to DRAM / HBM bandwidth
-    t_l1      = (32-byte global sectors / 4 + shared-memory wavefronts) / (SMs * clock)
+    t_compute = flops / peak flops of the unit doing them (CUDA cores or tensor cores) / grid_fill
+    t_l1      = (32-byte global sectors / 4 + shared-memory wavefronts) / (SMs * clock) / grid_fill
                 (an SM's L1/shared data path moves 128 bytes, one wavefront, per clock)
-    predicted = max(t_compute, t_dram, t_l1) / grid_fill
+    t_dram    = bytes that must come from or go to DRAM / HBM bandwidth
+    predicted = max(t_compute, t_l1, t_dram)
 
 grid_fill = (blocks / SMs) / ceil(blocks / SMs) < 1 when the blocks do not share out evenly:
 the busiest SM runs ceil(blocks / SMs) blocks' work, however many of them are resident at once.
+DRAM traffic is taken as the compulsory bytes (each operand read once, each result written
+once): it assumes the 50 MB L2 catches the re-reads between blocks, which the model does not
+simulate.
 The attainable bound is the same roofline for a perfect kernel: the algorithm's flops at
 peak, its compulsory bytes at HBM bandwidth, nothing else. Both assume every unit overlaps
 perfectly, so a real kernel is slower; occupancy (not in the formula) says how well it can
