@@ -7,15 +7,17 @@
 // .cu file with GCC's -fsanitize=thread instrumentation, which puts a call
 // __tsan_read4(address) (or 1/2/8/16 bytes, or a write) before each memory
 // access the optimised code still makes. No ThreadSanitizer runtime is linked:
-// those functions are defined below and record the access, if it falls in a
-// global array of the launch or in shared memory (locals on the fiber's stack
-// and the emulator's own data are ignored).
+// those functions are minilm's own (simt_counters.cpp, compiled apart without
+// the instrumentation) and record the access, if it falls in a global array of
+// the launch or in shared memory (locals on the fiber's stack and the
+// emulator's own data are ignored). A global address is taken relative to its
+// array, as if each array were its own 256-byte aligned cudaMalloc.
 //
 // What a GPU counts per warp, counted here the same way. The 32 lanes of a warp
 // execute one load instruction together: one *request*. The k-th time lane i
 // executes the instruction at address pc belongs to the same request as the
 // k-th time lane j does. So an access is keyed (warp, pc, k), and when a block
-// ends the accesses of each request are gathered:
+// ends (or the log grows long) the accesses of each request are gathered:
 //
 //   global memory  moves in 32-byte sectors: sectors = distinct 32-byte pieces
 //                  the lanes touch; useful bytes = distinct bytes they asked for.
