@@ -18,6 +18,13 @@ In order:
 It prints one table and writes it as JSON (--json). --tiny shrinks every size so that the
 emulator gets through it in seconds: then the numbers say nothing about speed, only that the
 script and every code path it drives run end to end.
+
+Beside each kernel's measured time it prints the time the roofline model predicts from the
+SIMT emulator's counters (benchmarks/kernel_counters.py, for the GPU's peaks in
+minilm/kernels/hardware.py): a lower bound that assumes perfect overlap, so measured /
+predicted says how far a kernel is from what its own memory traffic allows, and a first
+GPU run checks the model. Needs g++; on "emu" only with --predict (the prediction is for
+a GPU, not for the emulator's own time).
 """
 import argparse
 import json
@@ -99,6 +106,22 @@ def check(ok, what):
 
 
 # ---------------------------------------------------------------- 1. the GPU tests
+def predictor(dev, enabled):
+    """predict(case) -> predicted ms on this GPU (H100 SXM numbers on emu), or None if not wanted."""
+    if not enabled:
+        return lambda case: None
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    import kernel_counters
+    from minilm.kernels import hardware
+    name = dev.xp.cuda.runtime.getDeviceProperties(0)["name"].decode() if dev.name == "cuda" else ""
+    gpu = next((g for g in hardware.GPUS if g.split()[0] in name), "H100 SXM")
+    print(f"predictions for {gpu} (from the emulator's counters and the roofline)", flush=True)
+
+    def predict(case):                           # case: (function of kernel_counters, its arguments...)
+        return 1e3 * kernel_counters.predicted_seconds(lambda: getattr(kernel_counters, case[0])(*case[1:]), gpu)
+    return predict
+
+
 def run_tests(device):
     """pytest's summary line for the GPU tests (on "emu" they are collected and skip: no GPU)."""
     selection = ["tests", "-k", "cuda or gpu"] if device == "cuda" else ["tests/kernels/test_gpu.py"]
@@ -126,7 +149,7 @@ def gemm_within_error(c, a, b, unit):
     return bool(np.all(np.abs(c[rows] - a64 @ b64) <= bound))
 
 
-def gemm_rows(dev, sizes):
+def gemm_rows(dev, sizes, predict):
     xp, rows = dev.xp, []
     for n in sizes:
         a, b = dev.random(n, n), dev.random(n, n)
@@ -143,7 +166,8 @@ def gemm_rows(dev, sizes):
                 reference, ref_label = (lambda: xp.matmul(a, b)), f"matmul {'TF32' if in_tf32 else 'fp32'}"
             ref_ms = dev.time_ms(reference)
             set_library_tf32(xp, False)
-            rows.append({"section": "gemm", "name": f"{label} {n}^3", "ms": ms, "TFLOP/s": 2 * n**3 / ms / 1e9,
+            rows.append({"section": "gemm", "name": f"{label} {n}^3", "ms": ms,
+                         "predicted_ms": predict(("gemm", variant, n, n, n)), "TFLOP/s": 2 * n**3 / ms / 1e9,
                          "reference": ref_label, "reference_ms": ref_ms, "vs_reference": ref_ms / ms,
                          "ok": check(ok, f"GEMM {label} {n}")})
     return rows
@@ -161,7 +185,7 @@ def composed_attention(xp, q, k, v, do, scale):
     return o, (ds @ k, ds.transpose(0, 2, 1) @ q, p.transpose(0, 2, 1) @ do)
 
 
-def attention_rows(dev, shapes):
+def attention_rows(dev, shapes, predict):
     rows = []
     for BH, T, D in shapes:
         q, k, v, do = (dev.random(BH, T, D) for _ in range(4))
@@ -174,12 +198,13 @@ def attention_rows(dev, shapes):
         errors = [float(dev.xp.abs(x - y).max()) for x, y in zip((o, *grads), (o_ref, *grads_ref))]
         ms, ref_ms = dev.time_ms(fused), dev.time_ms(lambda: composed_attention(dev.xp, q, k, v, do, scale))
         rows.append({"section": "attention", "name": f"fwd+bwd ({BH}, {T}, {D}) causal", "ms": ms,
+                     "predicted_ms": predict(("attention", BH, T, D)),
                      "reference": "composed", "reference_ms": ref_ms, "vs_reference": ref_ms / ms,
                      "ok": check(max(errors) < 1e-3, f"attention T={T}: errors {errors}")})
     return rows
 
 
-def memory_bound_rows(dev, xent_shape, ln_shape):
+def memory_bound_rows(dev, xent_shape, ln_shape, predict):
     xp, rows = dev.xp, []
     N, V = xent_shape
     logits = dev.random(N, V)
@@ -193,6 +218,7 @@ def memory_bound_rows(dev, xent_shape, ln_shape):
     xent_errors = [float(xp.abs(loss - ref).max()), float(xp.abs(grad - grad_ref).max())]
     ms = dev.time_ms(lambda: launch.softmax_xent(logits, targets, ones, -100, 0.0, dev.name))
     rows.append({"section": "memory", "name": f"cross-entropy ({N}, {V})", "ms": ms,
+                 "predicted_ms": predict(("cross_entropy", N, V)),
                  "GB/s": 2 * N * V * 4 / ms / 1e6,                 # read the logits, write their gradient
                  "ok": check(max(xent_errors) < 1e-4, f"cross-entropy: errors (loss, gradient) {xent_errors}")})
     N, C = ln_shape
@@ -211,6 +237,7 @@ def memory_bound_rows(dev, xent_shape, ln_shape):
         launch.layernorm_backward(dy, x, w, mean, rstd, dev.name)
     ms = dev.time_ms(forward_backward)
     rows.append({"section": "memory", "name": f"layer norm fwd+bwd ({N}, {C})", "ms": ms,
+                 "predicted_ms": predict(("layer_norm", N, C)),
                  "GB/s": 5 * N * C * 4 / ms / 1e6,                 # x, y; then dy, x, dx
                  "ok": check(float(xp.abs(y - ref).max()) < 1e-4 and max(backward_errors) < 1e-4,
                              f"layer norm: backward errors (dx, dw, db) {backward_errors}")})
@@ -276,7 +303,8 @@ def training_rows(dev, iters, tiny):
 def print_table(rows, header):
     print(header)
     for r in rows:
-        numbers = [f"{k} {r[k]:.4g}" for k in ("ms", "TFLOP/s", "GB/s", "vs_reference", "seconds", "tokens/s")
+        numbers = [f"{k} {r[k]:.4g}" for k in ("ms", "predicted_ms", "TFLOP/s", "GB/s", "vs_reference", "seconds",
+                                                 "tokens/s")
                    if isinstance(r.get(k), float)]
         extra = f"  (vs {r['reference']})" if "reference" in r else ""
         print(f"{r['section']:<10}{r['name']:<44}{r.get('result', '  '.join(numbers))}{extra}  "
@@ -289,6 +317,8 @@ def main(argv=None):
     p.add_argument("--tiny", action="store_true", help="tiny sizes: checks the script runs, measures nothing")
     p.add_argument("--json", default=None, help="where to write the table (default gpu_acceptance-<device>.json)")
     p.add_argument("--skip-tests", action="store_true", help="leave out step 1 (pytest)")
+    p.add_argument("--predict", action=argparse.BooleanOptionalAction, default=None,
+                   help="roofline predictions beside the measured times (default: on for cuda, off for emu)")
     args = p.parse_args(argv)
     if args.device == "cuda" and not minilm.cuda_available():
         sys.exit("no CUDA device here (CuPy with a GPU: pip install 'minilm[gpu]'); "
@@ -301,9 +331,10 @@ def main(argv=None):
         gpu = "none (SIMT emulator on the CPU)"
     started = time.perf_counter()
     rows = [] if args.skip_tests else run_tests(args.device)
-    rows += gemm_rows(dev, SIZES["gemm"][pick])
-    rows += attention_rows(dev, SIZES["attention"][pick])
-    rows += memory_bound_rows(dev, SIZES["xent"][pick], SIZES["layernorm"][pick])
+    predict = predictor(dev, args.predict if args.predict is not None else args.device == "cuda")
+    rows += gemm_rows(dev, SIZES["gemm"][pick], predict)
+    rows += attention_rows(dev, SIZES["attention"][pick], predict)
+    rows += memory_bound_rows(dev, SIZES["xent"][pick], SIZES["layernorm"][pick], predict)
     rows += gpt_step_rows(dev, SIZES["gpt"][pick])
     rows += training_rows(dev, SIZES["train_iters"][pick], args.tiny)
     seconds = time.perf_counter() - started

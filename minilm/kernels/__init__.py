@@ -13,6 +13,11 @@ CPU SIMT emulator (kernels/emulator/), so the same launch code is tested on
 machines without a GPU. `set_enabled(False)` (switch.py) sends "cuda" back to
 the reference ops on CuPy/cuBLAS (and "emu" to NumPy), to compare the two.
 
+Without a GPU, the emulator also counts what a profiler would (emulator/counters.py:
+memory requests, 32-byte sectors, bank conflicts), hardware.py turns NVRTC's register
+and shared-memory figures into occupancy and the counts into a roofline time, and
+benchmarks/kernel_counters.py prints both for every kernel.
+
 Float32 products stay exact float32 by default, as in PyTorch;
 `set_float32_matmul_precision("high")` (PyTorch's name) lets them run on the
 TF32 tensor cores, "medium" on the bf16 ones. It applies to "cuda" and "emu";

@@ -32,6 +32,9 @@
 #define TILE_ROWS 32
 #define MAX_D 128
 #define PER_LANE (MAX_D / 32)
+// Row stride of a 32-row tile: one float more than a row, so that lane l reading row l of the
+// tile (the scores) hits bank (l + d) % 32, not all 32 lanes bank d % 32 (a 32-way conflict).
+#define TILE_LD (MAX_D + 1)
 #define NEG_INF __int_as_float(0xff800000)
 
 __device__ __forceinline__ float warp_max(float v) {
@@ -47,7 +50,7 @@ __device__ __forceinline__ float warp_sum(float v) {
 }
 
 // Copy rows [first, first + 32) of a (T, D) matrix into tile (zeros past T), all block threads helping.
-__device__ __forceinline__ void load_tile(float (*tile)[MAX_D], const float* src, int first, int T, int D) {
+__device__ __forceinline__ void load_tile(float (*tile)[TILE_LD], const float* src, int first, int T, int D) {
     for (int e = threadIdx.x; e < TILE_ROWS * D; e += WARPS * 32) {
         int r = e / D, d = e % D;
         tile[r][d] = first + r < T ? src[(long long)(first + r) * D + d] : 0.f;
@@ -63,7 +66,7 @@ __device__ __forceinline__ float dot(const float* a, const float* b, int D) {
 // acc[c] = decay * acc[c] + sum_j weights[j] * tile[j][d] over the lane's slice d = lane + 32 c of the
 // head dimension: a weighted sum of the tile's 32 rows (P V, dS K, P^T dO, dS^T Q).
 __device__ __forceinline__ void accumulate_rows(float* acc, float decay, const float* weights,
-                                                const float (*tile)[MAX_D], int lane, int D) {
+                                                const float (*tile)[TILE_LD], int lane, int D) {
 #pragma unroll
     for (int c = 0; c < PER_LANE; ++c) {
         int d = lane + 32 * c;
@@ -77,8 +80,8 @@ __device__ __forceinline__ void accumulate_rows(float* acc, float decay, const f
 extern "C" __global__ void __launch_bounds__(128) attention_forward(
         const float* q, const float* k, const float* v, float* o, float* lse,
         int T, int D, float scale, int causal) {
-    __shared__ float ks[TILE_ROWS][MAX_D];
-    __shared__ float vs[TILE_ROWS][MAX_D];
+    __shared__ float ks[TILE_ROWS][TILE_LD];
+    __shared__ float vs[TILE_ROWS][TILE_LD];
     __shared__ float qs[WARPS][MAX_D];
     __shared__ float ps[WARPS][TILE_ROWS];
     const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
@@ -135,8 +138,8 @@ extern "C" __global__ void __launch_bounds__(128) attention_backward_preprocess(
 extern "C" __global__ void __launch_bounds__(128) attention_backward_dkdv(
         const float* q, const float* k, const float* v, const float* dout, const float* lse, const float* delta,
         float* dk, float* dv, int T, int D, float scale, int causal) {
-    __shared__ float qs[TILE_ROWS][MAX_D];
-    __shared__ float dos[TILE_ROWS][MAX_D];
+    __shared__ float qs[TILE_ROWS][TILE_LD];
+    __shared__ float dos[TILE_ROWS][TILE_LD];
     __shared__ float kv[WARPS][2][MAX_D];
     __shared__ float ws[WARPS][2][TILE_ROWS];
     const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
@@ -189,8 +192,8 @@ extern "C" __global__ void __launch_bounds__(128) attention_backward_dkdv(
 extern "C" __global__ void __launch_bounds__(128) attention_backward_dq(
         const float* q, const float* k, const float* v, const float* dout, const float* lse, const float* delta,
         float* dq, int T, int D, float scale, int causal) {
-    __shared__ float ks[TILE_ROWS][MAX_D];
-    __shared__ float vs[TILE_ROWS][MAX_D];
+    __shared__ float ks[TILE_ROWS][TILE_LD];
+    __shared__ float vs[TILE_ROWS][TILE_LD];
     __shared__ float qd[WARPS][2][MAX_D];
     __shared__ float ws[WARPS][TILE_ROWS];
     const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;

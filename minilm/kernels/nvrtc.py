@@ -192,3 +192,22 @@ def hottest_loop_mix(instructions, by="FFMA"):
             best = counts | {"instructions": len(body)}
     return best
 
+
+
+MEMORY_OPCODES = ("LDG", "STG", "LDS", "STS", "LD", "ST")   # global, shared, generic (LD/ST)
+
+
+def memory_widths(instructions):
+    """{opcode: {bits: count}}: the memory instructions of a kernel by access width (32, 64, 128).
+
+    What the GPU compiler made of the source's loads and stores: LDG.E.128 is a float4 load,
+    LDS.128 four floats from shared memory in one instruction (NVCC merges adjacent aligned
+    scalar reads into it, which the emulator's counters, counting the CPU build, do not).
+    """
+    widths = {op: {} for op in MEMORY_OPCODES}
+    for _, text in instructions:
+        m = re.search(r"\b(LDG|STG|LDS|STS|LD|ST)((?:\.[A-Z0-9]+)*)(?=\s)", text)
+        if m:
+            bits = 128 if ".128" in m.group(2) else 64 if ".64" in m.group(2) else 32
+            widths[m.group(1)][bits] = widths[m.group(1)].get(bits, 0) + 1
+    return widths

@@ -6,6 +6,7 @@ import subprocess
 import sys
 
 import numpy as np
+import pytest
 
 import minilm
 
@@ -63,11 +64,26 @@ def test_operands_differ_so_a_wrong_backward_fails_validation(monkeypatch):
     if shutil.which("g++") is None:
         return
     dev = script.Device("emu", repeats=1)
-    assert all(row["ok"] for row in script.memory_bound_rows(dev, (32, 65), (64, 32)))
+    no_prediction = script.predictor(dev, False)
+    assert all(row["ok"] for row in script.memory_bound_rows(dev, (32, 65), (64, 32), no_prediction))
     backward = script.launch.layernorm_backward
     monkeypatch.setattr(script.launch, "layernorm_backward", lambda *a: tuple(1.01 * t for t in backward(*a)))
-    assert [row["ok"] for row in script.memory_bound_rows(dev, (32, 65), (64, 32))] == [True, False]
+    assert [row["ok"] for row in script.memory_bound_rows(dev, (32, 65), (64, 32), no_prediction)] == [True, False]
     monkeypatch.setattr(script.launch, "layernorm_backward", backward)
     xent = script.launch.softmax_xent
     monkeypatch.setattr(script.launch, "softmax_xent", lambda *a: (xent(*a)[0], 1.01 * xent(*a)[1]))
-    assert [row["ok"] for row in script.memory_bound_rows(dev, (32, 65), (64, 32))] == [False, True]
+    assert [row["ok"] for row in script.memory_bound_rows(dev, (32, 65), (64, 32), no_prediction)] == [False, True]
+
+
+def test_predicted_time_of_a_tensor_core_gemm_sits_between_its_bound_and_its_tiles():
+    if shutil.which("g++") is None:
+        return
+    script = load_script()
+    from minilm.kernels import hardware
+    predict = script.predictor(script.Device("emu", repeats=1), True)
+    n = 4096
+    ms = predict(("gemm", "tf32", n, n, n))
+    spec = hardware.GPUS["H100 SXM"]
+    assert 2 * n**3 / spec["tf32"] * 1e3 <= ms                    # never faster than the tensor cores' peak
+    assert ms < 10 * 2 * n**3 / spec["tf32"] * 1e3                # and this kernel's traffic is not 10x that
+    assert predict(("gemm", "tf32", 2 * n, n, n)) == pytest.approx(2 * ms, rel=0.05)   # twice the tiles

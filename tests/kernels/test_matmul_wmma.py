@@ -9,7 +9,7 @@ import pytest
 
 from minilm.bfloat16 import round_to_bfloat16
 from minilm.kernels import launch
-from minilm.kernels.emulator import set_schedule, set_wmma_layout
+from minilm.kernels.emulator import counting, set_schedule, set_wmma_layout
 from helpers import error_bound
 from test_matmul import operands, reference
 
@@ -73,3 +73,19 @@ def test_both_transposed_is_refused():
     a, b = operands(4, 4, 4, 1, 1)
     with pytest.raises(ValueError, match="NN, NT and TN"):
         launch.matmul(a, b, "emu", True, True, "tf32")
+
+
+@pytest.mark.parametrize("variant,depth", [("tf32", 8), ("bf16", 16)])
+@pytest.mark.parametrize("ta,tb", LAYOUTS)
+def test_whole_sectors_float4_requests_and_no_bank_conflicts(variant, depth, ta, tb):
+    a, b = operands(128, 128, 64, ta, tb)
+    with counting() as launches:
+        c = launch.matmul(a, b, "emu", ta, tb, variant)
+    check(c, a, b, ta, tb, variant)
+    counts = launches[0]
+    # every global load and store a float4 per lane: 512 bytes in 16 whole sectors per warp request
+    assert counts.efficiency("load") == 1.0 and counts.global_load_sectors == 16 * counts.global_load_requests
+    assert counts.efficiency("store") == 1.0 and counts.global_store_sectors == 16 * counts.global_store_requests
+    assert counts.global_load_bytes == 4 * 2 * 128 * 64 and counts.global_store_bytes == 4 * 128 * 128
+    assert counts.bank_conflicts == 0 and counts.shared_store_requests > 0
+    assert counts.mma == 8 * 8 * 64 // depth and counts.mma_flops == 2 * 128 * 128 * 64

@@ -1,7 +1,7 @@
 """Every kernel compiles with NVRTC for sm_80 and sm_90, spill-free and with no stack frame."""
 import pytest
 
-from minilm.kernels import nvrtc
+from minilm.kernels import hardware, nvrtc
 
 pytestmark = pytest.mark.skipif(not nvrtc.available(),
                                 reason="NVRTC wheels absent: pip install 'minilm[nvrtc]' (cuda-bindings, nvidia-cuda-nvrtc)")
@@ -24,6 +24,8 @@ def test_compiles_without_spills(name, arch):
         assert usage["spill_stores"] == 0 and usage["spill_loads"] == 0, (kernel, usage)
         assert usage["stack_bytes"] == 0, (kernel, usage)
         assert 0 < usage["registers"] <= 255 and usage["shared_bytes"] <= 48 * 1024, (kernel, usage)
+        if name == "matmul_wmma":                # registers and shared memory for two blocks of 256 per SM
+            assert hardware.occupancy(usage["registers"], usage["shared_bytes"], 256, arch).blocks_per_sm >= 2
 
 
 def test_register_blocked_gemm_fits_its_launch_bounds():
@@ -43,6 +45,10 @@ def test_tensor_core_gemm_runs_hmma_in_its_inner_loop(arch):
         assert mix["FFMA"] == 0, (kernel, mix)
         opcode = "HMMA.1684.F32.TF32" if "tf32" in kernel else "HMMA.16816.F32.BF16"
         assert any(opcode in text for _, text in instructions), kernel
+        # the fast path: float4 loads from global memory, 16-byte (TF32) or 8-byte (bf16) staging stores
+        widths = nvrtc.memory_widths(instructions)
+        assert widths["LDG"].get(128, 0) > 0 and widths["STG"].get(128, 0) > 0, (kernel, widths)
+        assert widths["STS"].get(128 if "tf32" in kernel else 64, 0) > 0, (kernel, widths)
 
 
 def test_compile_errors_are_reported(tmp_path, monkeypatch):
@@ -50,3 +56,4 @@ def test_compile_errors_are_reported(tmp_path, monkeypatch):
     monkeypatch.setattr(nvrtc, "KERNEL_DIR", str(tmp_path))
     with pytest.raises(RuntimeError, match="nope"):
         nvrtc.compile_report("broken", "sm_90")
+

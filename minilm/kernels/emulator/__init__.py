@@ -14,6 +14,11 @@ Arguments are checked as strictly as a GPU launch needs them: an array must
 be C-contiguous with exactly the pointee's dtype, and a scalar must be the
 NumPy type of the parameter (np.int32, np.float32): a Python int or float is
 refused, because CuPy would pass it as 64 bits and the kernel would read garbage.
+
+Counters (counters.py): inside `with counting() as launches:` every launch runs
+a second build of the module that counts its memory requests, sectors, bank
+conflicts, FFMA/MMA operations and barriers, and appends them to `launches`.
+Outside it the plain build runs, untouched.
 """
 import ctypes
 import hashlib
@@ -24,14 +29,25 @@ import tempfile
 
 import numpy as np
 
+from . import counters
+from .counters import LaunchCounters, counting  # noqa: F401
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 HEADER = os.path.join(HERE, "simt_cpu.h")
+COUNTERS_HEADER = os.path.join(HERE, "simt_counters.h")
+COUNTERS_SOURCE = os.path.join(HERE, "simt_counters.cpp")
 INCLUDE = os.path.join(HERE, "include")   # the emulator's <mma.h> (WMMA) and <cuda_bf16.h>
 FLAGS = ["-std=c++17", "-O2", "-shared", "-fPIC", "-pthread", "-fno-strict-aliasing", "-w", "-I", INCLUDE]
 BOUNDS = r"(?:__launch_bounds__\s*\([^)]*\)\s*)?"
 KERNEL = re.compile(r'extern\s+"C"\s+__global__\s+' + BOUNDS + r"void\s+" + BOUNDS + r"(\w+)\s*\(([^)]*)\)")
 DYNAMIC_SHARED = re.compile(r"extern\s+__shared__\s+(?:__align__\s*\(\s*\d+\s*\)\s*)?([\w\s]+?)\s+(\w+)\s*\[\s*\]\s*;")
 SCHEDULES = {"forward": 0, "reverse": 1, "shuffle": 2}
+# The counting build: every memory access calls a hook (GCC's ThreadSanitizer instrumentation,
+# without its runtime), -g for the source line of each instruction, and no vectoriser or
+# scalar replacement of aggregates, so that a float4 stays one 16-byte access and four floats four.
+COUNTING_FLAGS = ["-DSIMT_COUNTERS", "-fsanitize=thread", "-g", "-fno-tree-vectorize", "-fno-tree-slp-vectorize",
+                  "-fno-tree-sra", "-fno-ipa-sra"]
+STATIC_SHARED = re.compile(r"^(\s*__shared__\s[^;]*;)", re.M)
 
 # C type -> (NumPy dtype, ctypes type) for scalars and pointees
 C_TYPES = {
@@ -90,9 +106,28 @@ def parse_kernels(source):
             for name, params in KERNEL.findall(source)}
 
 
-def translate(source, filename):
+def register_static_shared(source):
+    """Each static __shared__ declaration followed by SIMT_SHARED_RANGE(name) for each name it declares,
+    on the same line, so the counters know which addresses are shared memory."""
+    def add(match):
+        declaration = match.group(1)
+        names, depth, part = [], 0, ""
+        for ch in declaration[declaration.index("__shared__") + 10:-1] + ",":
+            depth += (ch in "[(<") - (ch in "])>")
+            if ch == "," and depth == 0:
+                names += re.findall(r"(\w+)\s*(?=[\[=]|$)", part.strip())[:1]
+                part = ""
+            else:
+                part += ch
+        return declaration + "".join(f" SIMT_SHARED_RANGE({name});" for name in names)
+    return STATIC_SHARED.sub(add, source)
+
+
+def translate(source, filename, counting=False):
     """The .cu source with dynamic shared memory declarations rewritten and launch wrappers added."""
     body = DYNAMIC_SHARED.sub(lambda m: f"SIMT_DYN_SHARED({m.group(1).strip()}, {m.group(2)});", source)
+    if counting:
+        body = register_static_shared(body)
     wrappers = []
     for name, params in parse_kernels(source).items():
         decls = "".join(f", {p.declaration()}" for p in params)
@@ -104,43 +139,47 @@ def translate(source, filename):
     return f'#line 1 "{filename}"\n{body}\n#line 1 "<minilm launch wrappers>"\n' + "\n".join(wrappers)
 
 
-def build(source, filename="kernel.cu", extra_flags=()):
+def build(source, filename="kernel.cu", extra_flags=(), counting=False):
     """Compile (or take from the cache) the shared library for source; returns its path."""
     header = ""
-    for path in [HEADER] + sorted(os.path.join(INCLUDE, name) for name in os.listdir(INCLUDE)):
+    includes = sorted(os.path.join(INCLUDE, name) for name in os.listdir(INCLUDE))
+    for path in [HEADER, COUNTERS_HEADER, COUNTERS_SOURCE] + includes:
         with open(path) as f:
             header += f.read()
-    flags = FLAGS + list(extra_flags)
+    flags = FLAGS + list(extra_flags) + (COUNTING_FLAGS if counting else [])
     key = hashlib.sha256("\0".join([source, header, filename, *flags]).encode()).hexdigest()[:24]
     lib = os.path.join(cache_dir(), f"{os.path.splitext(os.path.basename(filename))[0]}-{key}.so")
     if os.path.exists(lib):
         return lib
     folder = cache_dir()
     with tempfile.NamedTemporaryFile("w", suffix=".cpp", dir=folder, delete=False) as f:
-        f.write(translate(source, filename))
+        f.write(translate(source, filename, counting))
         cpp = f.name
-    tmp_lib = cpp[:-4] + ".so"
+    tmp_lib, obj, counters_obj = cpp[:-4] + ".so", cpp[:-4] + ".o", cpp[:-4] + "-counters.o"
+    # Counting: the instrumented kernel and the plain counters (simt_counters.cpp) compiled
+    # apart, then linked without the driver's ThreadSanitizer runtime.
+    steps = ([["g++", *flags, "-c", "-include", HEADER, cpp, "-o", obj],
+              ["g++", *FLAGS, "-c", COUNTERS_SOURCE, "-o", counters_obj],
+              ["g++", *FLAGS, obj, counters_obj, "-o", tmp_lib, "-ldl"]]
+             if counting else [["g++", *flags, "-include", HEADER, cpp, "-o", tmp_lib]])
     try:
-        result = subprocess.run(["g++", *flags, "-include", HEADER, cpp, "-o", tmp_lib],
-                                capture_output=True, text=True)
-        if result.returncode != 0:
-            raise RuntimeError(f"compiling {filename} for the emulator failed:\n{result.stderr[-4000:]}")
+        for command in steps:
+            result = subprocess.run(command, capture_output=True, text=True)
+            if result.returncode != 0:
+                raise RuntimeError(f"compiling {filename} for the emulator failed:\n{result.stderr[-4000:]}")
         os.replace(tmp_lib, lib)      # atomic: parallel test workers never see half a library
     finally:
-        for path in (cpp, tmp_lib):
+        for path in (cpp, tmp_lib, obj, counters_obj):
             if os.path.exists(path):
                 os.remove(path)
     return lib
 
 
 class Kernel:
-    def __init__(self, library, name, params):
-        self.name, self.params = name, params
-        self.library = library
-        self.launcher = getattr(library, f"launch_{name}")
-        self.launcher.restype = ctypes.c_int
-        self.launcher.argtypes = [ctypes.c_uint] * 6 + [ctypes.c_ulong] + [
-            ctypes.c_void_p if p.pointer else p.ctype for p in params]
+    def __init__(self, module, name, params):
+        self.name, self.params, self.module = name, params, module
+        self.library = module.library
+        self.launcher = _launcher(self.library, name, params)
 
     def _convert(self, param, value, index):
         if param.pointer:
@@ -167,17 +206,60 @@ class Kernel:
         for i in poison:
             args[i][...] = np.nan
         converted = [self._convert(p, a, i) for i, (p, a) in enumerate(zip(self.params, args))]
+        if counters.active():
+            return self._counted(grid, block, shared_mem, args, converted)
+        self._run(self.library, self.launcher, grid, block, shared_mem, converted)
+
+    def _run(self, library, launcher, grid, block, shared_mem, converted):
         mode, seed = _schedule
-        self.library.simt_set_schedule(SCHEDULES[mode], seed)
-        self.library.simt_set_wmma_layout(_wmma_layout_seed)
-        if self.launcher(*grid, *block, int(shared_mem), *converted) != 0:
-            message = ctypes.string_at(self.library.simt_last_error()).decode()
+        library.simt_set_schedule(SCHEDULES[mode], seed)
+        library.simt_set_wmma_layout(_wmma_layout_seed)
+        if launcher(*grid, *block, int(shared_mem), *converted) != 0:
+            message = ctypes.string_at(library.simt_last_error()).decode()
             raise RuntimeError(f"kernel {self.name} failed: {message}")
+
+    def _counted(self, grid, block, shared_mem, args, converted):
+        """Launch the counting build; its counts go to the list of the active counting()."""
+        library, path = self.module.counting_library()
+        arrays = [a for p, a in zip(self.params, args) if p.pointer]
+        ranges = (ctypes.c_uint64 * (2 * len(arrays) or 1))(*[v for a in arrays for v in (a.ctypes.data, a.nbytes)])
+        blocks = grid[0] * grid[1] * grid[2]
+        chosen = counters.sample(blocks)
+        sampled = None if chosen is None else chosen.ctypes.data
+        library.simt_counters_begin(ranges, len(arrays), sampled, blocks)
+        try:
+            self._run(library, _launcher(library, self.name, self.params), grid, block, shared_mem, converted)
+        finally:
+            totals = (ctypes.c_uint64 * len(counters.COUNTER_NAMES))()
+            n_sites = library.simt_counters_end(totals)
+        rows = (ctypes.c_uint64 * (n_sites * (1 + len(totals)) or 1))()
+        library.simt_counters_sites(rows)
+        width = 1 + len(totals)
+        sites = [(rows[i * width], list(rows[i * width + 1:(i + 1) * width])) for i in range(n_sites)]
+        scale = 1 if chosen is None else blocks / int(chosen.sum())
+        counters._launches.append(LaunchCounters(self.name, grid, block, list(totals), sites, path,
+                                                 self.module.filename, scale))
+
+
+def _launcher(library, name, params):
+    launcher = getattr(library, f"launch_{name}")
+    launcher.restype = ctypes.c_int
+    launcher.argtypes = [ctypes.c_uint] * 6 + [ctypes.c_ulong] + [
+        ctypes.c_void_p if p.pointer else p.ctype for p in params]
+    return launcher
 
 
 def _dim3(d):
     d = tuple(d) if isinstance(d, (tuple, list)) else (d,)
     return tuple(int(x) for x in d) + (1,) * (3 - len(d))
+
+
+def _load(path):
+    library = ctypes.CDLL(path)
+    library.simt_last_error.restype = ctypes.c_void_p
+    library.simt_set_schedule.argtypes = [ctypes.c_int, ctypes.c_uint]
+    library.simt_set_wmma_layout.argtypes = [ctypes.c_uint]
+    return library
 
 
 class RawModule:
@@ -191,16 +273,25 @@ class RawModule:
                 code = f.read()
         self.filename = os.path.abspath(path) if path else "<source>"
         self.kernels = parse_kernels(code)
-        self.library = ctypes.CDLL(build(code, self.filename, extra_flags))
-        self.library.simt_last_error.restype = ctypes.c_void_p
-        self.library.simt_set_schedule.argtypes = [ctypes.c_int, ctypes.c_uint]
-        self.library.simt_set_wmma_layout.argtypes = [ctypes.c_uint]
+        self._code, self._extra_flags, self._counting = code, extra_flags, None
+        self.library = _load(build(code, self.filename, extra_flags))
         self._functions = {}
+
+    def counting_library(self):
+        """(library, path) of the counting build of this module, built on first use."""
+        if self._counting is None:
+            path = build(self._code, self.filename, self._extra_flags, counting=True)
+            library = _load(path)
+            library.simt_counters_begin.argtypes = [ctypes.c_void_p, ctypes.c_int, ctypes.c_void_p, ctypes.c_size_t]
+            library.simt_counters_end.argtypes = [ctypes.c_void_p]
+            library.simt_counters_sites.argtypes = [ctypes.c_void_p]
+            self._counting = (library, path)
+        return self._counting
 
     def get_function(self, name):
         if name not in self.kernels:
             raise AttributeError(f"no extern \"C\" __global__ kernel named {name!r} in {self.filename}; "
                                  f"kernels: {sorted(self.kernels)}")
         if name not in self._functions:
-            self._functions[name] = Kernel(self.library, name, self.kernels[name])
+            self._functions[name] = Kernel(self, name, self.kernels[name])
         return self._functions[name]

@@ -37,6 +37,11 @@
 //   * assert() and __trap() end the launch with an error message, and the
 //     Python side raises it, instead of killing the process.
 //
+// Counters: built with -DSIMT_COUNTERS, the emulator also counts what a GPU
+// profiler would (memory requests, 32-byte sectors, shared-memory bank
+// conflicts, FFMA/MMA, barriers): see simt_counters.h. Without it, the hooks
+// below compile to nothing.
+//
 // Not emulated: lock-step warps (code that relies on implicit warp synchrony
 // without __syncwarp is wrong on current GPUs anyway), the memory model of
 // concurrent blocks (blocks never overlap here), partial shuffle masks.
@@ -192,6 +197,28 @@ struct Scheduler {
 
 static thread_local Scheduler sched;
 
+}  // namespace simt
+
+// Memory-traffic counters (simt_counters.h) exist only in the counting build; in the plain
+// build these hooks are empty, so the emulator runs exactly as without them.
+#ifdef SIMT_COUNTERS
+#include "simt_counters.h"
+#else
+#define SIMT_RECORDING(on) ((void)0)
+#define SIMT_COUNT_BARRIER() ((void)0)
+#define SIMT_BEGIN_LAUNCH(threads) ((void)0)
+#define SIMT_BEGIN_BLOCK(threads) ((void)0)
+#define SIMT_AFTER_PASS() ((void)0)
+#define SIMT_END_BLOCK() ((void)0)
+#define SIMT_WMMA_FN
+#define SIMT_PAUSE(paused) ((void)0)
+#define SIMT_SKIP_BLOCK(index) false
+#define SIMT_FRAGMENT_ACCESS(p, ldm, bytes, rows, cols, store) ((void)0)
+#define SIMT_COUNT_MMA(flops) ((void)0)
+#endif
+
+namespace simt {
+
 inline std::string where() {
     char buf[160];
     snprintf(buf, sizeof buf, " [block (%u,%u,%u) thread (%u,%u,%u)]", blockIdx.x, blockIdx.y, blockIdx.z,
@@ -258,7 +285,9 @@ inline void init_fiber(Fiber& f, unsigned linear) {
 inline void run_fiber(Fiber& f) {
     sched.current = &f;
     set_thread_index(f.linear);
+    SIMT_RECORDING(true);
     simt_switch(&sched.main_sp, f.sp);
+    SIMT_RECORDING(false);
 }
 
 // After every runnable fiber has run: release a barrier or warp operation that
@@ -325,6 +354,7 @@ inline bool release(Fiber* fs, unsigned n) {
             return false;
         }
         sched.barrier_result = count;
+        SIMT_COUNT_BARRIER();
         for (unsigned i = 0; i < n; ++i) if (fs[i].state == AT_BLOCK_BARRIER) fs[i].state = READY;
         return true;
     }
@@ -348,6 +378,7 @@ inline std::vector<unsigned> run_order(unsigned n, unsigned salt) {
 inline bool run_block(unsigned n, unsigned salt) {
     auto& fs = sched.fibers;
     for (unsigned i = 0; i < n; ++i) init_fiber(fs[i], i);
+    SIMT_BEGIN_BLOCK(n);
     std::fill(sched.dyn_smem.begin(), sched.dyn_smem.end(), 0xFF);   // NaN-poisoned shared memory
     unsigned pass = 0;
     for (;;) {
@@ -359,8 +390,12 @@ inline bool run_block(unsigned n, unsigned salt) {
             }
             alive |= fs[i].state != EXITED;
         }
-        if (!alive) return true;
+        if (!alive) {
+            SIMT_END_BLOCK();
+            return true;
+        }
         if (!release(fs.data(), n)) return false;
+        SIMT_AFTER_PASS();
     }
 }
 
@@ -379,6 +414,7 @@ inline int launch(dim3 grid, dim3 block, size_t smem, std::function<void()> kern
     sched.dyn_smem.assign(smem + 16, 0xFF);
     sched.warp_scratch.assign((n + 31) / 32 * kWarpScratchFloats, __builtin_nanf(""));
     sched.kernel = std::move(kernel);
+    SIMT_BEGIN_LAUNCH(n);
     gridDim = grid;
     blockDim = block;
     unsigned salt = 0;
@@ -386,7 +422,9 @@ inline int launch(dim3 grid, dim3 block, size_t smem, std::function<void()> kern
         for (unsigned y = 0; y < grid.y; ++y)
             for (unsigned x = 0; x < grid.x; ++x) {
                 blockIdx = dim3(x, y, z);
-                if (!run_block(n, salt++)) return 1;
+                unsigned index = salt++;
+                if (SIMT_SKIP_BLOCK(index)) continue;
+                if (!run_block(n, index)) return 1;
             }
     return 0;
 }

@@ -30,6 +30,9 @@
 // synchronise the warp first, so a tile written by other lanes without a
 // __syncwarp or __syncthreads in between is read stale, as it could be on a GPU.
 //
+// With the emulator's counters on (simt_counters.h), loads and stores are counted as
+// the mma.sync fragment layout would make them, and each mma_sync as one warp MMA.
+//
 // Only the shapes minilm uses: m16n16k8 with precision::tf32 and m16n16k16
 // with __nv_bfloat16, both accumulating in float.
 #pragma once
@@ -109,13 +112,16 @@ inline void check_tile_pointer(const void* p, unsigned ldm, size_t element_bytes
 }
 
 template <class F, class E>
-inline void load(F& f, const E* p, unsigned ldm, bool col_major) {
+SIMT_WMMA_FN inline void load(F& f, const E* p, unsigned ldm, bool col_major) {
     check_tile_pointer(p, ldm, sizeof(E), "load_matrix_sync");
+    SIMT_FRAGMENT_ACCESS(p, ldm, sizeof(E), col_major ? F::cols : F::rows, col_major ? F::rows : F::cols, false);
+    SIMT_PAUSE(1);
     const int* map = lane_map(F::kind, F::rows * F::cols);
     for (int i = 0; i < F::num_elements; ++i) {
         int r = map[i] / F::cols, c = map[i] % F::cols;
         f.x[i] = col_major ? p[(size_t)c * ldm + r] : p[(size_t)r * ldm + c];
     }
+    SIMT_PAUSE(0);
     simt::warp_collective(&kLoadSite, "load_matrix_sync");
 }
 
@@ -156,20 +162,25 @@ inline void load_matrix_sync(fragment<accumulator, M, N, K, float>& f, const flo
 }
 
 template <int M, int N, int K>
-inline void store_matrix_sync(float* p, const fragment<accumulator, M, N, K, float>& f, unsigned ldm, layout_t layout) {
+SIMT_WMMA_FN inline void store_matrix_sync(float* p, const fragment<accumulator, M, N, K, float>& f, unsigned ldm,
+                                           layout_t layout) {
     typedef fragment<accumulator, M, N, K, float> F;
     simt_wmma::check_tile_pointer(p, ldm, sizeof(float), "store_matrix_sync");
+    SIMT_FRAGMENT_ACCESS(p, ldm, sizeof(float), M, N, true);
+    SIMT_PAUSE(1);
     const int* map = simt_wmma::lane_map(F::kind, M * N);
     for (int i = 0; i < F::num_elements; ++i) {
         int r = map[i] / N, c = map[i] % N;
         p[layout == mem_col_major ? (size_t)c * ldm + r : (size_t)r * ldm + c] = f.x[i];
     }
+    SIMT_PAUSE(0);
     simt::warp_collective(&simt_wmma::kStoreSite, "store_matrix_sync");
 }
 
 template <int M, int N, int K, class T, class LA, class LB>
-inline void mma_sync(fragment<accumulator, M, N, K, float>& d, const fragment<matrix_a, M, N, K, T, LA>& a,
+SIMT_WMMA_FN inline void mma_sync(fragment<accumulator, M, N, K, float>& d, const fragment<matrix_a, M, N, K, T, LA>& a,
                      const fragment<matrix_b, M, N, K, T, LB>& b, const fragment<accumulator, M, N, K, float>& c) {
+    SIMT_COUNT_MMA(2 * M * N * K);
     float* A = simt::warp_scratch();          // M x K
     float* B = A + 256;                       // K x N
     float* C = B + 256;                       // M x N
@@ -181,7 +192,7 @@ inline void mma_sync(fragment<accumulator, M, N, K, float>& d, const fragment<ma
     for (int i = 0; i < d.num_elements; ++i) {
         int r = map[i] / N, col = map[i] % N;
         float acc = C[map[i]];
-        for (int k = 0; k < K; ++k) acc = fmaf(A[r * K + k], B[k * N + col], acc);
+        for (int k = 0; k < K; ++k) acc = (fmaf)(A[r * K + k], B[k * N + col], acc);
         d.x[i] = acc;
     }
     simt::warp_collective(&simt_wmma::kMmaOutSite, "mma_sync");   // nobody refills the scratch before all have read
