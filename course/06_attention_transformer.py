@@ -116,9 +116,10 @@ fig = plot_attention(maps, [c if c != "\n" else "\\n" for c in line])
 show(fig, "06_attention_maps")
 
 # %% [markdown]
-# Every row sums to 1 and nothing lies above the diagonal: a query never sees the future. After a few
-# hundred steps, some heads look mostly at the previous character or two, others spread over the
-# current word: the beginnings of spelling.
+# Every row sums to 1 and nothing lies above the diagonal: a query never sees the future. After 400 steps
+# the first layer's heads look mostly at the current and the previous one or two characters (a learned
+# n-gram), while some heads of the second layer fix on the line break or on the space before the current
+# word: where the word, or the line, began.
 #
 # ## 4. The Llama changes
 #
