@@ -4,6 +4,7 @@
     steps = 30 if FAST else 2000          # MINILM_COURSE_FAST=1: every lesson in seconds (the tests)
     check(1)                              # lesson 1's checks on course/exercises/01_*.py, with hints
     show(fig, "losses")                   # inline in Jupyter; a file with MINILM_COURSE_PICTURES=dir
+    word2vec = example("word2vec")        # examples/word2vec.py as a module: a lesson reuses, never copies
 
 DEVICE is `cpu` unless the lesson runs as a script with `--device cuda` (or `emu`), or
 MINILM_COURSE_DEVICE says otherwise. The `minilm course` command (minilm/cli/course.py) lists the
@@ -13,7 +14,7 @@ import os
 import sys
 
 from .checking import run_checks, report
-from .lessons import course_dir, lesson_path, lesson_title
+from .lessons import course_dir, lesson_path, lesson_title, load_module
 
 FAST = os.environ.get("MINILM_COURSE_FAST") == "1"
 
@@ -57,3 +58,12 @@ def show(fig, name):
     elif not folder:
         print(f"(picture {name!r}: open the notebook, or set MINILM_COURSE_PICTURES=folder to save it)")
     plt.close(fig)
+
+
+def example(name):
+    """examples/NAME.py of this checkout, imported as a module (its folder on sys.path, since an example
+    may import another: glove.py uses word2vec.py's functions)."""
+    folder = str(course_dir().parent / "examples")
+    if folder not in sys.path:
+        sys.path.insert(0, folder)
+    return load_module(os.path.join(folder, f"{name}.py"), name)
