@@ -24,8 +24,9 @@ def check_sgns_loss_and_grad(ex):
 
 check_sgns_loss_and_grad.hint = ("positive = sum(v * u, -1), negative = einsum('bkd,bd->bk', u_neg, v); dloss/dv = "
                                  "((sigmoid(positive) - 1)[:, None] * u + einsum('bk,bkd->bd', sigmoid(negative), u_neg)) / B")
-check_sgns_loss_and_grad.hint_zh = ("positive = sum(v * u, -1)，negative = einsum('bkd,bd->bk', u_neg, v)；dloss/dv = "
-                                    "((sigmoid(positive) - 1)[:, None] * u + einsum('bk,bkd->bd', sigmoid(negative), u_neg)) / B")
+check_sgns_loss_and_grad.hint_zh = ("先算正样本的点积 positive = sum(v * u, -1) 和负样本的点积 negative = einsum('bkd,bd->bk', "
+                                    "u_neg, v)；梯度 dloss/dv = ((sigmoid(positive) - 1)[:, None] * u + "
+                                    "einsum('bk,bkd->bd', sigmoid(negative), u_neg)) / B")
 
 
 def check_cooccurrence_matrix(ex):
