@@ -67,3 +67,23 @@ def example(name):
     if folder not in sys.path:
         sys.path.insert(0, folder)
     return load_module(os.path.join(folder, f"{name}.py"), name)
+
+
+CJK_FONTS = ("Noto Sans CJK SC", "Noto Sans SC", "Source Han Sans SC", "PingFang SC", "Microsoft YaHei", "SimHei",
+             "WenQuanYi Zen Hei", "Heiti SC", "Arial Unicode MS")
+
+
+def use_cjk_font():
+    """Draw Chinese characters with the first installed font that has them (else they are boxes, quietly).
+    Returns the font's name, or None."""
+    import warnings
+
+    import matplotlib.pyplot as plt
+    from matplotlib import font_manager
+    installed = {f.name for f in font_manager.fontManager.ttflist}
+    found = next((name for name in CJK_FONTS if name in installed), None)
+    if found:
+        plt.rcParams["font.family"] = [found, "DejaVu Sans"]
+    else:
+        warnings.filterwarnings("ignore", message="Glyph .* missing from font")
+    return found
