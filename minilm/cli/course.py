@@ -8,6 +8,8 @@
 `check` exits 0 when every check passes, 1 when one fails (like a test runner), 2 on a wrong
 lesson number. The lessons live in course/ (English) and course/zh/ (Simplified Chinese).
 """
+import unicodedata
+
 from ..course.build import build_notebook, execute_notebook, lesson_files
 from ..course.checking import report, run_checks
 from ..course.lessons import LANGUAGES, course_dir, lesson_path, lesson_title, lessons
@@ -28,15 +30,25 @@ def list_lessons(argv):
     p.add_argument("--lang", choices=LANGUAGES, default="en", help="the titles' language")
     args = p.parse_args(argv)
     folder = course_dir()
-    print(f"the course in {folder} (notebooks: minilm course build; checks: minilm course check N)")
+    zh = args.lang == "zh"
+    print(f"课程位于 {folder}（生成 notebook：minilm course build；检查练习：minilm course check N）" if zh else
+          f"the course in {folder} (notebooks: minilm course build; checks: minilm course check N)")
     for number in lessons(folder):
         path = lesson_path(number, args.lang, folder)
         title = lesson_title(path if path.exists() else lesson_path(number, "en", folder))
         results = run_checks(number, folder=folder)
         passed = sum(r.passed for r in results)
-        done = "done" if passed == len(results) else f"{passed}/{len(results)} exercises pass"
-        print(f"  {number:2d}  {title:<58} {done}")
+        if passed == len(results):
+            status = "全部完成" if zh else "done"
+        else:
+            status = f"通过 {passed}/{len(results)} 道练习" if zh else f"{passed}/{len(results)} exercises pass"
+        print(f"  {number:2d}  {title}{' ' * (58 - display_width(title))} {status}")
     return 0
+
+
+def display_width(text):
+    """Columns a terminal gives text: two for each wide (CJK) character."""
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
 
 
 def build(argv):

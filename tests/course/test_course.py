@@ -99,9 +99,9 @@ def test_three_notebooks_run_in_a_jupyter_kernel(tmp_path, monkeypatch):
         assert images, f"{source.name}: no picture in the executed notebook"
 
 
-def run_minilm(*args):
-    return subprocess.run([sys.executable, "-m", "minilm", "course", *args], env=FAST_ENV,
-                          capture_output=True, text=True, timeout=120)
+def run_minilm(*args, **env):
+    return subprocess.run([sys.executable, "-m", "minilm", "course", *args], env={**FAST_ENV, **env},
+                          capture_output=True, text=True, timeout=300)
 
 
 def test_minilm_course_lists_the_lessons_with_their_status():
@@ -109,6 +109,9 @@ def test_minilm_course_lists_the_lessons_with_their_status():
     assert done.returncode == 0, done.stderr
     for number in LESSONS:
         assert re.search(rf"^\s+{number}\s+\S.*0/\d exercises pass$", done.stdout, re.M), done.stdout
+    solved = run_minilm("--lang", "zh", MINILM_COURSE_SOLUTIONS="1")     # as if every exercise were written
+    assert solved.returncode == 0, solved.stderr
+    assert solved.stdout.count("全部完成") == len(LESSONS), solved.stdout
 
 
 def test_minilm_course_check_prints_each_failure_with_a_hint():
