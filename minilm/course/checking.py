@@ -41,8 +41,8 @@ def expect_close(got, want, what, hint, atol=1e-6, rtol=1e-5):
     bad = ~(error <= atol + rtol * np.abs(want))   # a nan is bad too
     if bad.any():
         at = np.unravel_index(int(np.argmax(bad)), want.shape) if want.ndim else ()
-        raise CheckFailed(f"{what}: at index {tuple(int(i) for i in at)} expected {want[at]:.6g}, "
-                          f"got {got[at]:.6g}", hint)
+        where = f" at index {tuple(int(i) for i in at)}" if want.ndim else ""
+        raise CheckFailed(f"{what}:{where} expected {want[at]:.6g}, got {got[at]:.6g}", hint)
 
 
 def expect(condition, message, hint):
