@@ -8,9 +8,10 @@ sacrebleu's corpus BLEU on Chinese characters (tokenize="zh") and chrF against t
 
     python examples/translate.py [--epochs 20] [--beam 4] [--device cpu]
 
-A few thousand sentences teach a small model common words and short patterns, not Chinese: expect a
-BLEU in the low tens, translations of the easy sentences that are close or right, and fluent-looking
-but wrong ones for the rest. sacrebleu comes with the `course` extra (pip install -e '.[course]').
+A few thousand sentences teach a small model the shape of a Chinese sentence and its frequent words,
+not translation: its output looks fluent and has little to do with the source. 12 epochs (740 s on
+two busy cores) gave BLEU 1.4 and chrF 4.4 on the 435 held-out pairs; systems that translate well
+learn from millions of pairs. sacrebleu comes with the `course` extra (pip install -e '.[course]').
 """
 import argparse
 import os
