@@ -34,7 +34,7 @@ translate = example("translate")
 # levels 1-6 of the Chinese proficiency test. They come from the PyPI package `hsk-sentences-audio` under
 # the CC-BY-SA-4.0 licence (see `examples/data/en_zh_hsk.LICENSE.md`; `examples/data/make_en_zh_pairs.py`
 # wrote the file). One character vocabulary covers both languages
-# ([`build_tokenizer`](../examples/translate.py#L37-L40)), with `[PAD]`, `[BOS]` and `[EOS]`.
+# ([`build_tokenizer`](../examples/translate.py#L38-L41)), with `[PAD]`, `[BOS]` and `[EOS]`.
 # A tenth of the pairs is held out for testing.
 
 # %%
@@ -42,7 +42,7 @@ pairs = translate.load_pairs()
 tokenizer, special = translate.build_tokenizer(pairs)
 train_pairs, _, test_pairs = train_val_test_split(pairs, (0.9, 0.0, 0.1), seed=0)
 if FAST:
-    train_pairs, test_pairs = train_pairs[:256], test_pairs[:32]
+    train_pairs, test_pairs = train_pairs[:128], test_pairs[:8]
 print(f"{len(train_pairs)} training pairs, {len(test_pairs)} held out, {tokenizer.vocab_size} characters")
 for en, zh in train_pairs[:3]:
     print(f"  {en}  ->  {zh}")
@@ -59,7 +59,7 @@ for en, zh in train_pairs[:3]:
 # Training uses **teacher forcing**: the decoder reads the true translation shifted right,
 # [BOS] y_1 ... y_{T-1}, and predicts y_1 ... y_T [EOS] at every position at once
 # ([`forward`](../minilm/models/seq2seq.py#L57-L66)); padding is neither attended to nor predicted
-# ([`make_batch`](../examples/translate.py#L43-L48)).
+# ([`make_batch`](../examples/translate.py#L44-L49)).
 #
 # ### Exercise 1: `teacher_forcing(targets, bos, eos, pad)`
 #
@@ -88,10 +88,10 @@ print("training loss per epoch:", np.round(history.history["loss"], 3))
 # reference: "clipped"), combined by a geometric mean and multiplied by a **brevity penalty**
 # exp(1 - r/c) when the hypotheses (c n-grams long in total) are shorter than the references (r): otherwise
 # a system could score well by saying little. For Chinese the n-grams are of characters. `sacrebleu`, the
-# standard implementation, scores the model ([`scores`](../examples/translate.py#L76-L83)):
+# standard implementation, scores the model ([`scores`](../examples/translate.py#L78-L85)):
 
 # %%
-hypotheses = translate.translate(model, [en for en, _ in test_pairs], tokenizer, special)
+hypotheses = translate.translate(model, [en for en, _ in test_pairs], tokenizer, special, max_len=12 if FAST else 48)
 references = [zh for _, zh in test_pairs]
 for (en, zh), hyp in list(zip(test_pairs, hypotheses))[:6]:
     print(f"{en}\n   reference {zh}\n   model     {hyp}")
@@ -125,7 +125,7 @@ check(13, only="corpus_bleu")
 # their translations.
 
 # %%
-en, zh = test_pairs[0][0], translate.translate(model, [test_pairs[0][0]], tokenizer, special)[0] or "?"
+en, zh = test_pairs[0][0], hypotheses[0] or "?"
 src, tgt_in, _ = translate.make_batch([(en, zh)], tokenizer, special, DEVICE)
 found = attention_probabilities(model, src, tgt_in)
 cross = [p for name, p in found.items() if "multihead_attn" in name or "cross" in name][-1]   # last layer

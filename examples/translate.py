@@ -70,7 +70,8 @@ def translate(model, sentences, tokenizer, special, beam=1, max_len=48):
     for start in range(0, len(sentences), 64):
         src, _, _ = make_batch([(s, "") for s in sentences[start:start + 64]], tokenizer, special, model.device)
         decode = model.greedy_decode if beam == 1 else lambda *a: model.beam_search(*a, beam_size=beam)
-        out += [tokenizer.decode(ids) for ids in decode(src, max_len, special["bos"], special["eos"])]
+        outputs = decode(src, max_len, special["bos"], special["eos"])
+        out += [tokenizer.decode([i for i in ids if i not in special.values()]) for ids in outputs]   # no [PAD], [BOS]
     return out
 
 

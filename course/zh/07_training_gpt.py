@@ -61,7 +61,7 @@ max_steps, eval_every = (20, 10) if FAST else (600, 100)
 batch_rng = np.random.default_rng(0)
 
 
-def validation_loss(model, data, batches=10):
+def validation_loss(model, data, batches=2 if FAST else 10):
     rng = np.random.default_rng(1)                   # the same batches at every evaluation
     sums = evaluate_batches(model, (data.get_batch(16, rng, DEVICE) for _ in range(batches)),
                             lambda xy: (*model(*xy), xy[1]))
@@ -116,7 +116,7 @@ check(7, only="warmup_cosine")
 # %%
 prompt = np.array([tokenizer.encode("ROMEO:")])
 for temperature in [0.5, 1.0, 1.5]:
-    out = model.generate(prompt, 60, temperature=temperature, top_k=40, seed=1)
+    out = model.generate(prompt, 20 if FAST else 60, temperature=temperature, top_k=40, seed=1)
     print(f"--- temperature {temperature}:\n{tokenizer.decode(out[0].tolist())}")
 
 # %% [markdown]
@@ -154,7 +154,7 @@ def generate_without_cache(model, idx, steps):
     return idx
 
 
-steps = 20 if FAST else 60
+steps = 10 if FAST else 60
 start = time.perf_counter()
 cached = model.generate(prompt, steps, temperature=0)
 middle = time.perf_counter()

@@ -62,7 +62,7 @@ print(f"pre-training loss (mean over the run): {history.history['loss'][0]:.3f}"
 # %%
 labelled, names = typo_lines(text[int(0.9 * len(text)):], np.random.default_rng(0))
 train, _, test = train_val_test_split(labelled, (0.8, 0.0, 0.2), seed=0)
-train, test = train[:128 if FAST else 1200], test[:128 if FAST else 1000]
+train, test = train[:64 if FAST else 1200], test[:64 if FAST else 1000]
 encode = lambda examples: [(tokenizer.encode(line)[:64], label) for line, label in examples]
 train, test = encode(train), encode(test)
 print(f"{len(train)} training and {len(test)} test lines; for example {labelled[1][0]!r} (label {labelled[1][1]})")
