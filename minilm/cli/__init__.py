@@ -8,6 +8,7 @@
     minilm plot out/
     minilm doctor [--json]         versions, and a check of every device (what to run when something is wrong)
     minilm viz attention|embeddings|graph --out out/ --save picture.png
+    minilm course [build | check N]  the course (course/): lessons, notebooks, exercise checks
 
 `minilm train` with no arguments trains a character-level GPT on the bundled
 Shakespeare (the shakespeare-char preset), checkpoints to out/, and ends by
@@ -48,7 +49,7 @@ from ..errors import user_message
 # command runs: each command loads the code it needs, and `minilm --help` none of it.
 COMMANDS = {"train": ("train", "train"), "sample": ("sample", "sample"), "eval": ("eval", "evaluate"),
             "export": ("export", "export"), "prepare": ("data", "prepare"), "plot": ("viz", "plot"),
-            "viz": ("viz", "viz"), "doctor": ("doctor", "doctor")}
+            "viz": ("viz", "viz"), "doctor": ("doctor", "doctor"), "course": ("course", "course")}
 
 
 def main(argv=None):
