@@ -13,13 +13,15 @@ not translation: its output looks fluent and has little to do with the source. 1
 two busy cores) gave BLEU 1.4 and chrF 4.4 on the 435 held-out pairs; systems that translate well
 learn from millions of pairs. sacrebleu comes with the `course` extra (pip install -e '.[course]').
 """
-import argparse
 import os
+import sys
 import time
 
 import numpy as np
 
 import minilm
+from minilm.cli import run_script
+from minilm.cli.parser import CommandParser
 from minilm.data import collate_pairs, train_val_test_split
 from minilm.models import Seq2SeqTransformer
 from minilm.tokenizers import CharTokenizer
@@ -85,13 +87,13 @@ def scores(hypotheses, references):
             "chrF": sacrebleu.corpus_chrf(hypotheses, [references]).score}
 
 
-def main():
-    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+def main(argv=None):
+    p = CommandParser(description=__doc__.split("\n")[0])
     p.add_argument("--epochs", type=int, default=20)
     p.add_argument("--beam", type=int, default=1, help="beam size for decoding (1: greedy)")
     p.add_argument("--device", default="cpu")
     p.add_argument("--smoke", action="store_true", help="a tiny model on a few pairs, to check the script runs")
-    args = p.parse_args()
+    args = p.parse_args(argv)
     start = time.time()
     pairs = load_pairs()
     tokenizer, special = build_tokenizer(pairs)
@@ -111,4 +113,4 @@ def main():
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(run_script(main))
