@@ -114,7 +114,7 @@ check(8, only="last_token_pool")
 # For binary predictions and labels (1 = positive): precision = TP / (TP + FP), recall = TP / (TP + FN),
 # F1 = their harmonic mean. Accuracy alone hides a classifier that always says "real" on a test set of
 # mostly real lines; precision and recall do not. minilm's versions are in
-# [`precision_recall_f1`](../minilm/metrics.py#L61-L75).
+# [`precision_recall_f1`](../minilm/metrics.py#L62-L76).
 
 # %%
 check(8, only="precision_recall_f1")

@@ -32,7 +32,7 @@ word2vec, glove = example("word2vec"), example("glove")
 # Every language model of this course starts with one; this lesson trains embeddings on their own.
 #
 # The corpus as words: lowercased, without punctuation, words seen at least 5 times
-# ([`corpus_words`](../examples/word2vec.py#L48-L55)).
+# ([`corpus_words`](../examples/word2vec.py#L51-L58)).
 
 # %%
 ids, words, counts = word2vec.corpus_words()
@@ -50,8 +50,8 @@ print(f"{len(ids):,} tokens, {len(words):,} words; the most frequent: {words[:12
 # loss = -log σ(v_w · u_c) - Σ_k log σ(-v_w · u_neg_k)
 #
 # Words used in similar contexts are pushed towards the same context vectors, so their own vectors end
-# up close. [`SkipGram`](../examples/word2vec.py#L31-L45) is this formula on minilm's autograd,
-# [`train_skipgram`](../examples/word2vec.py#L58-L76) its loop.
+# up close. [`SkipGram`](../examples/word2vec.py#L34-L48) is this formula on minilm's autograd,
+# [`train_skipgram`](../examples/word2vec.py#L61-L79) its loop.
 #
 # ### Exercise 1: `sgns_loss_and_grad(v, u, u_neg)`
 #
@@ -70,9 +70,9 @@ w2v_vectors = skipgram.center.weight.numpy()
 # ## 3. GloVe: fitting co-occurrence counts
 #
 # GloVe first reads the whole corpus once into a matrix X: X_ij adds 1/d each time word j appears d ≤ window
-# words before or after word i ([`cooccurrences`](../examples/glove.py#L41-L51)). Then it fits, for every
+# words before or after word i ([`cooccurrences`](../examples/glove.py#L44-L54)). Then it fits, for every
 # non-zero X_ij, w_i · w̃_j + b_i + b̃_j ≈ log X_ij, in weighted least squares
-# ([`GloVe`](../examples/glove.py#L59-L74)):
+# ([`GloVe`](../examples/glove.py#L62-L77)):
 #
 # J = Σ f(X_ij) (w_i · w̃_j + b_i + b̃_j - log X_ij)²,   f(x) = min(1, (x / x_max)^0.75)
 #

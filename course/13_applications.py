@@ -34,7 +34,7 @@ translate = example("translate")
 # levels 1-6 of the Chinese proficiency test. They come from the PyPI package `hsk-sentences-audio` under
 # the CC-BY-SA-4.0 licence (see `examples/data/en_zh_hsk.LICENSE.md`; `examples/data/make_en_zh_pairs.py`
 # wrote the file). One character vocabulary covers both languages
-# ([`build_tokenizer`](../examples/translate.py#L38-L41)), with `[PAD]`, `[BOS]` and `[EOS]`.
+# ([`build_tokenizer`](../examples/translate.py#L40-L43)), with `[PAD]`, `[BOS]` and `[EOS]`.
 # A tenth of the pairs is held out for testing.
 
 # %%
@@ -59,7 +59,7 @@ for en, zh in train_pairs[:3]:
 # Training uses **teacher forcing**: the decoder reads the true translation shifted right,
 # [BOS] y_1 ... y_{T-1}, and predicts y_1 ... y_T [EOS] at every position at once
 # ([`forward`](../minilm/models/seq2seq.py#L57-L66)); padding is neither attended to nor predicted
-# ([`make_batch`](../examples/translate.py#L44-L49)).
+# ([`make_batch`](../examples/translate.py#L46-L51)).
 #
 # ### Exercise 1: `teacher_forcing(targets, bos, eos, pad)`
 #
@@ -88,7 +88,7 @@ print("training loss per epoch:", np.round(history.history["loss"], 3))
 # reference: "clipped"), combined by a geometric mean and multiplied by a **brevity penalty**
 # exp(1 - r/c) when the hypotheses (c n-grams long in total) are shorter than the references (r): otherwise
 # a system could score well by saying little. For Chinese the n-grams are of characters. `sacrebleu`, the
-# standard implementation, scores the model ([`scores`](../examples/translate.py#L78-L85)):
+# standard implementation, scores the model ([`scores`](../examples/translate.py#L80-L87)):
 
 # %%
 hypotheses = translate.translate(model, [en for en, _ in test_pairs], tokenizer, special, max_len=12 if FAST else 48)

@@ -109,7 +109,7 @@ check(8, only="last_token_pool")
 #
 # 对于二值的预测和标签（1 = 正类）：精确率 = TP / (TP + FP)，召回率 = TP / (TP + FN)，F1 是二者的调和平均。
 # 只看准确率，会看不出一个在大多是真实行的测试集上永远回答“真实”的分类器；精确率和召回率则不会被骗。minilm
-# 的实现见 [`precision_recall_f1`](../../minilm/metrics.py#L61-L75)。
+# 的实现见 [`precision_recall_f1`](../../minilm/metrics.py#L62-L76)。
 
 # %%
 check(8, only="precision_recall_f1")

@@ -32,7 +32,7 @@ word2vec, glove = example("word2vec"), example("glove")
 # 这一课单独训练嵌入。
 #
 # 把语料看作词的序列：转为小写、去掉标点，只保留至少出现 5 次的词
-# （[`corpus_words`](../../examples/word2vec.py#L48-L55)）。
+# （[`corpus_words`](../../examples/word2vec.py#L51-L58)）。
 
 # %%
 ids, words, counts = word2vec.corpus_words()
@@ -49,8 +49,8 @@ print(f"{len(ids):,} tokens, {len(words):,} words; the most frequent: {words[:12
 # loss = -log σ(v_w · u_c) - Σ_k log σ(-v_w · u_neg_k)
 #
 # 用法相似的词会被推向相同的上下文向量，于是它们自己的向量也会彼此接近。
-# [`SkipGram`](../../examples/word2vec.py#L31-L45) 就是在 minilm 的自动微分上写出的这个公式，
-# [`train_skipgram`](../../examples/word2vec.py#L58-L76) 是它的训练循环。
+# [`SkipGram`](../../examples/word2vec.py#L34-L48) 就是在 minilm 的自动微分上写出的这个公式，
+# [`train_skipgram`](../../examples/word2vec.py#L61-L79) 是它的训练循环。
 #
 # ### 练习 1：`sgns_loss_and_grad(v, u, u_neg)`
 #
@@ -69,8 +69,8 @@ w2v_vectors = skipgram.center.weight.numpy()
 # ## 3. GloVe：拟合共现计数
 #
 # GloVe 先把整个语料读一遍，得到矩阵 X：词 j 每次出现在词 i 之前或之后 d ≤ window 个词的位置上，X_ij 就加上
-# 1/d（[`cooccurrences`](../../examples/glove.py#L41-L51)）。然后对每个非零的 X_ij，用加权最小二乘拟合
-# w_i · w̃_j + b_i + b̃_j ≈ log X_ij（[`GloVe`](../../examples/glove.py#L59-L74)）：
+# 1/d（[`cooccurrences`](../../examples/glove.py#L44-L54)）。然后对每个非零的 X_ij，用加权最小二乘拟合
+# w_i · w̃_j + b_i + b̃_j ≈ log X_ij（[`GloVe`](../../examples/glove.py#L62-L77)）：
 #
 # J = Σ f(X_ij) (w_i · w̃_j + b_i + b̃_j - log X_ij)²，f(x) = min(1, (x / x_max)^0.75)
 #

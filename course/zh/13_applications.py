@@ -30,7 +30,7 @@ translate = example("translate")
 # `examples/data/en_zh_hsk.tsv` 包含 4349 对简短的英汉句对，按汉语水平考试（HSK）的 1-6 级分级。它们来自
 # PyPI 包 `hsk-sentences-audio`，采用 CC-BY-SA-4.0 许可（见 `examples/data/en_zh_hsk.LICENSE.md`；文件由
 # `examples/data/make_en_zh_pairs.py` 生成）。一个字符词表同时覆盖两种语言
-# （[`build_tokenizer`](../../examples/translate.py#L38-L41)），外加 `[PAD]`、`[BOS]` 和 `[EOS]`。十分之一的
+# （[`build_tokenizer`](../../examples/translate.py#L40-L43)），外加 `[PAD]`、`[BOS]` 和 `[EOS]`。十分之一的
 # 句对留作测试。
 
 # %%
@@ -53,7 +53,7 @@ for en, zh in train_pairs[:3]:
 #
 # 训练时使用**教师强制**：解码器读入右移一位的真实译文 [BOS] y_1 ... y_{T-1}，并在所有位置上同时预测
 # y_1 ... y_T [EOS]（[`forward`](../../minilm/models/seq2seq.py#L57-L66)）；填充位置既不参与注意力，也不被预测
-# （[`make_batch`](../../examples/translate.py#L44-L49)）。
+# （[`make_batch`](../../examples/translate.py#L46-L51)）。
 #
 # ### 练习 1：`teacher_forcing(targets, bos, eos, pad)`
 #
@@ -79,7 +79,7 @@ print("training loss per epoch:", np.round(history.history["loss"], 3))
 # **BLEU** 在整个测试集上把系统译文与参考译文比较：对 n = 1..4，计算假设译文的 n 元组中出现在参考译文里的
 # 比例（每个 n 元组最多按它在参考译文中出现的次数计数，即“截断”），用几何平均合并，再乘以**简短惩罚**：当
 # 假设译文的总长度 c 小于参考译文的总长度 r 时乘以 exp(1 - r/c)，否则系统只要少说话就能得高分。对中文来说，
-# n 元组由字符组成。标准实现 `sacrebleu` 给模型打分（[`scores`](../../examples/translate.py#L78-L85)）：
+# n 元组由字符组成。标准实现 `sacrebleu` 给模型打分（[`scores`](../../examples/translate.py#L80-L87)）：
 
 # %%
 hypotheses = translate.translate(model, [en for en, _ in test_pairs], tokenizer, special, max_len=12 if FAST else 48)
