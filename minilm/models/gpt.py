@@ -38,7 +38,7 @@ from .. import functional as F
 from ..backend import xp_of
 from ..nn import (GELU, Dropout, Embedding, LayerNorm, Linear, Module, ModuleDict, ModuleList, RMSNorm,
                   RotaryEmbedding, SiLU, init)
-from ..optim import build_optimizer
+from ..optim import build_optimizer, describe_split
 from ..tensor import Tensor
 from .gpt_config import GPTConfig  # noqa: F401  (minilm.models.gpt.GPTConfig, as in nanoGPT)
 from .gpt_hf import read_pretrained, save_pretrained
@@ -199,9 +199,15 @@ class GPT(Module):
         """Write a Hugging Face folder (config.json, model.safetensors) that transformers loads."""
         save_pretrained(self, folder, overwrite)
 
-    def configure_optimizers(self, weight_decay, learning_rate, betas=(0.9, 0.95), eps=1e-8):
-        """AdamW that decays the matrices and embeddings (>= 2-D) but not biases or norm gains."""
-        return build_optimizer(self.parameters(), "adamw", learning_rate, weight_decay, betas, eps)
+    def configure_optimizers(self, weight_decay, learning_rate, betas=(0.9, 0.95), eps=1e-8, optimizer="adamw",
+                             muon_lr=0.02, muon_momentum=0.95):
+        """AdamW that decays the matrices and embeddings (>= 2-D) but not biases or norm gains; optimizer="muon":
+        Muon for the blocks' matrices, that AdamW for the rest (the split is printed)."""
+        built = build_optimizer(self, optimizer, learning_rate, weight_decay, betas, eps,
+                                muon_lr=muon_lr, muon_momentum=muon_momentum)
+        if optimizer == "muon":
+            print(describe_split(built))
+        return built
 
     def new_caches(self):
         return [KVCache(self.config.block_size) for _ in self.transformer.h]

@@ -62,12 +62,15 @@ class TrainConfig:
     min_lr: float = 1e-4
     warmup_iters: int = 100
     lr_decay_iters: int = 2000
-    optimizer: str = "adamw"           # "adamw", "adam", "sgd" or "rmsprop" (minilm/optim)
+    optimizer: str = "adamw"           # "adamw", "adam", "sgd", "rmsprop" or "muon" (minilm/optim)
     weight_decay: float = 0.1          # on matrices and embeddings only; AdamW's is decoupled, the others' L2
     beta1: float = 0.9                 # adam, adamw
     beta2: float = 0.99                # adam, adamw
     momentum: float = 0.0              # sgd, rmsprop
     alpha: float = 0.99                # rmsprop: decay of the running mean of g^2
+    muon_lr: float = 0.02              # muon: peak lr of the hidden matrices (the rest: learning_rate, AdamW)
+    muon_momentum: float = 0.95        # muon: Nesterov momentum of the hidden matrices
+    muon_weight_decay: float = 0.0     # muon: decoupled weight decay of the hidden matrices
     grad_clip: float = 1.0
     # evaluation, logging, checkpoints
     eval_interval: int = 250

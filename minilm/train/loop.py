@@ -85,6 +85,8 @@ class Trainer:
         self.val_data = load_split(self.data_dir, "val", cfg.block_size)
         self.model = build_model(cfg, self.tokenizer.vocab_size).to(cfg.device)
         self.optimizer = make_optimizer(cfg, self.model)
+        # each group's peak lr over the schedule's (1, or Muon's muon_lr / learning_rate): the schedule scales all
+        self.lr_ratios = [group["lr"] / cfg.learning_rate for group in self.optimizer.param_groups]
         self.scaler = GradScaler(enabled=cfg.dtype == "float16")   # float16 gradients underflow without it
         self.stream = (StreamBatcher(self.train_data, cfg.batch_size, cfg.block_size)
                        if cfg.model == "lstm" else None)
@@ -142,8 +144,8 @@ class Trainer:
         """One optimizer step (step.py); returns (mean loss, lr, gradient norm before clipping)."""
         c = self.cfg
         lr = self.lr_at(self.step)
-        for group in self.optimizer.param_groups:
-            group["lr"] = lr
+        for group, ratio in zip(self.optimizer.param_groups, self.lr_ratios):
+            group["lr"] = lr * ratio
         try:
             loss, norm = train_step(lambda: self.loss_on(*self.next_batch()), self.model, self.optimizer,
                                     self.scaler, c.gradient_accumulation_steps,

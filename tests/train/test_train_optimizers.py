@@ -101,3 +101,21 @@ def test_loading_another_optimizers_state_is_refused(corpus, tmp_path):
     assert state["optimizer"]["type"] == "SGD"
     with pytest.raises(ValueError, match="holds the state of SGD, not of AdamW"):
         load_optimizer_state(folder, optim.AdamW(nn.Linear(2, 2).parameters()), state)
+
+
+def test_muon_trains_prints_its_split_once_and_resumes_bit_identically(tiny, log_records, tmp_path, capsys):
+    """--optimizer muon: Muon's momentum buffers and AdamW's moments are in the checkpoint; resuming continues
+    exactly, and the hidden matrices keep muon_lr's share of the schedule."""
+    fields = dict(optimizer="muon", muon_lr=0.03, eval_interval=3)
+    trainer = Trainer(tiny(tmp_path / "straight", max_iters=6, **fields))
+    trainer.run()
+    assert capsys.readouterr().out.count("muon: 4 hidden matrices") == 1
+    muon, *adamw = trainer.optimizer.param_groups
+    assert muon["lr"] == pytest.approx(adamw[0]["lr"] * 0.03 / 1e-3)
+    Trainer(tiny(tmp_path / "split", max_iters=3, **fields)).run()
+    arrays = load(os.path.join(checkpoint_folder(tmp_path / "split"), "optimizer.safetensors"))
+    assert any(k.endswith("momentum_buffer") for k in arrays) and any(k.endswith("exp_avg") for k in arrays)
+    Trainer(tiny(tmp_path / "split", max_iters=6, resume=True, **fields)).run()
+    straight = log_records(tmp_path / "straight", "loss")
+    assert len(straight) == 6 and np.isfinite(straight).all()
+    assert log_records(tmp_path / "split", "loss") == straight
