@@ -42,12 +42,16 @@ class TrainConfig:
     bias: bool = True
     norm: str = "layernorm"            # GPT: "layernorm" or "rmsnorm"
     pos: str = "learned"               # GPT: "learned" positions or "rope" (rotary)
-    mlp: str = "gelu"                  # GPT: "gelu", "gelu_tanh" or "swiglu"
+    mlp: str = "gelu"                  # GPT: "gelu", "gelu_tanh", "swiglu" or "relu2"
     n_kv_head: int = 0                 # GPT: key/value heads for grouped-query attention (0: n_head)
     rope_theta: float = 10000.0
     tie_embeddings: bool = True        # GPT: lm_head shares the token embedding matrix
     intermediate_size: int = 0         # GPT: feed-forward width (0: 4 n_embd, or 8/3 n_embd for swiglu)
     norm_eps: float = 1e-5
+    qk_norm: bool = False              # GPT: RMS-normalised queries and keys
+    zero_init_proj: bool = False       # GPT: residual projections (and an untied head) start at zero
+    logit_softcap: float = 0.0         # GPT: logits <- cap tanh(logits / cap) (0: off)
+    value_residual: bool = False       # GPT: every layer's values mix in the first layer's
     vocab_size: int = 0                # 0: the tokenizer's; a pre-trained model's may be larger (padded)
     lstm_embedding: int = 128
     lstm_hidden: int = 256
@@ -62,6 +66,8 @@ class TrainConfig:
     min_lr: float = 1e-4
     warmup_iters: int = 100
     lr_decay_iters: int = 2000
+    lr_schedule: str = "cosine"        # "cosine" (warmup, cosine decay) or "trapezoid" (warmup, flat, linear cooldown)
+    cooldown_frac: float = 0.5         # trapezoid: the last fraction of lr_decay_iters spent decaying to min_lr
     optimizer: str = "adamw"           # "adamw", "adam", "sgd", "rmsprop" or "muon" (minilm/optim)
     weight_decay: float = 0.1          # on matrices and embeddings only; AdamW's is decoupled, the others' L2
     beta1: float = 0.9                 # adam, adamw

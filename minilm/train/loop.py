@@ -1,7 +1,7 @@
 """The training loop: batches in, better weights out, with evaluation and checkpoints.
 
 One iteration is step.py's train_step (the step fit() takes too): the lr of the
-schedule (warmup, then cosine decay), gradient accumulation over micro-batches,
+schedule (warmup, then cosine decay, or the trapezoid's flat top and linear cooldown), gradient accumulation over micro-batches,
 clipping, optimizer.step().
 
 Every eval_interval steps the loss is averaged over eval_iters batches of each
@@ -37,7 +37,7 @@ from ..data import StreamBatcher
 from ..errors import Interrupted, UserError
 from ..metrics import perplexity
 from ..nn.data_parallel import DistributedDataParallel
-from ..optim import cosine_with_warmup
+from ..optim import cosine_with_warmup, trapezoid
 from ..tensor import Tensor
 from .checkpoint import (checkpoint_folder, load_hidden_state, load_model_weights, load_weights_and_optimizer,
                          restore_rng, rng_state, save_checkpoint)
@@ -138,6 +138,8 @@ class Trainer:
 
     def lr_at(self, step):
         c = self.cfg
+        if c.lr_schedule == "trapezoid":
+            return trapezoid(step, c.learning_rate, c.warmup_iters, c.lr_decay_iters, c.min_lr, c.cooldown_frac)
         return cosine_with_warmup(step, c.learning_rate, c.warmup_iters, c.lr_decay_iters, c.min_lr)
 
     def train_step(self):

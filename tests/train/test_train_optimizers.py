@@ -119,3 +119,18 @@ def test_muon_trains_prints_its_split_once_and_resumes_bit_identically(tiny, log
     straight = log_records(tmp_path / "straight", "loss")
     assert len(straight) == 6 and np.isfinite(straight).all()
     assert log_records(tmp_path / "split", "loss") == straight
+
+
+def test_the_recipe_fields_reach_the_model_and_the_schedule(tiny, log_records, tmp_path):
+    """qk_norm, relu2, zero_init_proj, an untied head, the soft-cap, value_residual and the trapezoid, from a config."""
+    cfg = tiny(tmp_path / "run", max_iters=10, eval_interval=5, n_layer=2, optimizer="muon", mlp="relu2",
+               qk_norm=True, zero_init_proj=True, tie_embeddings=False, logit_softcap=15.0, value_residual=True,
+               lr_schedule="trapezoid", warmup_iters=2, lr_decay_iters=10, cooldown_frac=0.5, min_lr=1e-4)
+    trainer = Trainer(cfg)
+    c = trainer.model.config
+    assert (c.mlp, c.qk_norm, c.zero_init_proj, c.tie_embeddings, c.logit_softcap, c.value_residual) == \
+        ("relu2", True, True, False, 15.0, True)
+    trainer.run()
+    lrs = log_records(tmp_path / "run", "lr")
+    assert lrs[2:6] == [1e-3] * 4 and lrs[6] == pytest.approx(1e-3 - 0.2 * 0.9e-3) and lrs[9] < lrs[6]
+    assert np.isfinite(log_records(tmp_path / "run", "loss")).all()
