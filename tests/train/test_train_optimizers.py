@@ -10,7 +10,7 @@ from minilm.cli import main
 from minilm.train.checkpoint import checkpoint_folder, load_optimizer_state
 from minilm.train.config import config_from
 from minilm.train.loop import Trainer
-from minilm.train.setup import make_optimizer
+from minilm.train.setup import build_model, make_optimizer
 
 
 def recurrent(corpus, out, **fields):
@@ -134,3 +134,14 @@ def test_the_recipe_fields_reach_the_model_and_the_schedule(tiny, log_records, t
     lrs = log_records(tmp_path / "run", "lr")
     assert lrs[2:6] == [1e-3] * 4 and lrs[6] == pytest.approx(1e-3 - 0.2 * 0.9e-3) and lrs[9] < lrs[6]
     assert np.isfinite(log_records(tmp_path / "run", "loss")).all()
+
+
+def test_the_speedrun_preset_builds_its_recipe(corpus, tmp_path):
+    """shakespeare-speedrun: the modern blocks with Muon, QK-norm and ReLU^2; the other pieces stay off."""
+    cfg = config_from("shakespeare-speedrun", overrides=dict(data=corpus, out_dir=str(tmp_path), n_layer=1,
+                                                               n_embd=16, block_size=16))
+    model = build_model(cfg, 20)
+    c = model.config
+    assert (c.pos, c.norm, c.mlp, c.qk_norm, c.intermediate_size) == ("rope", "rmsnorm", "relu2", True, 64)
+    assert not (c.zero_init_proj or c.value_residual or c.logit_softcap) and cfg.lr_schedule == "cosine"
+    assert type(make_optimizer(cfg, model)) is optim.Muon
