@@ -7,13 +7,16 @@ as the modded-nanogpt speedrun records list theirs. Every rung is a whole
 and follows its log); for each it prints the wall time to the first evaluation
 at val <= 1.90, that time over the classic run's of the same round, the val loss
 of the last evaluation within 60 s and 120 s, the final val loss, the whole run's
-time and its peak memory, and the steps to target (at the run's evaluations). A round runs every rung once, alternately forward and
-backward, so a machine that slows down in the middle of a round slows every
-rung alike; --seeds rounds use seeds 1337, 1338, ... and the table gives medians.
+time, its peak memory, and the steps to target (at the run's evaluations). A round
+runs every rung once, alternately forward and backward, so a machine that slows
+down in the middle of a round slows every rung alike; --seeds rounds use seeds
+1337, 1338, ... and the table gives medians.
 
 With --nanogpt PATH (a checkout of karpathy/nanoGPT with its shakespeare_char data
 prepared, see train_to_target.py) nanoGPT's own train.py with its README CPU flags
-is one more rung of every round, run by --torch-python.
+is one more rung of every round, run by --torch-python (its seed is always 1337).
+--stop-at-target ends a minilm run once it reached the target (and the budgets
+passed): the ladder's runs cost a fraction of a whole run each.
 
     python benchmarks/speedrun.py [--seeds 3] [--rungs classic,speedrun] [--nanogpt PATH --torch-python PATH]
     python benchmarks/speedrun.py --list          # the rungs and their flags

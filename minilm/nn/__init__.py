@@ -13,8 +13,8 @@ from .normalization import LayerNorm, RMSNorm
 from .rotary import RotaryEmbedding
 from . import init
 
-__all__ = ["RNN", "LSTM", "GRU", "RNNCell", "LSTMCell", "GRUCell", "Module", "Parameter", "ReLUSquared", "Sequential", "ModuleList", "ModuleDict", "MultiheadAttention",
+__all__ = ["RNN", "LSTM", "GRU", "RNNCell", "LSTMCell", "GRUCell", "Module", "Parameter", "Sequential", "ModuleList", "ModuleDict", "MultiheadAttention",
            "MultiHeadAttention", "PositionalEncoding", "LearnedPositionalEmbedding",
            "TransformerEncoderLayer", "TransformerDecoderLayer", "TransformerEncoder", "TransformerDecoder", "Linear", "Embedding", "LayerNorm",
-           "RMSNorm", "RotaryEmbedding", "Dropout", "ReLU", "GELU", "SiLU", "Tanh", "Sigmoid", "init",
+           "RMSNorm", "RotaryEmbedding", "Dropout", "ReLU", "ReLUSquared", "GELU", "SiLU", "Tanh", "Sigmoid", "init",
            "CrossEntropyLoss", "NLLLoss", "MSELoss", "L1Loss", "SmoothL1Loss", "BCELoss", "BCEWithLogitsLoss"]

@@ -1,8 +1,8 @@
 """The training loop: batches in, better weights out, with evaluation and checkpoints.
 
 One iteration is step.py's train_step (the step fit() takes too): the lr of the
-schedule (warmup, then cosine decay, or the trapezoid's flat top and linear cooldown), gradient accumulation over micro-batches,
-clipping, optimizer.step().
+schedule (warmup, then cosine decay, or the trapezoid's flat top and linear cooldown),
+gradient accumulation over micro-batches, clipping, optimizer.step().
 
 Every eval_interval steps the loss is averaged over eval_iters batches of each
 split (evaluation.py), logged (stdout and out_dir/log.jsonl, run_log.py), and a
