@@ -103,17 +103,18 @@ class CausalSelfAttention(Module):
         if config.value_residual and not first_layer:
             self.value_mix = Parameter(np.full(1, 0.5, np.float32))    # l of v <- l v + (1 - l) v_1
 
-    def forward(self, x, cache=None, v_first=None):
-        """The attention's output (B, T, C) and this layer's values v (B, nkv, T, hs), before the cache.
-        v_first: the first layer's values, when value_residual mixes them in (None in the first layer)."""
+    def forward(self, x, cache=None, first_values=None):
+        """The attention's output (B, T, C). first_values (value_residual): a dict that the first layer
+        stores its values v (B, nkv, T, hs) in, and the later layers mix them from."""
         B, T, C = x.shape
         hs = C // self.n_head
         q, k, v = F.split(self.c_attn(x), [C, self.n_kv_head * hs, self.n_kv_head * hs], dim=2)
         q = q.view(B, T, self.n_head, hs).transpose(1, 2)                # (B, nh, T, hs)
         k, v = (t.view(B, T, self.n_kv_head, hs).transpose(1, 2) for t in (k, v))   # (B, nkv, T, hs)
-        if v_first is not None:
-            v = self.value_mix * v + (1 - self.value_mix) * v_first       # (B, nkv, T, hs)
-        values = v
+        if first_values is not None and "v" in first_values:
+            v = self.value_mix * v + (1 - self.value_mix) * first_values["v"]   # (B, nkv, T, hs)
+        elif first_values is not None:
+            first_values["v"] = v                                       # (this step's tokens, not the cache)
         if self.qk_norm:
             q, k = F.rms_norm(q, (hs,)), F.rms_norm(k, (hs,))
         if self.rotary is not None:
@@ -124,7 +125,7 @@ class CausalSelfAttention(Module):
         y = F.scaled_dot_product_attention(q, k, v, is_causal=True,
                                            dropout_p=self.dropout if self.training else 0.0)
         y = y.transpose(1, 2).reshape(B, T, C)                           # re-assemble the heads
-        return self.resid_dropout(self.c_proj(y)), values
+        return self.resid_dropout(self.c_proj(y))
 
 
 class MLP(Module):
@@ -172,11 +173,9 @@ class Block(Module):
         self.ln_2 = make_norm(config)
         self.mlp = SwiGLU(config) if config.mlp == "swiglu" else MLP(config)
 
-    def forward(self, x, cache=None, v_first=None):
-        """The block's output (B, T, C) and its attention's values (for value_residual)."""
-        attended, values = self.attn(self.ln_1(x), cache, v_first)
-        x = x + attended
-        return x + self.mlp(self.ln_2(x)), values
+    def forward(self, x, cache=None, first_values=None):
+        x = x + self.attn(self.ln_1(x), cache, first_values)
+        return x + self.mlp(self.ln_2(x))
 
 
 class GPT(Module):
@@ -277,10 +276,9 @@ def transformer_body(transformer, config, idx, caches=None):
         positions = Tensor(np.arange(start, start + T), device=idx.device)
         x = x + transformer.wpe(positions)                               # + (T, C)
     x = transformer.drop(x)
-    v_first = None                                                       # the first layer's values
+    first_values = {} if config.value_residual else None                 # filled by the first layer
     for i, block in enumerate(transformer.h):
-        x, values = block(x, caches[i] if caches else None, v_first if config.value_residual else None)
-        v_first = values if v_first is None else v_first
+        x = block(x, caches[i] if caches else None, first_values)
     return transformer.ln_f(x)
 
 
