@@ -49,7 +49,11 @@ which runs the iteration in bfloat16 on a GPU; minilm runs it in the weights' dt
 """
 import math
 
+import numpy as np
+
+from ..autograd import no_grad
 from ..backend import xp_of
+from ..fast import threads
 from .adam import AdamW
 from .optimizer import Optimizer
 
@@ -90,6 +94,25 @@ class Muon(AdamW):
             if group["use_muon"] and flat:
                 raise ValueError(f"Muon orthogonalises matrices: a use_muon group holds parameters of shape "
                                  f"{flat}; put them in a group with use_muon=False (stepped by AdamW)")
+
+    def step(self):
+        """Optimizer.step, with the Muon matrices shared among minilm's threads (fast/threads.py).
+
+        On a small model the five Newton-Schulz products of every matrix cost as much as the
+        forward pass. Each matrix's update is its own BLAS calls, which run side by side on
+        NumPy; every matrix gets exactly the arithmetic it gets on one thread.
+        """
+        with no_grad():
+            matrices = []
+            for group in self.param_groups:
+                for p in group["params"]:
+                    if p.grad is None:
+                        continue
+                    if group["use_muon"]:
+                        matrices.append((p, p.grad, self.state.setdefault(p, {}), group))
+                    else:
+                        self.update(p, p.grad, self.state.setdefault(p, {}), group)
+            threads.split_work(self.update, matrices, share=all(isinstance(m[1], np.ndarray) for m in matrices))
 
     def update(self, p, grad, state, group):
         if not group["use_muon"]:
