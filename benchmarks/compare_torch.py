@@ -35,9 +35,12 @@ MODELS = {
     "gpt-modern": dict(model="gpt", batch=12, block=64, n_layer=4, n_head=4, n_embd=128, vocab=65,
                        options=dict(norm="rmsnorm", pos="rope", mlp="swiglu", n_kv_head=2, bias=False,
                                     intermediate_size=384)),
+    # gpt-baby with the shakespeare-speedrun preset: Muon, QK-norm, ReLU^2 on the modern blocks (minilm only)
+    "gpt-speedrun": dict(model="gpt", batch=12, block=64, n_layer=4, n_head=4, n_embd=128, vocab=65, optimizer="muon",
+                         options=dict(norm="rmsnorm", pos="rope", mlp="relu2", n_kv_head=2, bias=False, qk_norm=True)),
 }
 # (warmup, timed steps) per model: the big GPT takes seconds per step
-STEPS = {"gpt-baby": (5, 20), "gpt-small": (2, 5), "lstm": (3, 10), "gpt-modern": (5, 20)}
+STEPS = {"gpt-baby": (5, 20), "gpt-small": (2, 5), "lstm": (3, 10), "gpt-modern": (5, 20), "gpt-speedrun": (5, 20)}
 
 
 def settings_for(name, args):
@@ -56,7 +59,8 @@ def build_minilm(cfg):
         options = {"bias": True, **cfg.get("options", {})}                # e.g. benchmarks/models.py's gpt-modern
         model = GPT(GPTConfig(vocab_size=cfg["vocab"], block_size=cfg["block"], n_layer=cfg["n_layer"],
                               n_head=cfg["n_head"], n_embd=cfg["n_embd"], dropout=0.0, **options))
-        optimizer = model.configure_optimizers(weight_decay=0.1, learning_rate=1e-3, betas=(0.9, 0.99))
+        optimizer = model.configure_optimizers(weight_decay=0.1, learning_rate=1e-3, betas=(0.9, 0.99),
+                                               optimizer=cfg.get("optimizer", "adamw"))
     else:
         model = LSTMLM(cfg["vocab"], cfg["emb"], cfg["hidden"], cfg["lstm_layers"])
         decay = [p for p in model.parameters() if p.ndim >= 2]

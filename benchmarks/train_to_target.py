@@ -52,8 +52,25 @@ def new_evaluations(log_path, offset):
     return records, offset + len(complete)
 
 
-def run_training(target, extra):
-    """Train in a temporary folder; returns (seconds to target or None, total seconds, last evaluation)."""
+def peak_rss_mb(pid, so_far=0.0):
+    """The larger of so_far and the process's peak resident memory (VmHWM) in MB; so_far once it has exited."""
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return max(so_far, int(line.split()[1]) / 1024)
+    except OSError:
+        pass
+    return so_far
+
+
+def run_training(target, extra, stop_after=None):
+    """Train in a temporary folder; returns (seconds to target or None, total seconds, evaluations, peak MB).
+
+    Each evaluation record (step, val_loss, ...) gets "seconds": when it appeared in the log.
+    stop_after: seconds; once the target is reached and that much time has passed, the run is stopped
+    (SIGTERM: it saves a checkpoint and exits 143), so the total is then the time until the stop.
+    """
     with tempfile.TemporaryDirectory() as tmp:
         out_dir = os.path.join(tmp, "out")
         log_path = os.path.join(out_dir, "log.jsonl")
@@ -61,22 +78,28 @@ def run_training(target, extra):
         errors = open(os.path.join(tmp, "stderr.txt"), "w+")   # a file: a full pipe could stall the run
         start = time.perf_counter()
         proc = subprocess.Popen(cmd, cwd=tmp, stdout=subprocess.DEVNULL, stderr=errors)
-        evals, offset, reached = [], 0, None
+        evals, offset, reached, peak = [], 0, None, 0.0
         while True:
             running = proc.poll() is None
+            peak = peak_rss_mb(proc.pid, peak)
             records, offset = new_evaluations(log_path, offset)
-            evals += records
+            now = time.perf_counter() - start
+            evals += [{**r, "seconds": now} for r in records]
             if reached is None and any(r["val_loss"] <= target for r in records):
-                reached = time.perf_counter() - start
+                reached = now
+            if running and stop_after is not None and reached is not None and now >= stop_after:
+                proc.terminate()
+                proc.wait()
+                running = False
             if not running:
                 break
             time.sleep(0.1)
         total = time.perf_counter() - start
         with errors:
             errors.seek(0)
-            if proc.returncode != 0:
+            if proc.returncode not in (0, -15, 143):
                 raise RuntimeError(f"training failed:\n{errors.read()[-2000:]}")
-        return reached, total, evals[-1]
+        return reached, total, evals, peak
 
 
 # nanoGPT README's "I only have a macbook" run, written to a temporary out_dir
@@ -86,27 +109,30 @@ NANOGPT_FLAGS = ["config/train_shakespeare_char.py", "--device=cpu", "--compile=
 NANOGPT_EVAL = re.compile(r"step (\d+): train loss [\d.]+, val loss ([\d.]+)")
 
 
-def run_nanogpt(path, torch_python, target):
-    """nanoGPT's train.py in its checkout; returns (seconds to target or None, total seconds, last (step, val))."""
+def run_nanogpt(path, torch_python, target, extra_flags=()):
+    """nanoGPT's train.py in its checkout; returns (seconds to target or None, total seconds, evaluations as
+    {"step", "val_loss", "seconds"}, peak MB)."""
     if not os.path.exists(os.path.join(path, "data", "shakespeare_char", "train.bin")):
         raise SystemExit(f"no prepared data in {path}/data/shakespeare_char: see this script's docstring")
     with tempfile.TemporaryDirectory() as tmp:
-        cmd = [torch_python, "-u", "train.py"] + NANOGPT_FLAGS + [f"--out_dir={tmp}"]
+        cmd = [torch_python, "-u", "train.py"] + NANOGPT_FLAGS + list(extra_flags) + [f"--out_dir={tmp}"]
         start = time.perf_counter()
         proc = subprocess.Popen(cmd, cwd=path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-        reached, last, tail = None, None, []
-        for line in proc.stdout:
+        reached, evals, tail, peak = None, [], [], 0.0
+        for line in proc.stdout:                         # (nanoGPT logs every step: the memory is read often)
             tail = (tail + [line])[-20:]
+            peak = peak_rss_mb(proc.pid, peak)
             found = NANOGPT_EVAL.search(line)
             if found:
-                last = int(found[1]), float(found[2])
-                if reached is None and last[1] <= target:
-                    reached = time.perf_counter() - start
+                evals.append({"step": int(found[1]), "val_loss": float(found[2]),
+                              "seconds": time.perf_counter() - start})
+                if reached is None and evals[-1]["val_loss"] <= target:
+                    reached = evals[-1]["seconds"]
         proc.wait()
         total = time.perf_counter() - start
-        if proc.returncode != 0 or last is None:
+        if proc.returncode != 0 or not evals:
             raise RuntimeError(f"nanoGPT failed:\n{''.join(tail)}")
-        return reached, total, last
+        return reached, total, evals, peak
 
 
 def main():
@@ -126,11 +152,10 @@ def main():
     for i in range(args.repeats):
         order = ["minilm", "nanogpt"] if i % 2 == 0 else ["nanogpt", "minilm"]
         for who in order if args.nanogpt else ["minilm"]:
-            if who == "minilm":
-                reached, total, last = run_training(args.target, args.extra)
-                runs[who].append((reached, total, (last["step"], last["val_loss"])))
-            else:
-                runs[who].append(run_nanogpt(args.nanogpt, torch_python, args.target))
+            run = (run_training(args.target, args.extra) if who == "minilm"
+                   else run_nanogpt(args.nanogpt, torch_python, args.target))
+            reached, total, evals, _ = run
+            runs[who].append((reached, total, (evals[-1]["step"], evals[-1]["val_loss"])))
     print(f"{'run (median of %d)' % args.repeats:<40}{'seconds':>10}")
     print("-" * 50)
     for who in [w for w in runs if runs[w]]:

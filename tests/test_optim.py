@@ -131,6 +131,15 @@ def test_schedules():
     assert sched.get_last_lr() == [pytest.approx(0.01)]
 
 
+def test_trapezoid_warms_up_holds_then_cools_down_linearly():
+    lr = lambda s: optim.trapezoid(s, 1e-3, 100, 2000, 1e-4, cooldown_frac=0.4)  # noqa: E731
+    assert lr(0) == pytest.approx(1e-3 / 101) and lr(100) == lr(1199) == 1e-3      # flat until 60% of 2000
+    assert lr(1200) == 1e-3 and lr(1600) == pytest.approx(1e-3 - 0.5 * 0.9e-3)      # halfway down the line
+    assert lr(2000) == lr(3000) == pytest.approx(1e-4)
+    assert optim.trapezoid(50, 1e-3, 100, 120, cooldown_frac=1.0) == pytest.approx(1e-3 * 51 / 101)
+    assert optim.trapezoid(110, 1e-3, 100, 120, cooldown_frac=1.0) == pytest.approx(0.5e-3)  # cooldown after warmup
+
+
 def test_optimizer_state_dict_round_trip_continues_identically():
     def make():
         minilm.manual_seed(0)

@@ -22,6 +22,18 @@ config field per change, so each can be switched on alone and compared:
                        value heads, each shared by nh / nkv queries (ops/attention.py)
     tie_embeddings     False: lm_head has its own matrix
 
+and the pieces of the modded-nanogpt speedrun recipe (Jordan et al., 2024), each off by default:
+
+    qk_norm=True          q, k <- rmsnorm(q), rmsnorm(k) per head, before rotary: the scores q.k / sqrt(hs)
+                          stay bounded whatever the weights' scale, so larger learning rates stay stable
+    mlp="relu2"           c_proj(relu(c_fc(x))^2) (So et al., 2021): cheaper than GELU, learns as fast
+    zero_init_proj=True   every c_proj (and an untied lm_head) starts at 0: each block starts as the
+                          identity on the residual stream, and the model as a bigram of embeddings
+    logit_softcap=c       logits <- c tanh(logits / c) (Gemma 2): no logit can run past +-c
+    value_residual=True   v <- l v + (1 - l) v_1 in every layer after the first, l a learned scalar per
+                          layer starting at 1/2 (Zhou et al., 2024): later layers keep access to
+                          the first layer's token values
+
 GPT.from_pretrained / save_pretrained read and write Hugging Face folders of
 GPT-2 and Llama models (the name mappings are in models/gpt_hf.py).
 
@@ -36,9 +48,9 @@ import numpy as np
 
 from .. import functional as F
 from ..backend import xp_of
-from ..nn import (GELU, Dropout, Embedding, LayerNorm, Linear, Module, ModuleDict, ModuleList, RMSNorm,
-                  RotaryEmbedding, SiLU, init)
-from ..optim import build_optimizer
+from ..nn import (GELU, Dropout, Embedding, LayerNorm, Linear, Module, ModuleDict, ModuleList, Parameter,
+                  ReLUSquared, RMSNorm, RotaryEmbedding, SiLU, init)
+from ..optim import build_optimizer, describe_split
 from ..tensor import Tensor
 from .gpt_config import GPTConfig  # noqa: F401  (minilm.models.gpt.GPTConfig, as in nanoGPT)
 from .gpt_hf import read_pretrained, save_pretrained
@@ -76,7 +88,7 @@ class KVCache:
 
 
 class CausalSelfAttention(Module):
-    def __init__(self, config):
+    def __init__(self, config, first_layer=False):
         super().__init__()
         if config.n_embd % config.n_head:
             raise ValueError(f"n_embd {config.n_embd} is not divisible by n_head {config.n_head}")
@@ -87,13 +99,24 @@ class CausalSelfAttention(Module):
         self.resid_dropout = Dropout(config.dropout)
         self.rotary = RotaryEmbedding(hs, config.rope_theta) if config.pos == "rope" else None
         self.n_head, self.n_kv_head, self.dropout = config.n_head, config.n_kv_head, config.dropout
+        self.qk_norm = config.qk_norm
+        if config.value_residual and not first_layer:
+            self.value_mix = Parameter(np.full(1, 0.5, np.float32))    # l of v <- l v + (1 - l) v_1
 
-    def forward(self, x, cache=None):
+    def forward(self, x, cache=None, first_values=None):
+        """The attention's output (B, T, C). first_values (value_residual): a dict that the first layer
+        stores its values v (B, nkv, T, hs) in, and the later layers mix them from."""
         B, T, C = x.shape
         hs = C // self.n_head
         q, k, v = F.split(self.c_attn(x), [C, self.n_kv_head * hs, self.n_kv_head * hs], dim=2)
         q = q.view(B, T, self.n_head, hs).transpose(1, 2)                # (B, nh, T, hs)
         k, v = (t.view(B, T, self.n_kv_head, hs).transpose(1, 2) for t in (k, v))   # (B, nkv, T, hs)
+        if first_values is not None and "v" in first_values:
+            v = self.value_mix * v + (1 - self.value_mix) * first_values["v"]   # (B, nkv, T, hs)
+        elif first_values is not None:
+            first_values["v"] = v                                       # (this step's tokens, not the cache)
+        if self.qk_norm:
+            q, k = F.rms_norm(q, (hs,)), F.rms_norm(k, (hs,))
         if self.rotary is not None:
             start = cache.length if cache is not None else 0             # positions after the cached ones
             q, k = self.rotary(q, start), self.rotary(k, start)
@@ -109,12 +132,12 @@ class MLP(Module):
     def __init__(self, config):
         super().__init__()
         self.c_fc = Linear(config.n_embd, config.intermediate_size, bias=config.bias)
-        self.gelu = GELU("tanh" if config.mlp == "gelu_tanh" else "none")
+        self.act = ReLUSquared() if config.mlp == "relu2" else GELU("tanh" if config.mlp == "gelu_tanh" else "none")
         self.c_proj = Linear(config.intermediate_size, config.n_embd, bias=config.bias)
         self.dropout = Dropout(config.dropout)
 
     def forward(self, x):
-        return self.dropout(self.c_proj(self.gelu(self.c_fc(x))))       # (B, T, C)
+        return self.dropout(self.c_proj(self.act(self.c_fc(x))))        # (B, T, C)
 
 
 class SwiGLU(Module):
@@ -143,15 +166,15 @@ def make_norm(config):
 
 
 class Block(Module):
-    def __init__(self, config):
+    def __init__(self, config, first_layer=False):
         super().__init__()
         self.ln_1 = make_norm(config)
-        self.attn = CausalSelfAttention(config)
+        self.attn = CausalSelfAttention(config, first_layer)
         self.ln_2 = make_norm(config)
         self.mlp = SwiGLU(config) if config.mlp == "swiglu" else MLP(config)
 
-    def forward(self, x, cache=None):
-        x = x + self.attn(self.ln_1(x), cache)
+    def forward(self, x, cache=None, first_values=None):
+        x = x + self.attn(self.ln_1(x), cache, first_values)
         return x + self.mlp(self.ln_2(x))
 
 
@@ -165,7 +188,7 @@ class GPT(Module):
         self.transformer = ModuleDict(dict(
             **modules,
             drop=Dropout(config.dropout),
-            h=ModuleList(Block(config) for _ in range(config.n_layer)),
+            h=ModuleList(Block(config, first_layer=i == 0) for i in range(config.n_layer)),
             ln_f=make_norm(config),
         ))
         self.lm_head = Linear(config.n_embd, config.vocab_size, bias=False)
@@ -175,12 +198,18 @@ class GPT(Module):
         for name, p in self.named_parameters():
             if name.endswith("c_proj.weight"):  # residual projections: variance independent of depth
                 init.normal_(p, 0.0, 0.02 / math.sqrt(2 * config.n_layer))
+            zeroed = name.endswith("c_proj.weight") or name == "lm_head.weight" and not config.tie_embeddings
+            if config.zero_init_proj and zeroed:
+                init.zeros_(p)
 
     def forward(self, idx, targets=None, caches=None):
         """Logits (B, T, V) and, given targets (B, T), the mean cross-entropy (else None)."""
         idx = idx if isinstance(idx, Tensor) else Tensor(np.asarray(idx))
         B, T = idx.shape
         logits = self.lm_head(transformer_body(self.transformer, self.config, idx, caches))  # (B, T, V)
+        if self.config.logit_softcap:
+            cap = self.config.logit_softcap
+            logits = cap * F.tanh(logits / cap)                          # (B, T, V), in (-cap, cap)
         if targets is None:
             return logits, None
         targets = targets.data if isinstance(targets, Tensor) else np.asarray(targets)
@@ -199,9 +228,15 @@ class GPT(Module):
         """Write a Hugging Face folder (config.json, model.safetensors) that transformers loads."""
         save_pretrained(self, folder, overwrite)
 
-    def configure_optimizers(self, weight_decay, learning_rate, betas=(0.9, 0.95), eps=1e-8):
-        """AdamW that decays the matrices and embeddings (>= 2-D) but not biases or norm gains."""
-        return build_optimizer(self.parameters(), "adamw", learning_rate, weight_decay, betas, eps)
+    def configure_optimizers(self, weight_decay, learning_rate, betas=(0.9, 0.95), eps=1e-8, optimizer="adamw",
+                             muon_lr=0.02, muon_momentum=0.95):
+        """AdamW that decays the matrices and embeddings (>= 2-D) but not biases or norm gains; optimizer="muon":
+        Muon for the blocks' matrices, that AdamW for the rest (the split is printed)."""
+        built = build_optimizer(self, optimizer, learning_rate, weight_decay, betas, eps,
+                                muon_lr=muon_lr, muon_momentum=muon_momentum)
+        if optimizer == "muon":
+            print(describe_split(built))
+        return built
 
     def new_caches(self):
         return [KVCache(self.config.block_size) for _ in self.transformer.h]
@@ -241,8 +276,9 @@ def transformer_body(transformer, config, idx, caches=None):
         positions = Tensor(np.arange(start, start + T), device=idx.device)
         x = x + transformer.wpe(positions)                               # + (T, C)
     x = transformer.drop(x)
+    first_values = {} if config.value_residual else None                 # filled by the first layer
     for i, block in enumerate(transformer.h):
-        x = block(x, caches[i] if caches else None)
+        x = block(x, caches[i] if caches else None, first_values)
     return transformer.ln_f(x)
 
 

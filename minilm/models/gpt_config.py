@@ -7,7 +7,8 @@ of the three switchable parts, which TrainConfig's validation reuses.
 import math
 from dataclasses import asdict, dataclass
 
-CHOICES = {"norm": ("layernorm", "rmsnorm"), "pos": ("learned", "rope"), "mlp": ("gelu", "gelu_tanh", "swiglu")}
+CHOICES = {"norm": ("layernorm", "rmsnorm"), "pos": ("learned", "rope"),
+           "mlp": ("gelu", "gelu_tanh", "swiglu", "relu2")}
 
 
 @dataclass
@@ -21,12 +22,17 @@ class GPTConfig:
     bias: bool = True
     norm: str = "layernorm"          # "layernorm" | "rmsnorm"
     pos: str = "learned"             # "learned" (wpe) | "rope"
-    mlp: str = "gelu"                # "gelu" | "gelu_tanh" (GPT-2's curve) | "swiglu"
+    mlp: str = "gelu"                # "gelu" | "gelu_tanh" (GPT-2's curve) | "swiglu" | "relu2" (relu(x)^2)
     n_kv_head: int = None            # key/value heads; None: n_head (plain multi-head attention)
     rope_theta: float = 10000.0
     tie_embeddings: bool = True      # lm_head shares wte's matrix
     intermediate_size: int = None    # the feed-forward width I; None: 4C (gelu), 8C/3 rounded up to 8 (swiglu)
     norm_eps: float = 1e-5
+    # the speedrun recipe's pieces (models/gpt.py), each off by default
+    qk_norm: bool = False            # RMS-normalise each head's queries and keys (no gain)
+    zero_init_proj: bool = False     # the residual projections c_proj (and an untied lm_head) start at zero
+    logit_softcap: float = 0.0       # logits <- cap tanh(logits / cap) (0: off)
+    value_residual: bool = False     # each layer's values mix in the first layer's: v <- l v + (1 - l) v_1
 
     def __post_init__(self):
         for name, allowed in CHOICES.items():
@@ -41,6 +47,8 @@ class GPTConfig:
             # SwiGLU has 3 matrices to GELU's 2: at 2/3 of 4C they hold the same parameters
             self.intermediate_size = (4 * self.n_embd if self.mlp != "swiglu"
                                       else 8 * math.ceil(8 * self.n_embd / 3 / 8))
+        if self.logit_softcap < 0:
+            raise ValueError(f"logit_softcap must be >= 0 (0: off), got {self.logit_softcap}")
         if self.pos == "rope" and (self.n_embd // self.n_head) % 2:
             raise ValueError(f"rotary embeddings rotate channel pairs: the head size n_embd / n_head = "
                              f"{self.n_embd // self.n_head} must be even")

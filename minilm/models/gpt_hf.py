@@ -68,6 +68,13 @@ def read_pretrained(folder):
 
 def save_pretrained(model, folder, overwrite=False):
     c = model.config
+    beyond = [text for text, present in (("qk_norm", c.qk_norm), ("value_residual", c.value_residual),
+                                         (f"logit_softcap {c.logit_softcap:g}", c.logit_softcap),
+                                         ("mlp 'relu2'", c.mlp == "relu2")) if present]
+    if beyond:                       # (zero_init_proj only sets the starting weights: it exports like any other)
+        raise ValueError(f"save_pretrained writes GPT-2 or Llama folders, and transformers' GPT-2 and Llama have "
+                         f"no {', '.join(beyond)}: they would compute other logits; keep this run in minilm's "
+                         f"format (minilm sample / eval --out), or train without these options to export")
     state = {k: np.asarray(v.get() if hasattr(v, "get") else v) for k, v in model.state_dict().items()}
     if c.norm == "layernorm" and c.pos == "learned" and c.mlp != "swiglu" and c.n_kv_head == c.n_head:
         hf, weights = gpt2_hf_config(c), gpt2_weights(state, c)

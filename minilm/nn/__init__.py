@@ -1,5 +1,5 @@
 """minilm.nn: layers as Modules, with PyTorch's names, shapes and initialisations."""
-from .activation import GELU, Dropout, ReLU, Sigmoid, SiLU, Tanh
+from .activation import GELU, Dropout, ReLU, ReLUSquared, Sigmoid, SiLU, Tanh
 from .embedding import Embedding
 from .linear import Linear
 from .loss import BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, L1Loss, MSELoss, NLLLoss, SmoothL1Loss
@@ -16,5 +16,5 @@ from . import init
 __all__ = ["RNN", "LSTM", "GRU", "RNNCell", "LSTMCell", "GRUCell", "Module", "Parameter", "Sequential", "ModuleList", "ModuleDict", "MultiheadAttention",
            "MultiHeadAttention", "PositionalEncoding", "LearnedPositionalEmbedding",
            "TransformerEncoderLayer", "TransformerDecoderLayer", "TransformerEncoder", "TransformerDecoder", "Linear", "Embedding", "LayerNorm",
-           "RMSNorm", "RotaryEmbedding", "Dropout", "ReLU", "GELU", "SiLU", "Tanh", "Sigmoid", "init",
+           "RMSNorm", "RotaryEmbedding", "Dropout", "ReLU", "ReLUSquared", "GELU", "SiLU", "Tanh", "Sigmoid", "init",
            "CrossEntropyLoss", "NLLLoss", "MSELoss", "L1Loss", "SmoothL1Loss", "BCELoss", "BCEWithLogitsLoss"]

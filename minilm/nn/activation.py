@@ -25,6 +25,15 @@ class SiLU(Module):
         return F.silu(x)
 
 
+class ReLUSquared(Module):
+    """relu(x)^2 (So et al., 2021, "Primer"): as cheap as ReLU, smooth at 0, and sparse like it.
+    d/dx = 2 relu(x); composed of relu and a product, which gradcheck covers."""
+
+    def forward(self, x):
+        r = F.relu(x)
+        return r * r
+
+
 class GELU(Module):
     """x Phi(x); approximate="tanh" is the cheaper curve GPT-2 was trained with."""
 

@@ -5,6 +5,14 @@
              Adam's moment estimates are still noisy;
     decay    it then follows half a cosine down to min_lr at decay_steps;
     after    it stays at min_lr.
+
+`trapezoid` (warmup-stable-decay; Hägele et al., 2024, and the modded-nanogpt
+speedruns) holds the peak instead, and decays along a straight line at the end:
+    warmup   as above;
+    stable   lr stays at the peak until the last cooldown_frac of decay_steps;
+    cooldown it falls linearly to min_lr at decay_steps, then stays there.
+Most of the run trains at the peak lr, and the cooldown at the end harvests
+the loss that the high lr's noise was hiding.
 """
 import math
 
@@ -16,6 +24,21 @@ def cosine_with_warmup(step, max_lr, warmup_steps, decay_steps, min_lr=0.0):
         return min_lr
     progress = (step - warmup_steps) / max(1, decay_steps - warmup_steps)
     return min_lr + 0.5 * (1 + math.cos(math.pi * progress)) * (max_lr - min_lr)
+
+
+def trapezoid(step, max_lr, warmup_steps, decay_steps, min_lr=0.0, cooldown_frac=0.5):
+    if step < warmup_steps:
+        return max_lr * (step + 1) / (warmup_steps + 1)
+    if step >= decay_steps:
+        return min_lr
+    cooldown_start = max(warmup_steps, decay_steps * (1 - cooldown_frac))
+    if step < cooldown_start:
+        return max_lr
+    progress = (step - cooldown_start) / max(1, decay_steps - cooldown_start)
+    return max_lr + progress * (min_lr - max_lr)
+
+
+LR_SCHEDULES = {"cosine": cosine_with_warmup, "trapezoid": trapezoid}
 
 
 def step_decay(step, base_lr, step_size, gamma=0.1):

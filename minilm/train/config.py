@@ -45,12 +45,16 @@ class TrainConfig:
     bias: bool = True
     norm: str = "layernorm"            # GPT: "layernorm" or "rmsnorm"
     pos: str = "learned"               # GPT: "learned" positions or "rope" (rotary)
-    mlp: str = "gelu"                  # GPT: "gelu", "gelu_tanh" or "swiglu"
+    mlp: str = "gelu"                  # GPT: "gelu", "gelu_tanh", "swiglu" or "relu2"
     n_kv_head: int = 0                 # GPT: key/value heads for grouped-query attention (0: n_head)
     rope_theta: float = 10000.0
     tie_embeddings: bool = True        # GPT: lm_head shares the token embedding matrix
     intermediate_size: int = 0         # GPT: feed-forward width (0: 4 n_embd, or 8/3 n_embd for swiglu)
     norm_eps: float = 1e-5
+    qk_norm: bool = False              # GPT: RMS-normalised queries and keys
+    zero_init_proj: bool = False       # GPT: residual projections (and an untied head) start at zero
+    logit_softcap: float = 0.0         # GPT: logits <- cap tanh(logits / cap) (0: off)
+    value_residual: bool = False       # GPT: every layer's values mix in the first layer's
     vocab_size: int = 0                # 0: the tokenizer's; a pre-trained model's may be larger (padded)
     lstm_embedding: int = 128
     lstm_hidden: int = 256
@@ -65,12 +69,17 @@ class TrainConfig:
     min_lr: float = 1e-4
     warmup_iters: int = 100
     lr_decay_iters: int = 2000
-    optimizer: str = "adamw"           # "adamw", "adam", "sgd" or "rmsprop" (minilm/optim)
+    lr_schedule: str = "cosine"        # "cosine" (warmup, cosine decay) or "trapezoid" (warmup, flat, linear cooldown)
+    cooldown_frac: float = 0.5         # trapezoid: the last fraction of lr_decay_iters spent decaying to min_lr
+    optimizer: str = "adamw"           # "adamw", "adam", "sgd", "rmsprop" or "muon" (minilm/optim)
     weight_decay: float = 0.1          # on matrices and embeddings only; AdamW's is decoupled, the others' L2
     beta1: float = 0.9                 # adam, adamw
     beta2: float = 0.99                # adam, adamw
     momentum: float = 0.0              # sgd, rmsprop
     alpha: float = 0.99                # rmsprop: decay of the running mean of g^2
+    muon_lr: float = 0.02              # muon: peak lr of the hidden matrices (the rest: learning_rate, AdamW)
+    muon_momentum: float = 0.95        # muon: Nesterov momentum of the hidden matrices
+    muon_weight_decay: float = 0.0     # muon: decoupled weight decay of the hidden matrices
     grad_clip: float = 1.0
     # evaluation, logging, checkpoints
     eval_interval: int = 250
@@ -125,6 +134,12 @@ PRESETS = {
     # have the same matrix parameters (the modern one lacks only the biases and wpe)
     "shakespeare-modern": dict(pos="rope", norm="rmsnorm", mlp="swiglu", n_kv_head=2, bias=False,
                                intermediate_size=384),
+    # the pieces of the modded-nanogpt speedrun recipe that shorten this run (benchmarks/speedrun.py
+    # measures each): shakespeare-modern's blocks with Muon for the hidden matrices, QK-norm and a ReLU^2
+    # feed-forward (4C wide). Zero-initialised projections, an untied head, soft-capped logits, value
+    # residuals and the trapezoidal schedule are fields too, but bought no steps at this size
+    "shakespeare-speedrun": dict(pos="rope", norm="rmsnorm", n_kv_head=2, bias=False, optimizer="muon",
+                                 qk_norm=True, mlp="relu2"),
 }
 
 FIELDS = {f.name: f for f in fields(TrainConfig)}

@@ -1,8 +1,8 @@
 """The training loop: batches in, better weights out, with evaluation and checkpoints.
 
 One iteration is step.py's train_step (the step fit() takes too): the lr of the
-schedule (warmup, then cosine decay), gradient accumulation over micro-batches,
-clipping, optimizer.step().
+schedule (warmup, then cosine decay, or the trapezoid's flat top and linear cooldown),
+gradient accumulation over micro-batches, clipping, optimizer.step().
 
 Every eval_interval steps the loss is averaged over eval_iters batches of each
 split (evaluation.py), logged (stdout and out_dir/log.jsonl, run_log.py), and a
@@ -36,7 +36,7 @@ from ..data import StreamBatcher
 from ..errors import Interrupted, UserError
 from ..metrics import perplexity
 from ..nn.data_parallel import DistributedDataParallel
-from ..optim import cosine_with_warmup
+from ..optim import cosine_with_warmup, trapezoid
 from ..tensor import Tensor
 from .checkpoint import (checkpoint_folder, load_hidden_state, load_model_weights, load_weights_and_optimizer,
                          restore_rng, rng_state, save_checkpoint)
@@ -87,6 +87,8 @@ class Trainer:
         self.val_data = load_split(self.data_dir, "val", cfg.block_size)
         self.model = build_model(cfg, self.tokenizer.vocab_size).to(cfg.device)
         self.optimizer = make_optimizer(cfg, self.model)
+        # each group's peak lr over the schedule's (1, or Muon's muon_lr / learning_rate): the schedule scales all
+        self.lr_ratios = [group["lr"] / cfg.learning_rate for group in self.optimizer.param_groups]
         self.scaler = GradScaler(enabled=cfg.dtype == "float16")   # float16 gradients underflow without it
         self.stream = (StreamBatcher(self.train_data, cfg.batch_size, cfg.block_size)
                        if cfg.model == "lstm" else None)
@@ -138,14 +140,16 @@ class Trainer:
 
     def lr_at(self, step):
         c = self.cfg
+        if c.lr_schedule == "trapezoid":
+            return trapezoid(step, c.learning_rate, c.warmup_iters, c.lr_decay_iters, c.min_lr, c.cooldown_frac)
         return cosine_with_warmup(step, c.learning_rate, c.warmup_iters, c.lr_decay_iters, c.min_lr)
 
     def train_step(self):
         """One optimizer step (step.py); returns (mean loss, lr, gradient norm before clipping)."""
         c = self.cfg
         lr = self.lr_at(self.step)
-        for group in self.optimizer.param_groups:
-            group["lr"] = lr
+        for group, ratio in zip(self.optimizer.param_groups, self.lr_ratios):
+            group["lr"] = lr * ratio
         try:
             loss, norm = train_step(lambda: self.loss_on(*self.next_batch()), self.model, self.optimizer,
                                     self.scaler, c.gradient_accumulation_steps,

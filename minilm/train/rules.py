@@ -16,7 +16,7 @@ from ..amp import DTYPES as AUTOCAST_DTYPES
 from ..backend import DEVICES
 from ..models.gpt_config import CHOICES as GPT_CHOICES
 from ..models.lstm_lm import CELLS
-from ..optim import OPTIMIZERS
+from ..optim import LR_SCHEDULES, OPTIMIZERS
 
 
 class Range:
@@ -88,6 +88,7 @@ RULES = {
     "rope_theta": above(0),
     "intermediate_size": at_least(0),          # 0: the default width
     "norm_eps": above(0),
+    "logit_softcap": at_least(0),              # 0: off
     "vocab_size": at_least(0),                 # 0: the tokenizer's
     "lstm_embedding": at_least(1),
     "lstm_hidden": at_least(1),
@@ -96,6 +97,9 @@ RULES = {
     "optimizer": OneOf(*OPTIMIZERS),
     "momentum": Range(0, 1, high_open=True),
     "alpha": Range(0, 1, high_open=True),
+    "muon_lr": above(0),
+    "muon_momentum": Range(0, 1, high_open=True),
+    "muon_weight_decay": at_least(0),
     "batch_size": at_least(1),
     "gradient_accumulation_steps": at_least(1),
     "max_iters": at_least(1),
@@ -104,6 +108,8 @@ RULES = {
     "warmup_iters": at_least(0),
     "lr_decay_iters": at_least(1),
     "weight_decay": at_least(0),
+    "lr_schedule": OneOf(*LR_SCHEDULES),
+    "cooldown_frac": Range(0, 1),
     "beta1": Range(0, 1, high_open=True),
     "beta2": Range(0, 1, high_open=True),
     "grad_clip": at_least(0),                  # 0: no clipping

@@ -12,11 +12,12 @@ from collections import Counter
 
 from ..data import TokenDataset, load_corpus, load_meta, prepare
 from ..models import GPT, LSTMLM, GPTConfig
-from ..optim import build_optimizer
+from ..optim import build_optimizer, describe_split
 from ..serialization import save_json
 from ..tokenizers import BPETokenizer, CharTokenizer, tokenizer_from_dict
 from .checkpoint import checkpoint_folder, load_state
 from .config import ARCHITECTURE, GPT_FIELDS, TrainConfig
+from .run_log import print_once
 
 
 def build_tokenizer(cfg, text):
@@ -136,9 +137,15 @@ def build_model(cfg, vocab_size):
 
 
 def make_optimizer(cfg, model):
-    """cfg.optimizer (AdamW by default) with weight decay on the matrices and embeddings only (minilm.optim.build)."""
-    return build_optimizer(model.parameters(), cfg.optimizer, cfg.learning_rate, cfg.weight_decay,
-                           betas=(cfg.beta1, cfg.beta2), momentum=cfg.momentum, alpha=cfg.alpha)
+    """cfg.optimizer (AdamW by default) with weight decay on the matrices and embeddings only (minilm.optim.build);
+    Muon's split of the parameters is printed once."""
+    optimizer = build_optimizer(model, cfg.optimizer, cfg.learning_rate, cfg.weight_decay,
+                                betas=(cfg.beta1, cfg.beta2), momentum=cfg.momentum, alpha=cfg.alpha,
+                                muon_lr=cfg.muon_lr, muon_momentum=cfg.muon_momentum,
+                                muon_weight_decay=cfg.muon_weight_decay)
+    if cfg.optimizer == "muon":
+        print_once(describe_split(optimizer))
+    return optimizer
 
 
 def starting_point(cfg):

@@ -78,6 +78,6 @@ def test_the_optimizer_builder_decays_only_matrices():
     model, _ = model_and_optimizer()
     decayed, kept = decay_groups(model.parameters(), 0.1)
     assert [p.ndim for p in decayed["params"]] == [2] and [p.ndim for p in kept["params"]] == [1]
-    with pytest.raises(ValueError, match="optimizer must be one of 'adamw', 'adam', 'sgd', 'rmsprop', got 'lion'"):
+    with pytest.raises(ValueError, match="optimizer must be one of 'adamw', 'adam', 'sgd', 'rmsprop', 'muon', got 'lion'"):
         build_optimizer(model.parameters(), "lion")
     assert note_best(1.0, 2.0, 3) == (True, 1.0, 0) and note_best(3.0, 2.0, 3) == (False, 2.0, 4)

@@ -10,7 +10,7 @@ from minilm.cli import main
 from minilm.train.checkpoint import checkpoint_folder, load_optimizer_state
 from minilm.train.config import config_from
 from minilm.train.loop import Trainer
-from minilm.train.setup import make_optimizer
+from minilm.train.setup import build_model, make_optimizer
 
 
 def recurrent(corpus, out, **fields):
@@ -101,3 +101,47 @@ def test_loading_another_optimizers_state_is_refused(corpus, tmp_path):
     assert state["optimizer"]["type"] == "SGD"
     with pytest.raises(ValueError, match="holds the state of SGD, not of AdamW"):
         load_optimizer_state(folder, optim.AdamW(nn.Linear(2, 2).parameters()), state)
+
+
+def test_muon_trains_prints_its_split_once_and_resumes_bit_identically(tiny, log_records, tmp_path, capsys):
+    """--optimizer muon: Muon's momentum buffers and AdamW's moments are in the checkpoint; resuming continues
+    exactly, and the hidden matrices keep muon_lr's share of the schedule."""
+    fields = dict(optimizer="muon", muon_lr=0.03, eval_interval=3)
+    trainer = Trainer(tiny(tmp_path / "straight", max_iters=6, **fields))
+    trainer.run()
+    assert capsys.readouterr().out.count("muon: 4 hidden matrices") == 1
+    muon, *adamw = trainer.optimizer.param_groups
+    assert muon["lr"] == pytest.approx(adamw[0]["lr"] * 0.03 / 1e-3)
+    Trainer(tiny(tmp_path / "split", max_iters=3, **fields)).run()
+    arrays = load(os.path.join(checkpoint_folder(tmp_path / "split"), "optimizer.safetensors"))
+    assert any(k.endswith("momentum_buffer") for k in arrays) and any(k.endswith("exp_avg") for k in arrays)
+    Trainer(tiny(tmp_path / "split", max_iters=6, resume=True, **fields)).run()
+    straight = log_records(tmp_path / "straight", "loss")
+    assert len(straight) == 6 and np.isfinite(straight).all()
+    assert log_records(tmp_path / "split", "loss") == straight
+
+
+def test_the_recipe_fields_reach_the_model_and_the_schedule(tiny, log_records, tmp_path):
+    """qk_norm, relu2, zero_init_proj, an untied head, the soft-cap, value_residual and the trapezoid, from a config."""
+    cfg = tiny(tmp_path / "run", max_iters=10, eval_interval=5, n_layer=2, optimizer="muon", mlp="relu2",
+               qk_norm=True, zero_init_proj=True, tie_embeddings=False, logit_softcap=15.0, value_residual=True,
+               lr_schedule="trapezoid", warmup_iters=2, lr_decay_iters=10, cooldown_frac=0.5, min_lr=1e-4)
+    trainer = Trainer(cfg)
+    c = trainer.model.config
+    assert (c.mlp, c.qk_norm, c.zero_init_proj, c.tie_embeddings, c.logit_softcap, c.value_residual) == \
+        ("relu2", True, True, False, 15.0, True)
+    trainer.run()
+    lrs = log_records(tmp_path / "run", "lr")
+    assert lrs[2:6] == [1e-3] * 4 and lrs[6] == pytest.approx(1e-3 - 0.2 * 0.9e-3) and lrs[9] < lrs[6]
+    assert np.isfinite(log_records(tmp_path / "run", "loss")).all()
+
+
+def test_the_speedrun_preset_builds_its_recipe(corpus, tmp_path):
+    """shakespeare-speedrun: the modern blocks with Muon, QK-norm and ReLU^2; the other pieces stay off."""
+    cfg = config_from("shakespeare-speedrun", overrides=dict(data=corpus, out_dir=str(tmp_path), n_layer=1,
+                                                               n_embd=16, block_size=16))
+    model = build_model(cfg, 20)
+    c = model.config
+    assert (c.pos, c.norm, c.mlp, c.qk_norm, c.intermediate_size) == ("rope", "rmsnorm", "relu2", True, 64)
+    assert not (c.zero_init_proj or c.value_residual or c.logit_softcap) and cfg.lr_schedule == "cosine"
+    assert type(make_optimizer(cfg, model)) is optim.Muon
