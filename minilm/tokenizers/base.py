@@ -72,6 +72,19 @@ class Tokenizer:
                 out.extend(self.encode_ordinary(part))
         return out
 
+    def apply_chat_template(self, conversation, add_generation_prompt=False, tokenize=True,
+                            return_assistant_tokens_mask=False, return_dict=False):
+        """transformers' call: a conversation (a list of {"role", "content"}) in the chat format.
+
+        The ids (or the text, tokenize=False); add_generation_prompt ends with the assistant's start.
+        return_assistant_tokens_mask=True returns {"input_ids", "assistant_masks"}: 1 on the tokens
+        the assistant writes. The format is minilm's (chat_format.py), or the Jinja template of a
+        Hugging Face folder (chat_template.py) for a tokenizer read from one that has it.
+        """
+        from .chat_template import apply_chat_template              # (loaded only by who chats)
+        return apply_chat_template(self, conversation, add_generation_prompt, tokenize,
+                                   return_assistant_tokens_mask, return_dict)
+
     def restore_special_tokens(self, special_tokens):
         """Add the {token: id} of a saved tokenizer in id order, checking each gets its saved id."""
         for token, i in sorted(special_tokens.items(), key=lambda kv: kv[1]):
