@@ -10,5 +10,6 @@ bundled tasks minilm/data/tasks/; fine-tuning on them minilm/train/sft.py.
 """
 from .calculator import CalculatorError, calculate, evaluate
 from .reply import Reply, generate_reply, prompt_ids, stop_ids
+from .task_accuracy import task_accuracy
 
-__all__ = ["calculate", "evaluate", "CalculatorError", "generate_reply", "Reply", "prompt_ids", "stop_ids"]
+__all__ = ["calculate", "evaluate", "CalculatorError", "generate_reply", "Reply", "prompt_ids", "stop_ids", "task_accuracy"]
