@@ -88,3 +88,19 @@ def test_a_real_gpt_replies_within_max_new_tokens():
     assert 1 <= len(reply.ids) <= 30 + 40                       # (a tool's output may add tokens)
     again = generate_reply(model, tok, [{"role": "user", "content": "abc"}], max_new_tokens=30, temperature=1.0, seed=0)
     assert again.ids == reply.ids                               # seeded
+
+
+def test_task_accuracy_scores_exact_matches_with_the_tool():
+    from minilm.chat import task_accuracy
+    from minilm.data.tasks import get_task
+    task = get_task("arithmetic")
+    tok = add_chat_tokens(CharTokenizer.from_text(task.alphabet()))
+    s = tok.special_tokens
+    item = next(i for i in task.items("test", 10) if i.kind == "mul2")
+    right = [s["<|call|>"], *tok.encode(item.call), s["<|/call|>"], *tok.encode(item.answer), s["<|end|>"]]
+    wrong = [*tok.encode(item.answer + "1"), s["<|end|>"]]
+    assert task_accuracy(ScriptedModel(tok, right, tok.vocab_size), tok, task, [item]) == {"all": 1.0, "mul2": 1.0}
+    assert task_accuracy(ScriptedModel(tok, wrong, tok.vocab_size), tok, task, [item]) == {"all": 0.0, "mul2": 0.0}
+    # without the tool the call is not answered, and the text is not the answer
+    no_tool = ScriptedModel(tok, right[:-1 - len(item.answer)] + [s["<|end|>"]], tok.vocab_size)
+    assert task_accuracy(no_tool, tok, task, [item], tools=False)["all"] == 0.0
