@@ -45,6 +45,7 @@ ENCODER_SPECIAL_TOKENS = ("[PAD]", "[CLS]", "[SEP]", "[MASK]")
 class Tokenizer:
     """A subclass has special_tokens {token: id}, add_special_token(token) and encode_ordinary(text)."""
     kind = None
+    chat_template = None        # a Hugging Face folder's Jinja chat template (chat_template.py); None: minilm's
 
     def add_special_tokens(self, tokens):
         """Add each token (if new); returns their ids in the order given."""

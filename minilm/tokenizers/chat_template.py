@@ -26,9 +26,29 @@ import json
 import os
 from datetime import datetime
 
+from ..serialization import atomic_write
+from .base import _write_text
 from .chat_format import CHAT_TOKENS, has_chat_tokens, render, render_text
 
 SPECIAL_NAMES = ("bos_token", "eos_token", "unk_token", "pad_token")
+
+# minilm's chat format (chat_format.py's rules) as a Jinja template, for exported folders: transformers'
+# apply_chat_template with it gives render()'s ids. ns.in_turn: an assistant turn left open by a tool call.
+MINILM_TEMPLATE = (
+    "{%- set ns = namespace(in_turn=false) -%}"
+    "{%- for message in messages -%}"
+    "{%- if message['role'] == 'tool' -%}<|output|>{{ message['content'] }}<|/output|>"
+    "{%- else -%}"
+    "{%- if not (message['role'] == 'assistant' and ns.in_turn) -%}<|{{ message['role'] }}|>{%- endif -%}"
+    "{{- message['content'] or '' -}}"
+    "{%- for call in message['tool_calls'] or [] -%}"
+    "<|call|>{{ call['function']['arguments']['expression'] }}<|/call|>"
+    "{%- endfor -%}"
+    "{%- set ns.in_turn = message['role'] == 'assistant' and (message['tool_calls'] or []) | length > 0 -%}"
+    "{%- if not ns.in_turn -%}<|end|>{%- endif -%}"
+    "{%- endif -%}"
+    "{%- endfor -%}"
+    "{%- if add_generation_prompt -%}<|assistant|>{%- endif -%}")
 
 
 class HuggingFaceTemplate:
@@ -151,3 +171,19 @@ def apply_chat_template(tokenizer, conversation, add_generation_prompt=False, to
             out["assistant_masks"] = mask
         return out
     return ids
+
+
+def save_template(tokenizer, folder, overwrite=False):
+    """Write folder/tokenizer_config.json with the tokenizer's chat template (MINILM_TEMPLATE for minilm's
+    format), so that transformers' AutoTokenizer and apply_chat_template use it; returns the path."""
+    template = tokenizer.chat_template
+    if template is None:
+        template = HuggingFaceTemplate(MINILM_TEMPLATE, {"eos_token": CHAT_TOKENS[3]})
+    path = os.path.join(os.fspath(folder), "tokenizer_config.json")
+    if os.path.exists(path) and not overwrite:
+        raise ValueError(f"{path} exists; choose another folder or pass overwrite=True to replace it")
+    config = {"tokenizer_class": "PreTrainedTokenizerFast", "chat_template": template.template,
+              **template.special_tokens}
+    text = json.dumps(config, ensure_ascii=False, indent=1)
+    atomic_write(path, lambda tmp: _write_text(tmp, text))
+    return path
