@@ -136,8 +136,9 @@ class SFTTrainer(Trainer):
             train, val = split_conversations(read_conversations(o.data, o.skip_bad_lines, print_once),
                                              o.val_fraction, cfg.seed)
         for task in self.tasks:
-            train += [task.conversation(item) for item in task.items("train", o.task_size, cfg.seed)]
-            val += [task.conversation(item) for item in task.items("val", TASK_VAL_CONVERSATIONS, cfg.seed)]
+            train += [task.conversation(item) for item in task.items("train", o.task_size, cfg.seed, distinct=False)]
+            val += [task.conversation(item) for item in task.items("val", TASK_VAL_CONVERSATIONS, cfg.seed,
+                                                                    distinct=False)]
         tokenizer = self._chat_tokenizer(tokenizer, train + val)
         if cfg.vocab_size:                                  # (a Hugging Face model's, maybe padded)
             cfg.vocab_size = max(cfg.vocab_size, tokenizer.vocab_size)

@@ -48,8 +48,9 @@ class ChatTask:
     """A subclass has `name`, `kinds`, and draw(kind, rng) -> (key, Item); the rest is shared."""
     name, kinds, uses_tool = None, (), False
 
-    def items(self, split, n, seed=0, kinds=None):
-        """n items of the split (drawn in turn from each kind), reproducible from the seed; distinct keys."""
+    def items(self, split, n, seed=0, kinds=None, distinct=True):
+        """n items of the split (drawn in turn from each kind), reproducible from the seed; distinct ones
+        unless distinct=False (training data may repeat an item, as epochs do)."""
         if split not in SPLITS:
             raise ValueError(f"split must be one of {', '.join(SPLITS)}, got {split!r}")
         kinds = kinds or self.kinds
@@ -60,10 +61,11 @@ class ChatTask:
             key, item = self.draw(kind, rng)
             tries += 1
             if tries > 200 * n + 1000:
-                raise ValueError(f"task {self.name} has fewer than {n} distinct {split} items of kind {kind}")
-            if (kind, key) in seen or split_of(self.name, key) != split:
+                raise ValueError(f"task {self.name} has fewer than {n} distinct {split} items (of kind {kind}); "
+                                 "ask for fewer")
+            if (distinct and (kind, item.prompt) in seen) or split_of(self.name, key) != split:
                 continue
-            seen.add((kind, key))
+            seen.add((kind, item.prompt))
             out.append(item)
         return out
 
