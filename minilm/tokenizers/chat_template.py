@@ -27,7 +27,6 @@ import os
 from datetime import datetime
 
 from ..serialization import atomic_write
-from .base import _write_text
 from .chat_format import CHAT_TOKENS, has_chat_tokens, render, render_text
 
 SPECIAL_NAMES = ("bos_token", "eos_token", "unk_token", "pad_token")
@@ -185,5 +184,9 @@ def save_template(tokenizer, folder, overwrite=False):
     config = {"tokenizer_class": "PreTrainedTokenizerFast", "chat_template": template.template,
               **template.special_tokens}
     text = json.dumps(config, ensure_ascii=False, indent=1)
-    atomic_write(path, lambda tmp: _write_text(tmp, text))
+
+    def write(tmp):
+        with open(tmp, "w", encoding="utf-8") as f:
+            f.write(text)
+    atomic_write(path, write)
     return path
