@@ -6,8 +6,9 @@ What changes is what a batch holds and where the loss looks:
 
     conversations: a JSONL file (data/conversations.py) and/or bundled tasks (data/tasks/)
     -> (ids, mask) per conversation        tokenizers/chat_format.py, or a Hugging Face folder's template
-    -> packed into rows of block_size + 1 tokens, whole conversations only, the rest of a row
-       padded (mask 0); a conversation longer than a row is left out (and counted)
+    -> packed into rows of block_size + 1 tokens, whole conversations only (each into the fullest
+       of OPEN_ROWS rows being filled that it fits in: best fit), the rest of a row padded (mask 0);
+       a conversation longer than a row is left out (and counted)
     -> x = row[:-1], y = row[1:], y = -100 where the mask of the target is 0
 
 so the cross-entropy averages only over the tokens the assistant writes: the model is
@@ -48,6 +49,7 @@ from .run_log import print_once
 
 EMBEDDING_KEYS = ("transformer.wte.weight", "lm_head.weight")
 TASK_VAL_CONVERSATIONS = 300        # val conversations per task for the masked val loss
+OPEN_ROWS = 16                      # rows being filled at once while packing (best fit among them)
 
 
 @dataclass
@@ -76,24 +78,28 @@ class PackedConversations:
 
     def __init__(self, rendered, block_size, pad_id, what):
         width = block_size + 1
-        rows, masks, row, row_mask, self.left_out = [], [], [], [], 0
+        open_rows, full, self.left_out = [], [], 0          # rows being filled: [ids, mask]
         for ids, mask in rendered:
             if len(ids) > width:
                 self.left_out += 1
                 continue
-            if len(row) + len(ids) > width:
-                rows.append(row + [pad_id] * (width - len(row)))
-                masks.append(row_mask + [0] * (width - len(row)))
-                row, row_mask = [], []
-            row, row_mask = row + ids, row_mask + mask
-        if row:
-            rows.append(row + [pad_id] * (width - len(row)))
-            masks.append(row_mask + [0] * (width - len(row)))
+            fits = [row for row in open_rows if len(row[0]) + len(ids) <= width]
+            if fits:                                        # best fit: the fullest row it fits in
+                row = max(fits, key=lambda r: len(r[0]))
+            else:
+                if len(open_rows) == OPEN_ROWS:            # close the fullest to make room
+                    open_rows.sort(key=lambda r: len(r[0]))
+                    full.append(open_rows.pop())
+                row = [[], []]
+                open_rows.append(row)
+            row[0] += ids
+            row[1] += mask
+        rows = full + open_rows
         if not rows:
             raise ValueError(f"no {what} conversation fits the context of {block_size} tokens (all "
                              f"{self.left_out} are longer); use shorter conversations")
-        self.tokens = np.asarray(rows, dtype=np.int64)                # (N, T+1)
-        self.mask = np.asarray(masks, dtype=bool)                     # (N, T+1)
+        self.tokens = np.asarray([ids + [pad_id] * (width - len(ids)) for ids, _ in rows], dtype=np.int64)  # (N, T+1)
+        self.mask = np.asarray([mask + [0] * (width - len(mask)) for _, mask in rows], dtype=bool)         # (N, T+1)
 
     def __len__(self):
         return len(self.tokens)
