@@ -47,6 +47,9 @@ def sft_one_rank(argv):
     if args.resume:
         out_dir = overrides.get("out_dir", TrainConfig.out_dir)
         state = load_state(checkpoint_folder(out_dir, "latest"))
+        if "sft" not in state:
+            raise ValueError(f"{out_dir} holds a `minilm train` run, not a fine-tuning on conversations; continue "
+                             f"it with minilm train --resume --out_dir {out_dir}")
         options = SFTOptions(**{**state.get("sft", {}), **given})
         cfg = config_from(overrides={**overrides, "resume": True}, base=saved_config(out_dir))
         step = reached_step(cfg.out_dir)

@@ -66,7 +66,7 @@ class Trainer:
         with distributed.main_first():                  # the others build once rank 0 has written the data
             # refused, before anything is written, if out_dir holds a run that is neither resumed nor
             # overwritten or another process trains it; locked from here to the end of run()
-            self.run_lock = claim_run_folder(cfg, overwrite) if distributed.is_main() else None
+            self.run_lock = claim_run_folder(cfg, overwrite, self.command) if distributed.is_main() else None
             try:
                 self._build(cfg)
             except BaseException:

@@ -101,3 +101,13 @@ def test_refusals_are_one_line(base, chats, tmp_path, capsys):
     assert main(["sft", "--init-from", base, "--data", chats, "--learning_rate", "-1",
                  "--out_dir", str(tmp_path / "x")]) == 2
     assert "learning_rate must be > 0" in capsys.readouterr().err
+
+
+def test_a_trained_out_dir_is_refused_with_the_sft_command(base, chats, tmp_path, capsys):
+    out = str(tmp_path / "run")
+    args = ["sft", "--init-from", base, "--data", chats, "--out_dir", out, *SFT_TINY, "--max_iters", "1"]
+    assert main(args) == 0
+    assert main(args) == 2
+    assert f"Continue it with `minilm sft --resume --out_dir {out}`" in capsys.readouterr().err
+    assert main(["sft", "--resume", "--out_dir", base]) == 2
+    assert "holds a `minilm train` run" in capsys.readouterr().err
