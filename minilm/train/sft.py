@@ -18,11 +18,14 @@ little since each starts with its own turn tokens. A validation split is made by
 conversations (a task's val items, or val_fraction of the file).
 
 A base model whose tokenizer lacks the chat tokens (and, for a character tokenizer, the
-characters of the data, e.g. digits) gets them added, with new embedding rows: the mean
-of the existing rows plus a little noise (a tenth of their spread per coordinate). The
-mean makes a new token's logit the average logit, so the loss does not start with a
-spike on it (Hewitt, 2021, "Initializing new word embeddings"); the noise tells the new
-tokens apart. With tied embeddings the output rows are those same rows.
+characters of the data, e.g. digits) gets them added, with new embedding rows drawn
+around the mean of the existing rows, with their spread (per coordinate). Around the
+mean, a new token's logit starts near the average logit rather than far off, so the
+loss does not start with a spike on it (Hewitt, 2021, "Initializing new word
+embeddings"); with the full spread, new characters are as distinct from each other as
+the old ones from the first step (with a tenth of it, ten new digits looked alike to
+the model and arithmetic did not start to learn in 1,000 steps). With tied embeddings
+the output rows are those same rows.
 
 Each evaluation reports the masked loss on the val rows and, for each task, the
 exact-match accuracy of greedy replies on eval_items of its val items
@@ -119,7 +122,7 @@ def grown_embeddings(state, vocab_size, seed):
         if key in state and state[key].shape[0] < vocab_size:
             rows = np.asarray(state[key])                                         # (V_old, C)
             rng = np.random.default_rng(seed)                 # the same rows for wte and a tied lm_head
-            noise = rng.standard_normal((vocab_size - len(rows), rows.shape[1])) * rows.std(axis=0) / 10
+            noise = rng.standard_normal((vocab_size - len(rows), rows.shape[1])) * rows.std(axis=0)
             state[key] = np.concatenate([rows, (rows.mean(axis=0) + noise).astype(rows.dtype)])   # (V, C)
     return state
 
