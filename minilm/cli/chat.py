@@ -61,6 +61,7 @@ class Chat:
             self.history.pop()                       # (a message the vocabulary cannot encode: not kept)
             raise
         out.write("\n")
+        out.flush()
         self.history += reply.messages
 
     def trim(self):
