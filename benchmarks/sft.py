@@ -85,7 +85,7 @@ def main():
         start = time.perf_counter()
         status = minilm(["sft", "--init-from", args.base, "--task", ",".join(TASKS), "--out_dir", out,
                          "--seed", str(seed), "--max_iters", str(args.max_iters), "--progress", "false",
-                         "--eval-items", "20", "--overwrite", *args.sft_flags])
+                         "--eval-items", "20", "--eval_interval", "1000", "--overwrite", *args.sft_flags])
         minutes = (time.perf_counter() - start) / 60
         if status != 0:
             sys.exit(f"minilm sft failed (status {status})")

@@ -18,7 +18,7 @@ from ..train.sft import SFTOptions, SFTTrainer
 from .launcher import as_rank
 from .parser import CommandParser, checked
 
-SFT_DEFAULTS = dict(max_iters=1000, learning_rate=5e-4, min_lr=5e-5, eval_interval=200, eval_iters=10, dropout=0.0)
+SFT_DEFAULTS = dict(max_iters=1000, learning_rate=1e-3, min_lr=1e-4, eval_interval=200, eval_iters=10, dropout=0.0)
 
 
 def sft(argv):
