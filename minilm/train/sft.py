@@ -140,14 +140,7 @@ class SFTTrainer(Trainer):
         if cfg.model != "gpt":
             raise ValueError(f"minilm sft fine-tunes a GPT; {cfg.init_from or cfg.out_dir} holds a {cfg.model}")
         self.tasks = [get_task(name) for name in task_names(o.task)] if o.task else []
-        train, val = [], []
-        if o.data:
-            train, val = split_conversations(read_conversations(o.data, o.skip_bad_lines, print_once),
-                                             o.val_fraction, cfg.seed)
-        for task in self.tasks:
-            train += [task.conversation(item) for item in task.items("train", o.task_size, cfg.seed, distinct=False)]
-            val += [task.conversation(item) for item in task.items("val", TASK_VAL_CONVERSATIONS, cfg.seed,
-                                                                    distinct=False)]
+        train, val = self._conversations(cfg.seed)
         tokenizer = self._chat_tokenizer(tokenizer, train + val)
         if cfg.vocab_size:                                  # (a Hugging Face model's, maybe padded)
             cfg.vocab_size = max(cfg.vocab_size, tokenizer.vocab_size)
@@ -163,6 +156,19 @@ class SFTTrainer(Trainer):
                    + (f"; {left_out} longer than that left out" if left_out else ""))
         self.eval_items = [(task, task.items("val", o.eval_items, cfg.seed)) for task in self.tasks if o.eval_items]
         return tokenizer, train_rows, val_rows
+
+    def _conversations(self, seed):
+        """(train, val) conversations: the file's, split by conversation, and each task's train and val items."""
+        o = self.options
+        train, val = [], []
+        if o.data:
+            train, val = split_conversations(read_conversations(o.data, o.skip_bad_lines, print_once),
+                                             o.val_fraction, seed)
+        for task in self.tasks:
+            train += [task.conversation(item) for item in task.items("train", o.task_size, seed, distinct=False)]
+            val += [task.conversation(item) for item in task.items("val", TASK_VAL_CONVERSATIONS, seed,
+                                                                    distinct=False)]
+        return train, val
 
     def _chat_tokenizer(self, tokenizer, conversations):
         """The tokenizer with what the conversations need: their characters (char level), the chat tokens."""
