@@ -12,4 +12,5 @@ from .calculator import CalculatorError, calculate, evaluate
 from .reply import Reply, generate_reply, prompt_ids, stop_ids
 from .task_accuracy import task_accuracy
 
-__all__ = ["calculate", "evaluate", "CalculatorError", "generate_reply", "Reply", "prompt_ids", "stop_ids", "task_accuracy"]
+__all__ = ["calculate", "evaluate", "CalculatorError", "generate_reply", "Reply", "prompt_ids", "stop_ids",
+           "task_accuracy"]

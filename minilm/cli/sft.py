@@ -72,7 +72,8 @@ def sft_one_rank(argv):
           f"{trainer.tokenizer.vocab_size}) on conversations, {cfg.max_iters} iterations, device "
           f"{cfg.device}{distributed.describe(cfg.batch_size)}")
     result = trainer.run()
-    accuracy = ", ".join(f"{k[len('val_accuracy_'):]} {v:.3f}" for k, v in result.items() if k.startswith("val_accuracy_"))
+    accuracy = ", ".join(f"{key[len('val_accuracy_'):]} {value:.3f}" for key, value in result.items()
+                         if key.startswith("val_accuracy_"))
     print(f"final: train loss {result['train_loss']:.4f}, val loss {result['val_loss']:.4f} on the assistant's "
           f"tokens{'; val accuracy ' + accuracy if accuracy else ''}; checkpoints in {cfg.out_dir}/ "
           f"(talk to it: minilm chat --out {cfg.out_dir})")

@@ -47,9 +47,11 @@ def check_conversation(record):
     if "messages" in record:
         messages = record["messages"]
     elif "prompt" in record and "completion" in record:
-        messages = [{"role": "user", "content": record["prompt"]}, {"role": "assistant", "content": record["completion"]}]
+        messages = [{"role": "user", "content": record["prompt"]},
+                    {"role": "assistant", "content": record["completion"]}]
     else:
-        raise BadConversation(f"expected a \"messages\" list or \"prompt\" and \"completion\", got keys {sorted(record)}")
+        raise BadConversation(f"expected a \"messages\" list or \"prompt\" and \"completion\", "
+                              f"got keys {sorted(record)}")
     if not isinstance(messages, list) or not messages:
         raise BadConversation("empty conversation (\"messages\" must be a non-empty list)")
     out = [_check_message(message, i) for i, message in enumerate(messages)]

@@ -24,7 +24,8 @@ def test_text_and_ids_are_transformers(folder):
                 tok.apply_chat_template(case["messages"])
             continue
         generation = case["add_generation_prompt"]
-        assert tok.apply_chat_template(case["messages"], add_generation_prompt=generation, tokenize=False) == case["text"]
+        text = tok.apply_chat_template(case["messages"], add_generation_prompt=generation, tokenize=False)
+        assert text == case["text"]
         assert tok.apply_chat_template(case["messages"], add_generation_prompt=generation) == case["ids"]
 
 

@@ -21,7 +21,8 @@ SPEAKERS = 8
 
 @functools.lru_cache(maxsize=1)
 def short_lines():
-    """[(line, speaker)] of the SPEAKERS speakers with most lines of at most MAX_LINE characters (one speaker a line)."""
+    """[(line, speaker)] of the SPEAKERS speakers with most lines of at most MAX_LINE characters
+    (lines that several speakers say are left out: the answer must be unique)."""
     examples, names = speaker_lines(load_corpus("shakespeare"), k=10_000)
     pairs = [(line, names[s]) for line, s in examples if len(line) <= MAX_LINE]
     speakers_of = collections.defaultdict(set)
