@@ -54,6 +54,15 @@ def base_accuracy(model, tokenizer, task, items, shots):
     return {kind: right.get(kind, 0) / count[kind] for kind in count}, encodable
 
 
+def evaluate_run(out, tasks, test):
+    """{kind: exact-match accuracy} of a fine-tuned run on the test items, the calculator on."""
+    model, tokenizer, _, _ = load_trained(out)
+    scores = {}
+    for name, task in tasks.items():
+        scores.update({k: v for k, v in task_accuracy(model, tokenizer, task, test[name]).items() if k != "all"})
+    return scores
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--base", default="out", help="the default pre-trained run (`minilm train`)")
@@ -61,6 +70,8 @@ def main():
     p.add_argument("--max-iters", type=int, default=2000)
     p.add_argument("--items", type=int, default=200, help="test items per kind")
     p.add_argument("--work", default=None, help="where the SFT runs go (default: a temporary folder)")
+    p.add_argument("--evaluate-only", action="store_true",
+                   help="train nothing: evaluate the seed runs already in --work (e.g. after stopping this script)")
     p.add_argument("sft_flags", nargs="*", help="more `minilm sft` flags, after --")
     args = p.parse_args()
     work = args.work or tempfile.mkdtemp(prefix="minilm-sft-bench-")
@@ -82,6 +93,9 @@ def main():
 
     for seed in args.seeds:
         out = os.path.join(work, f"seed{seed}")
+        if args.evaluate_only:
+            columns[f"seed {seed}"] = evaluate_run(out, tasks, test)
+            continue
         start = time.perf_counter()
         status = minilm(["sft", "--init-from", args.base, "--task", ",".join(TASKS), "--out_dir", out,
                          "--seed", str(seed), "--max_iters", str(args.max_iters), "--progress", "false",
@@ -89,11 +103,7 @@ def main():
         minutes = (time.perf_counter() - start) / 60
         if status != 0:
             sys.exit(f"minilm sft failed (status {status})")
-        model, tokenizer, _, _ = load_trained(out)
-        scores = {}
-        for name, task in tasks.items():
-            scores.update({k: v for k, v in task_accuracy(model, tokenizer, task, test[name]).items() if k != "all"})
-        columns[f"seed {seed} ({minutes:.1f} min)"] = scores
+        columns[f"seed {seed} ({minutes:.1f} min)"] = evaluate_run(out, tasks, test)
         print(f"seed {seed}: SFT {args.max_iters} steps in {minutes:.1f} min", flush=True)
 
     header = f"| kind | {' | '.join(columns)} | target |"
