@@ -16,8 +16,9 @@ The loop, on models/decoding.py's Decoding (one KV cache for the whole turn):
                                                             continues after it
     or stop after max_new_tokens (the reply is cut there)
 
-Without tools (tools=False) a call is not answered: its tokens are text like any other and
-the model goes on alone. on_text
+Without tools (tools=False) a call is not answered: the model goes on alone. A special token
+the model writes outside a call (a stray <|/call|>, another turn's token) is not text: it is
+left out of reply.text, so the history re-renders to what the model saw. on_text
 receives the visible text as it is produced, whole characters only (a byte-level
 token may end inside a UTF-8 character; that piece waits for the token that completes it).
 """
@@ -77,8 +78,11 @@ class TextStream:
 
     def __init__(self, tokenizer, on_text):
         self.tokenizer, self.on_text, self.ids, self.shown = tokenizer, on_text, [], 0
+        self.special = set(tokenizer.special_tokens.values())
 
     def add(self, token):
+        if token in self.special:                    # not text (the module docstring)
+            return
         self.ids.append(token)
         text = self.tokenizer.decode(self.ids)
         if text.endswith("\ufffd"):                  # an unfinished UTF-8 character: wait for its next byte
@@ -123,10 +127,11 @@ def generate_reply(model, tokenizer, conversation, max_new_tokens=200, temperatu
 
 def _run_call(tokenizer, decoding, reply, text_before, expression, on_text):
     """Record the call, compute it and feed <|output|> result <|/output|> to the model."""
-    result = calculate(expression)
+    output = encode_leniently(tokenizer, calculate(expression))
+    result = tokenizer.decode(output)                # (what the model reads, so the history renders to it)
     reply.messages += [{"role": "assistant", "content": text_before, "tool_calls": [calculator_call(expression)]},
                        {"role": "tool", "content": result}]
     if on_text:
         on_text(f"[calculator: {expression} = {result}]")
     special = tokenizer.special_tokens
-    decoding.feed([[special[OUTPUT], *encode_leniently(tokenizer, result), special[OUTPUT_END]]])
+    decoding.feed([[special[OUTPUT], *output, special[OUTPUT_END]]])

@@ -55,21 +55,22 @@ def test_a_call_is_computed_fed_back_and_decoding_continues():
 
 
 def test_a_malformed_call_gets_an_error_string():
-    tok = add_chat_tokens(CharTokenizer.from_text("0123456789*?abcdefghijklmnopqrstuvwxyz: '"))
+    tok = add_chat_tokens(CharTokenizer.from_text("0123456789*?abcdefghijklmnopqrstuvw: '"))   # no x, y, z
     s = tok.special_tokens
     model = ScriptedModel(tok, [s["<|call|>"], *tok.encode("1*"), s["<|/call|>"], s["<|end|>"]], tok.vocab_size)
     reply = generate_reply(model, tok, [{"role": "user", "content": "a"}])
-    assert reply.messages[1]["content"].startswith("error: not an arithmetic expression")
+    assert reply.messages[1]["content"] == "error: not an arithmetic epression: '1*'"  # what the vocabulary
+    assert render(tok, [{"role": "user", "content": "a"}, *reply.messages])                # can say: it re-renders
     assert reply.finished and reply.text == ""
 
 
-def test_without_tools_a_call_is_text_and_max_new_tokens_cuts():
+def test_without_tools_a_call_is_not_run_special_tokens_are_not_text_and_max_new_tokens_cuts():
     tok = add_chat_tokens(CharTokenizer.from_text("0123456789*?abc"))
     s = tok.special_tokens
     model = ScriptedModel(tok, [s["<|call|>"], *tok.encode("1*2"), s["<|/call|>"], *tok.encode("3"), s["<|end|>"]],
                           tok.vocab_size)
     reply = generate_reply(model, tok, [{"role": "user", "content": "a"}], tools=False, max_new_tokens=5)
-    assert reply.text == "<|call|>1*2<|/call|>" and not reply.finished
+    assert reply.text == "1*2" and not reply.finished and len(reply.ids) == 5
 
 
 def test_streamed_text_is_whole_characters():
