@@ -6,6 +6,10 @@
     minilm export --out out/ --to hf-folder/        a GPT as a Hugging Face folder (transformers loads it)
     minilm prepare --input text.txt --out data/ [--tokenizer char|bpe] [--vocab-size 512]
     minilm plot out/
+    minilm prepare-chat --task arithmetic --out chats.jsonl   a bundled task's conversations, as JSONL
+    minilm sft --init-from out/ --data chats.jsonl --out_dir out-sft    fine-tune on conversations (or --task NAME)
+    minilm eval --out out-sft/ --task arithmetic               exact-match accuracy on the held-out items
+    minilm chat --out out-sft/ [--system TEXT] [--prompt TEXT] a conversation in the terminal
     minilm doctor [--json]         versions, and a check of every device (what to run when something is wrong)
     minilm viz attention|embeddings|graph --out out/ --save picture.png
     minilm course [build | check N]  the course (course/): lessons, notebooks, exercise checks
@@ -49,7 +53,8 @@ from ..errors import user_message
 # command runs: each command loads the code it needs, and `minilm --help` none of it.
 COMMANDS = {"train": ("train", "train"), "sample": ("sample", "sample"), "eval": ("eval", "evaluate"),
             "export": ("export", "export"), "prepare": ("data", "prepare"), "plot": ("viz", "plot"),
-            "viz": ("viz", "viz"), "doctor": ("doctor", "doctor"), "course": ("course", "course")}
+            "viz": ("viz", "viz"), "doctor": ("doctor", "doctor"), "sft": ("sft", "sft"), "chat": ("chat", "chat"),
+            "prepare-chat": ("prepare_chat", "prepare_chat"), "course": ("course", "course")}
 
 
 def main(argv=None):

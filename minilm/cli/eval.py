@@ -21,6 +21,9 @@ from .parser import CommandParser, checked
 
 
 def evaluate(argv):
+    if any(arg == "--task" or arg.startswith("--task=") for arg in argv):
+        from .eval_task import evaluate_task           # exact match on a chat task (eval_task.py)
+        return evaluate_task(argv)
     p = CommandParser(prog="minilm eval", description="Loss, perplexity and accuracy on a split.")
     p.add_argument("--out", default="out")
     p.add_argument("--split", default="test", choices=["train", "val", "test"])

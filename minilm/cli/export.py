@@ -1,6 +1,8 @@
 """`minilm export`: a trained GPT as a Hugging Face folder (config.json, model.safetensors, tokenizer.json)."""
 from ..models import GPT
 from ..tokenizers import BPETokenizer
+from ..tokenizers.chat_format import has_chat_tokens
+from ..tokenizers.chat_template import save_template
 from ..train.trained import load_trained
 from .parser import CommandParser
 
@@ -19,6 +21,9 @@ def export(argv):
     if isinstance(tokenizer, BPETokenizer):
         tokenizer.save_pretrained(args.to, overwrite=args.overwrite)
         written += ", tokenizer.json"
+        if has_chat_tokens(tokenizer) or tokenizer.chat_template is not None:    # a fine-tuned chat model
+            save_template(tokenizer, args.to, overwrite=args.overwrite)
+            written += ", tokenizer_config.json (its chat template)"
     else:
         written += f" (no tokenizer.json: a {tokenizer.kind} tokenizer is not byte-level BPE; its "\
                    "vocabulary is in the run's checkpoints)"

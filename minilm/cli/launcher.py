@@ -53,14 +53,14 @@ def split_nproc(argv):
     return nproc, rest
 
 
-def as_rank(command, argv):
-    """Run a `minilm train` command here, or start it N times under mpiexec (--nproc N)."""
+def as_rank(command, argv, name="train"):
+    """Run a `minilm train` (or `minilm NAME`) command here, or start it N times under mpiexec (--nproc N)."""
     distributed.init()                                  # (nothing to do unless mpiexec started this process)
     if distributed.is_main():
-        return start_or_run(command, argv)
+        return start_or_run(command, argv, name)
     sys.stdout = open(os.devnull, "w")              # rank 0 prints the run's progress, once
     try:
-        return start_or_run(command, argv)
+        return start_or_run(command, argv, name)
     except (Exception, KeyboardInterrupt) as error:
         reported = user_message(error)
         if reported is None:                            # a bug: every rank keeps its traceback
@@ -68,10 +68,10 @@ def as_rank(command, argv):
         return reported[1]                              # the same status as rank 0, which printed why
 
 
-def start_or_run(command, argv):
+def start_or_run(command, argv, name="train"):
     nproc, argv = split_nproc(argv)
     if nproc > 1 and distributed.launched_size() == 1:
-        return launch(nproc, argv)
+        return launch(nproc, argv, name)
     if nproc > 1 and nproc != distributed.world_size():
         raise ValueError(f"--nproc {nproc} inside an MPI job of {distributed.world_size()} processes: "
                          "start the processes either with mpiexec -n or with --nproc, not both")
@@ -102,14 +102,14 @@ def thread_environment(nproc):
     return env
 
 
-def launch(nproc, argv):
-    """mpiexec -n N python -m minilm train ARGV; returns its exit status (1 if a rank died)."""
+def launch(nproc, argv, name="train"):
+    """mpiexec -n N python -m minilm NAME ARGV (NAME: train); returns its exit status (1 if a rank died)."""
     mpiexec = find_mpiexec()
     with tempfile.TemporaryDirectory(prefix="minilm-ranks-") as pid_folder:
         env = thread_environment(nproc)
         env["MINILM_RANK_PIDS"] = pid_folder
         env["PYTHONUNBUFFERED"] = "1"                 # rank 0's stdout is a pipe: pass each line on at once
-        job = subprocess.Popen([mpiexec, "-n", str(nproc), sys.executable, "-m", "minilm", "train", *argv],
+        job = subprocess.Popen([mpiexec, "-n", str(nproc), sys.executable, "-m", "minilm", name, *argv],
                                env=env, stdout=subprocess.PIPE, start_new_session=True)  # (signals: below)
         output = []
         copier = threading.Thread(target=copy_output, args=(job.stdout, output), daemon=True)
@@ -122,7 +122,7 @@ def launch(nproc, argv):
         pid, host, code = int(lost[1]), lost[2].decode(), int(lost[3])
         ranks = {read_pid(pid_folder, r): r for r in range(nproc)}
         who = f"rank {ranks[pid]} of {nproc}" if pid in ranks else "a rank"
-        print(f"minilm train: {who} (pid {pid} on {host}) ended without finishing (status {code}"
+        print(f"minilm {name}: {who} (pid {pid} on {host}) ended without finishing (status {code}"
               f"{', killed by signal 9: out of memory or kill -9' if code == 9 else ''}); mpiexec stopped "
               f"the other ranks. {last_checkpoint_note(argv, nproc)}", file=sys.stderr)
         return 1

@@ -54,7 +54,8 @@ from ..optim import build_optimizer, describe_split
 from ..tensor import Tensor
 from .gpt_config import GPTConfig  # noqa: F401  (minilm.models.gpt.GPTConfig, as in nanoGPT)
 from .gpt_hf import read_pretrained, save_pretrained
-from .sampling import append_sample, generator, inference
+from .decoding import Decoding
+from .sampling import generator
 
 
 class KVCache:
@@ -248,18 +249,12 @@ class GPT(Module):
         When the sequence outgrows block_size, the cache restarts from the last
         block_size // 2 tokens (one full forward), then decoding goes on incrementally.
         """
-        idx = np.asarray(idx.numpy() if isinstance(idx, Tensor) else idx)
-        rng, window, caches = generator(seed), self.config.block_size, None
-        with inference(self):
-            for _ in range(max_new_tokens):
-                if caches is None or caches[0].length >= window:
-                    caches = self.new_caches()
-                    context = idx[:, -(window // 2 if idx.shape[1] >= window else window):]
-                else:
-                    context = idx[:, -1:]                                # one new token, the rest is cached
-                logits, _ = self(Tensor(context, device=self.device), caches=caches)
-                idx, _ = append_sample(idx, logits, temperature, top_k, top_p, rng, vocab_size)
-        return idx
+        rng = generator(seed)
+        decoding = Decoding(self, idx)
+        for _ in range(max_new_tokens):
+            next_ids = decoding.sample(temperature, top_k, top_p, rng, vocab_size)   # (B,)
+            decoding.feed(next_ids[:, None])
+        return decoding.idx
 
 
 def transformer_body(transformer, config, idx, caches=None):

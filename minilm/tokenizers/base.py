@@ -46,6 +46,7 @@ ENCODER_SPECIAL_TOKENS = ("[PAD]", "[CLS]", "[SEP]", "[MASK]")
 class Tokenizer:
     """A subclass has special_tokens {token: id}, add_special_token(token) and encode_ordinary(text)."""
     kind = None
+    chat_template = None        # a Hugging Face folder's Jinja chat template (chat_template.py); None: minilm's
 
     def add_special_tokens(self, tokens):
         """Add each token (if new); returns their ids in the order given."""
@@ -90,6 +91,19 @@ class Tokenizer:
     def can_cut_text(self):
         """May encode_iterable cut the text at stream.SAFE_CUT? Characters encode one by one: anywhere."""
         return True
+
+    def apply_chat_template(self, conversation, add_generation_prompt=False, tokenize=True,
+                            return_assistant_tokens_mask=False, return_dict=False):
+        """transformers' call: a conversation (a list of {"role", "content"}) in the chat format.
+
+        The ids (or the text, tokenize=False); add_generation_prompt ends with the assistant's start.
+        return_assistant_tokens_mask=True returns {"input_ids", "assistant_masks"}: 1 on the tokens
+        the assistant writes. The format is minilm's (chat_format.py), or the Jinja template of a
+        Hugging Face folder (chat_template.py) for a tokenizer read from one that has it.
+        """
+        from .chat_template import apply_chat_template              # (loaded only by who chats)
+        return apply_chat_template(self, conversation, add_generation_prompt, tokenize,
+                                   return_assistant_tokens_mask, return_dict)
 
     def restore_special_tokens(self, special_tokens):
         """Add the {token: id} of a saved tokenizer in id order, checking each gets its saved id."""

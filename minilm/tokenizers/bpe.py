@@ -25,6 +25,7 @@ tokenizer.json and vocab.json + merges.txt, with their printable-unicode token
 strings and their own ids, are translated by huggingface.py; from_pretrained
 builds a HuggingFaceBPETokenizer (the end of this file) from what it reads.
 """
+import os
 import unicodedata
 from collections import Counter
 from itertools import repeat
@@ -34,6 +35,7 @@ import regex
 from . import huggingface
 from .base import Tokenizer, check_header
 from .bpe_train import learn_merges, merge
+from .chat_template import HuggingFaceTemplate, read_template
 
 PATTERNS = {
     "gpt2": r"""'(?:[sdmt]|ll|ve|re)| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+""",
@@ -178,8 +180,11 @@ class BPETokenizer(Tokenizer):
     # ---------------------------------------------------------------- Hugging Face folders
     @staticmethod
     def from_pretrained(folder):
-        """The tokenizer of a Hugging Face folder (tokenizer.json, else vocab.json + merges.txt)."""
-        return HuggingFaceBPETokenizer(**huggingface.read_pretrained(folder))
+        """The tokenizer of a Hugging Face folder (tokenizer.json, else vocab.json + merges.txt), with the
+        folder's chat template if it has one (chat_template.py)."""
+        tokenizer = HuggingFaceBPETokenizer(**huggingface.read_pretrained(folder))
+        tokenizer.chat_template = read_template(os.fspath(folder))
+        return tokenizer
 
     def save_pretrained(self, folder, overwrite=False):
         """Write folder/tokenizer.json, which `tokenizers` loads; an existing one is kept unless overwrite=True."""
@@ -268,10 +273,15 @@ class HuggingFaceBPETokenizer(BPETokenizer):
                          "train a fresh BPETokenizer() instead")
 
     def to_dict(self):
-        return {"type": self.kind, "version": huggingface.FORMAT_VERSION,
-                "tokenizer_json": huggingface.tokenizer_json(self)}
+        d = {"type": self.kind, "version": huggingface.FORMAT_VERSION, "tokenizer_json": huggingface.tokenizer_json(self)}
+        if self.chat_template is not None:
+            d["chat_template"] = self.chat_template.to_dict()
+        return d
 
     @classmethod
     def from_dict(cls, d):
         check_header(d, cls.kind, huggingface.FORMAT_VERSION)
-        return cls(**huggingface.read_tokenizer_json(d["tokenizer_json"]))
+        tokenizer = cls(**huggingface.read_tokenizer_json(d["tokenizer_json"]))
+        if d.get("chat_template"):
+            tokenizer.chat_template = HuggingFaceTemplate.from_dict(d["chat_template"])
+        return tokenizer

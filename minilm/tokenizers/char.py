@@ -34,6 +34,21 @@ class CharTokenizer(Tokenizer):
             self.itos.append(token)
         return self.special_tokens[token]
 
+    def add_characters(self, text):
+        """Add the characters of text that are not in the vocabulary (sorted), with the next ids; returns them.
+
+        Only before any `<unk>` or special token: their ids follow the characters' (a fine-tuning
+        run adds the characters its data needs first, then the chat tokens)."""
+        new = sorted(set(text) - set(self.stoi))
+        if new and (self.unk_token is not None or self.special_tokens):
+            raise ValueError(f"cannot add characters {new} after <unk> or special tokens (their ids follow the "
+                             "characters'); add the characters first")
+        for ch in new:
+            self.stoi[ch] = len(self.chars)
+            self.chars.append(ch)
+            self.itos.append(ch)
+        return new
+
     @classmethod
     def from_text(cls, text, unk_token=None):
         if not text:

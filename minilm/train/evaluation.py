@@ -14,7 +14,6 @@ import numpy as np
 
 from ..amp import autocast
 from ..autograd import no_grad
-from ..metrics import accuracy as fraction_correct
 from ..tensor import Tensor
 
 IGNORE = -100          # a target that is not predicted (cross_entropy's ignore_index)
@@ -48,8 +47,10 @@ def evaluate_batches(model, batches, forward, accuracy=False, keep_outputs=False
                 n = counted(targets)
                 sums["loss"] += loss.item() * n
                 sums["count"] += n
-                if accuracy:
-                    sums["correct"] += fraction_correct(outputs.numpy().argmax(-1), as_numpy(targets)) * n
+                if accuracy:                                   # over the counted targets (not the -100s)
+                    predicted, targets = outputs.numpy().argmax(-1), as_numpy(targets)
+                    scored = targets != IGNORE if targets.dtype.kind in "iu" else np.ones(targets.shape, bool)
+                    sums["correct"] += float((predicted[scored] == targets[scored]).sum())
                 if keep_outputs:
                     sums["outputs"].append(outputs.numpy())
                     sums["targets"].append(as_numpy(targets))

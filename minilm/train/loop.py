@@ -55,6 +55,8 @@ class TrainingStopped(UserError, RuntimeError):
 
 
 class Trainer:
+    command = "train"                                   # the `minilm` command that resumes a run of this class
+
     def __init__(self, cfg, overwrite=False):
         backend.require_device(cfg.device)
         # data-parallel (see minilm/distributed): every rank builds the same model and draws the
@@ -64,7 +66,7 @@ class Trainer:
         with distributed.main_first():                  # the others build once rank 0 has written the data
             # refused, before anything is written, if out_dir holds a run that is neither resumed nor
             # overwritten or another process trains it; locked from here to the end of run()
-            self.run_lock = claim_run_folder(cfg, overwrite) if distributed.is_main() else None
+            self.run_lock = claim_run_folder(cfg, overwrite, self.command) if distributed.is_main() else None
             try:
                 self._build(cfg)
             except BaseException:                       # nothing trained yet: take back what was created
@@ -82,9 +84,7 @@ class Trainer:
         self.step, self.best_val, self.bad_evals = 0, float("inf"), 0
         folder, resume_state, fixed_tokenizer, pretrained = starting_point(cfg)
         starts_from_pretrained = cfg.init_from and resume_state is None   # (a resumed run has its weights)
-        self.tokenizer, self.data_dir = prepare_data(cfg, fixed_tokenizer)
-        self.train_data = load_split(self.data_dir, "train", cfg.block_size)
-        self.val_data = load_split(self.data_dir, "val", cfg.block_size)
+        self.tokenizer, self.train_data, self.val_data = self.load_data(cfg, fixed_tokenizer)
         self.model = build_model(cfg, self.tokenizer.vocab_size).to(cfg.device)
         self.optimizer = make_optimizer(cfg, self.model)
         # each group's peak lr over the schedule's (1, or Muon's muon_lr / learning_rate): the schedule scales all
@@ -94,13 +94,24 @@ class Trainer:
                        if cfg.model == "lstm" else None)
         self.hidden_state = None                        # the recurrent model's, carried from window to window
         if starts_from_pretrained:
-            if pretrained is not None:
-                self.model.load_state_dict(pretrained.state_dict())
-            else:
-                load_model_weights(checkpoint_folder(cfg.init_from, "best"), self.model)
+            self.load_pretrained_weights(cfg, pretrained)
             print_once(f"initialised from {cfg.init_from} ({self.model.num_parameters():,} parameters)")
         if resume_state is not None:
             self._restore(folder, resume_state)
+
+    def load_data(self, cfg, tokenizer):
+        """(tokenizer, train split, val split): the corpus tokenized once into out_dir/data (setup.py).
+        tokenizer: the one a resumed or fine-tuning run must keep (None: made from the text)."""
+        tokenizer, self.data_dir = prepare_data(cfg, tokenizer)
+        return tokenizer, load_split(self.data_dir, "train", cfg.block_size), load_split(self.data_dir, "val",
+                                                                                          cfg.block_size)
+
+    def load_pretrained_weights(self, cfg, pretrained):
+        """The weights a fine-tuning run starts from: the Hugging Face model's, or init_from's best checkpoint."""
+        if pretrained is not None:
+            self.model.load_state_dict(pretrained.state_dict())
+        else:
+            load_model_weights(checkpoint_folder(cfg.init_from, "best"), self.model)
 
     # ---------------------------------------------------------------- state
     def _state(self):
@@ -281,7 +292,7 @@ class Trainer:
 
     def _interrupted(self):
         return Interrupted(f"interrupted at step {self.step}; checkpoint saved; continue with: "
-                           f"minilm train --resume --out_dir {self.cfg.out_dir}", self.stop.signum)
+                           f"minilm {self.command} --resume --out_dir {self.cfg.out_dir}", self.stop.signum)
 
     def sample(self, prompt=None, max_new_tokens=None, temperature=None, top_k=None, top_p=None, seed=None):
         c = self.cfg

@@ -37,11 +37,11 @@ def holds_a_run(out_dir):
     return os.path.exists(os.path.join(out_dir, POINTER)) or os.path.exists(os.path.join(out_dir, "log.jsonl"))
 
 
-def refuse_to_overwrite(out_dir):
+def refuse_to_overwrite(out_dir, command="train"):
     step = reached_step(out_dir)
     what = f"a run trained to step {step}" if step is not None else "a run's log (no checkpoint yet)"
     raise RunExists(f"{out_dir} already holds {what}; nothing was changed. Continue it with "
-                    f"`minilm train --resume --out_dir {out_dir}`, or start over with --overwrite "
+                    f"`minilm {command} --resume --out_dir {out_dir}`, or start over with --overwrite "
                     "(deletes that run), or choose another --out_dir")
 
 
@@ -54,7 +54,7 @@ def remove_run(out_dir):
             os.remove(path)
 
 
-def claim_run_folder(cfg, overwrite=False):
+def claim_run_folder(cfg, overwrite=False, command="train"):
     """The lock on cfg.out_dir for this trainer, after refusing what would lose a run (see above)."""
     out_dir, overwrite = cfg.out_dir, overwrite or cfg.overwrite
     check_unlocked(out_dir)
@@ -62,7 +62,7 @@ def claim_run_folder(cfg, overwrite=False):
         raise ValueError(f"--init-from {cfg.init_from} is also the output folder: fine-tuning would "
                          "overwrite the model it starts from; choose another --out_dir")
     if not cfg.resume and not overwrite and holds_a_run(out_dir):
-        refuse_to_overwrite(out_dir)
+        refuse_to_overwrite(out_dir, command)
     lock = RunLock(out_dir).acquire()
     if overwrite and not cfg.resume:
         remove_run(out_dir)

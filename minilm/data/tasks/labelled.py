@@ -15,7 +15,7 @@ a line and its copy can land on both sides of the split.
 """
 import collections
 
-from .text import clean_text
+from ..text import clean_text
 
 LETTERS = "abcdefghijklmnopqrstuvwxyz"
 
