@@ -76,7 +76,7 @@ print("parameters:", [(name, p.shape) for name, p in model.named_parameters()])
 #   m̂ = m / (1 - β₁ᵗ), v̂ = v / (1 - β₂ᵗ), p <- p - lr · m̂ / (sqrt(v̂) + ε).
 # - **AdamW** ([`AdamW`](../minilm/optim/adam.py#L50-L54)): Adam with weight decay applied to the weight
 #   directly (p <- p - lr · λ · p) instead of through the gradient, where Adam's scaling would weaken it.
-#   [`build_optimizer`](../minilm/optim/build.py#L24-L35) decays only the matrices, not biases or gains.
+#   [`build_optimizer`](../minilm/optim/build.py#L56-L67) decays only the matrices, not biases or gains.
 #
 # The same MLP from the same start, trained by each:
 
@@ -138,7 +138,7 @@ check(3, only="adam")
 #
 # Two more pieces of every GPT recipe:
 #
-# - **Warmup then cosine decay** ([`cosine_with_warmup`](../minilm/optim/lr_scheduler.py#L12-L18)): the
+# - **Warmup then cosine decay** ([`cosine_with_warmup`](../minilm/optim/lr_scheduler.py#L20-L26)): the
 #   learning rate rises linearly for the first steps, while Adam's moment estimates are still noisy,
 #   then follows half a cosine down to a floor. Big steps early, fine ones at the end.
 # - **Gradient clipping by global norm** ([`clip_grad_norm_`](../minilm/optim/clip.py#L14-L25)): if the

@@ -76,7 +76,7 @@ check(4, only="char_tokenizer")
 #
 # After `vocab_size - 256` merges, frequent words and pieces of words are single tokens. A regex first
 # cuts the text into chunks (words, numbers, punctuation, spaces) and merges never cross a chunk, so
-# "dog." and "dog!" share the token of "dog". minilm's [`BPETokenizer.train`](../minilm/tokenizers/bpe.py#L91-L105)
+# "dog." and "dog!" share the token of "dog". minilm's [`BPETokenizer.train`](../minilm/tokenizers/bpe.py#L93-L107)
 # counts each distinct chunk once with its frequency and hands them to
 # [`learn_merges`](../minilm/tokenizers/bpe_train.py#L40-L81), which keeps the pair counts up to date
 # instead of recounting after each merge. [`merge`](../minilm/tokenizers/bpe_train.py#L27-L37) is the
@@ -116,7 +116,7 @@ check(4, only="train_bpe")
 # %% [markdown]
 # **Encoding** new text applies the learned merges *in the order they were learned*: repeatedly find the
 # adjacent pair with the lowest merge rank and merge it, until no pair of the text was ever merged
-# ([`_merge_by_rank`](../minilm/tokenizers/bpe.py#L117-L129)). Applying them in another order can give
+# ([`_merge_by_rank`](../minilm/tokenizers/bpe.py#L119-L131)). Applying them in another order can give
 # other tokens than the model was trained on.
 #
 # ### Exercise 3: `encode_bpe(chunk, merges)`

@@ -40,7 +40,7 @@ from minilm.train.step import train_step
 #    the one step every loop of minilm uses: it also accumulates gradients over micro-batches, handles
 #    mixed precision and stops on a NaN before it touches the weights);
 # 4. now and then, the loss on held-out text, without gradients
-#    ([`evaluate_batches`](../minilm/train/evaluation.py#L35-L58)). A validation loss that stops falling
+#    ([`evaluate_batches`](../minilm/train/evaluation.py#L34-L57)). A validation loss that stops falling
 #    while the training loss keeps going down is overfitting.
 #
 # `examples/train_gpt.py` is the whole default `minilm train` run written out in one file. Here is a
@@ -95,7 +95,7 @@ show(fig, "07_losses")
 # ### Exercise 1: `warmup_cosine(step, max_lr, warmup_steps, decay_steps, min_lr)`
 #
 # Write the schedule the loop used, as minilm writes it
-# ([`cosine_with_warmup`](../minilm/optim/lr_scheduler.py#L12-L18)): during warmup
+# ([`cosine_with_warmup`](../minilm/optim/lr_scheduler.py#L20-L26)): during warmup
 # lr = max_lr · (step + 1) / (warmup_steps + 1); after decay_steps, min_lr; in between,
 # min_lr + (1 + cos(π · progress)) / 2 · (max_lr - min_lr) with progress going from 0 to 1.
 
@@ -143,7 +143,7 @@ check(7, only="top_p_filter")
 #
 # Generating token t + 1 needs attention of the new position over all earlier positions, but the keys and
 # values of the earlier positions do not change. So each layer keeps them in a
-# [`KVCache`](../minilm/models/gpt.py#L48-L75); [`generate`](../minilm/models/gpt.py#L209-L227) feeds only
+# [`KVCache`](../minilm/models/gpt.py#L61-L88); [`generate`](../minilm/models/gpt.py#L245-L263) feeds only
 # the newest token, computes its q, k, v, appends k and v to the cache and attends over all of them. A
 # step then costs one token's work instead of re-running the whole sequence. Greedy decoding
 # (temperature 0) gives the same text either way:

@@ -53,7 +53,7 @@ print(f"pre-training loss (mean over the run): {history.history['loss'][0]:.3f}"
 # %% [markdown]
 # ## 2. The task: real spelling or typos?
 #
-# [`typo_lines`](../minilm/data/tasks.py#L23-L34) makes a labelled task from lines of the corpus: each line
+# [`typo_lines`](../minilm/data/tasks/labelled.py#L23-L34) makes a labelled task from lines of the corpus: each line
 # (label 1, real) next to a copy with three letters replaced at random (label 0). A model that knows
 # spelling should tell them apart.
 #

@@ -76,7 +76,7 @@ print("parameters:", [(name, p.shape) for name, p in model.named_parameters()])
 #   m̂ = m / (1 - β₁ᵗ)，v̂ = v / (1 - β₂ᵗ)，p <- p - lr · m̂ / (sqrt(v̂) + ε)。
 # - **AdamW**（[`AdamW`](../../minilm/optim/adam.py#L50-L54)）：权重衰减直接作用在权重上（p <- p - lr · λ · p），
 #   而不是加到梯度里——那样它会被 Adam 的缩放削弱。
-#   [`build_optimizer`](../../minilm/optim/build.py#L24-L35) 只对矩阵做衰减，不对偏置和增益做衰减。
+#   [`build_optimizer`](../../minilm/optim/build.py#L56-L67) 只对矩阵做衰减，不对偏置和增益做衰减。
 #
 # 同一个 MLP，从同一个初始值出发，分别用这几种优化器训练：
 
@@ -138,7 +138,7 @@ check(3, only="adam")
 #
 # 每个 GPT 训练配方中还有两样东西：
 #
-# - **先预热，再余弦衰减**（[`cosine_with_warmup`](../../minilm/optim/lr_scheduler.py#L12-L18)）：在最初
+# - **先预热，再余弦衰减**（[`cosine_with_warmup`](../../minilm/optim/lr_scheduler.py#L20-L26)）：在最初
 #   若干步中，Adam 的矩估计还很嘈杂，学习率线性上升；然后沿半个余弦下降到一个下限。开始时步子大，
 #   最后步子细。
 # - **按全局范数裁剪梯度**（[`clip_grad_norm_`](../../minilm/optim/clip.py#L14-L25)）：如果*所有*梯度合在

@@ -74,7 +74,7 @@ check(4, only="char_tokenizer")
 #
 # 经过 `vocab_size - 256` 次合并之后，常见的词和词的片段都成了单个词元。在此之前，先用一个正则表达式把文本
 # 切成片段（单词、数字、标点、空白），合并永远不会跨越片段边界，因此 "dog." 和 "dog!" 共用 "dog" 的词元。
-# minilm 的 [`BPETokenizer.train`](../../minilm/tokenizers/bpe.py#L91-L105) 把每个不同的片段只统计一次，
+# minilm 的 [`BPETokenizer.train`](../../minilm/tokenizers/bpe.py#L93-L107) 把每个不同的片段只统计一次，
 # 连同它的频次交给 [`learn_merges`](../../minilm/tokenizers/bpe_train.py#L40-L81)；后者在每次合并后增量地
 # 更新相邻对的计数，而不是全部重新统计。[`merge`](../../minilm/tokenizers/bpe_train.py#L27-L37) 就是第 3 步
 # 的替换。
@@ -111,7 +111,7 @@ check(4, only="train_bpe")
 
 # %% [markdown]
 # 对新文本**编码**时，要*按学到的顺序*应用合并规则：反复找出合并序号最小的相邻对并合并它，直到文本中
-# 没有任何一对曾被合并过（[`_merge_by_rank`](../../minilm/tokenizers/bpe.py#L117-L129)）。换一种顺序应用，
+# 没有任何一对曾被合并过（[`_merge_by_rank`](../../minilm/tokenizers/bpe.py#L119-L131)）。换一种顺序应用，
 # 可能得到与模型训练时不同的词元。
 #
 # ### 练习 3：`encode_bpe(chunk, merges)`

@@ -40,7 +40,7 @@ from minilm.train.step import train_step
 #    minilm 中每个训练循环都用这同一个步骤：它还负责在多个微批次上累积梯度、处理混合精度，并在出现 NaN 时
 #    在改动权重之前停下）；
 # 4. 时不时地在留出的文本上计算损失，不计算梯度
-#    （[`evaluate_batches`](../../minilm/train/evaluation.py#L35-L58)）。如果训练损失还在下降、验证损失却不再
+#    （[`evaluate_batches`](../../minilm/train/evaluation.py#L34-L57)）。如果训练损失还在下降、验证损失却不再
 #    下降，就是过拟合了。
 #
 # `examples/train_gpt.py` 把默认的 `minilm train` 整个写在一个文件里。下面是一个更小的版本：
@@ -94,7 +94,7 @@ show(fig, "07_losses")
 # ### 练习 1：`warmup_cosine(step, max_lr, warmup_steps, decay_steps, min_lr)`
 #
 # 按照 minilm 的写法写出训练循环所用的调度
-# （[`cosine_with_warmup`](../../minilm/optim/lr_scheduler.py#L12-L18)）：预热期间
+# （[`cosine_with_warmup`](../../minilm/optim/lr_scheduler.py#L20-L26)）：预热期间
 # lr = max_lr · (step + 1) / (warmup_steps + 1)；超过 decay_steps 之后为 min_lr；两者之间为
 # min_lr + (1 + cos(π · progress)) / 2 · (max_lr - min_lr)，其中 progress 从 0 变到 1。
 
@@ -140,7 +140,7 @@ check(7, only="top_p_filter")
 # ## 3. 键值缓存
 #
 # 生成第 t + 1 个词元需要让新位置对之前的所有位置做注意力，但之前各位置的键和值不会改变。所以每一层都把它们
-# 保存在一个 [`KVCache`](../../minilm/models/gpt.py#L48-L75) 中；[`generate`](../../minilm/models/gpt.py#L209-L227)
+# 保存在一个 [`KVCache`](../../minilm/models/gpt.py#L61-L88) 中；[`generate`](../../minilm/models/gpt.py#L245-L263)
 # 只输入最新的那个词元，算出它的 q、k、v，把 k 和 v 追加到缓存中，再对全部键值做注意力。这样每一步只花一个
 # 词元的计算量，而不用把整个序列重新跑一遍。贪心解码（温度为 0）时两种方法生成的文本完全相同：
 

@@ -52,7 +52,7 @@ print(f"pre-training loss (mean over the run): {history.history['loss'][0]:.3f}"
 # %% [markdown]
 # ## 2. 任务：拼写是真的，还是有错别字？
 #
-# [`typo_lines`](../../minilm/data/tasks.py#L23-L34) 用语料中的行构造一个带标注的任务：每一行（标签 1，真实）
+# [`typo_lines`](../../minilm/data/tasks/labelled.py#L23-L34) 用语料中的行构造一个带标注的任务：每一行（标签 1，真实）
 # 旁边放一份随机替换了三个字母的副本（标签 0）。懂拼写的模型应该能把它们区分开。
 #
 # [`GPTClassifier`](../../minilm/models/classifier.py#L20-L53) 保留 GPT 的主体（`transformer.*`，所以预训练的
