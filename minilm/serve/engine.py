@@ -123,6 +123,7 @@ class Engine:
         self.recent = collections.deque(maxlen=50)  # (time, tokens) of the latest steps, for tokens/s
         self.tokens_served = self.requests_served = 0
         special = tokenizer.special_tokens
+        self.special = set(special.values())
         self.call_ids = (special.get(CALL), special.get(CALL_END), special.get(OUTPUT), special.get(OUTPUT_END))
         self.thread = threading.Thread(target=self._loop, name="minilm-serve-engine", daemon=True)
 
@@ -133,7 +134,9 @@ class Engine:
 
     def submit(self, request):
         with self.wake:
-            if len(self.waiting) >= self.max_queue:
+            # a request that cannot have its rows at once waits, if fewer than max_queue are waiting
+            must_wait = len(self.rows) + sum(r.n for r in self.waiting) + request.n > self.max_batch
+            if must_wait and len(self.waiting) >= self.max_queue:
                 raise QueueFull(f"{len(self.waiting)} requests are waiting and every one of the {self.max_batch} "
                                 "rows is busy; try again shortly")
             self.waiting.append(request)
@@ -249,6 +252,8 @@ class Engine:
             return f"[calculator: {expression} = {result}]", False
         if row.call is not None:
             row.call.append(token)
+            return "", False
+        if token in self.special:                    # a stray turn token is not text (skip_special_tokens)
             return "", False
         return row.text.add(token)
 

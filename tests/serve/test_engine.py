@@ -81,7 +81,7 @@ def test_requests_together_answer_as_they_would_alone():
 def test_a_full_queue_refuses_and_requests_take_turns_for_the_rows():
     tok, batch = requests()
     engine = Engine(tiny(), tok, max_batch=2, max_queue=1)
-    engine.submit(Request(tok.encode("a"), 1, emit=lambda *event: None))
+    engine.submit(Request(tok.encode("a"), 1, n=2, emit=lambda *event: None))     # both rows, once it runs
     with pytest.raises(QueueFull, match="1 requests are waiting and every one of the 2 rows is busy"):
         engine.submit(batch[0])
     engine.stop()
