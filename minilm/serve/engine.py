@@ -162,22 +162,24 @@ class Engine:
 
     # ---------------------------------------------------------------- the loop
     def _loop(self):
-        with inference(self.model):
-            while True:
-                with self.wake:
-                    while not (self.rows or self.waiting or self.stopping):
-                        self.wake.wait()
-                    if self.stopping:
-                        break
-                try:
+        while True:
+            with self.wake:
+                while not (self.rows or self.waiting or self.stopping):
+                    self.wake.wait()
+                if self.stopping:
+                    break
+            try:
+                # (eval mode and no graph, during the step only: minilm's grad mode is the process's, so
+                # training in the same process must not run while the engine steps)
+                with inference(self.model):
                     self._leave()
                     self._admit()
                     if self.rows:
                         self._step()
-                except Exception:                     # a bug: fail what is running, keep serving the rest
-                    traceback.print_exc()
-                    for row in list(self.rows):
-                        self._finish(row, "error")
+            except Exception:                         # a bug: fail what is running, keep serving the rest
+                traceback.print_exc()
+                for row in list(self.rows):
+                    self._finish(row, "error")
         for row in list(self.rows):                   # (stopping: cancelled, tell their clients)
             self._finish(row, "cancelled")
 
@@ -190,11 +192,12 @@ class Engine:
             if request.cancelled:
                 continue
             logits = self._prefill(request)
+            rows = []
             for index in range(request.n):
                 seed = None if request.seed is None else (request.seed, index)
-                row = Row(request, index, np.random.default_rng(seed), SampleText(self.tokenizer, request.stop))
-                self.rows.append(row)
-                self._take(row, logits)
+                rows.append(Row(request, index, np.random.default_rng(seed), SampleText(self.tokenizer, request.stop)))
+            self.rows += rows
+            self._advance(rows, np.repeat(logits[None], request.n, axis=0))
 
     def _prefill(self, request):
         """The prompt alone through the model; its keys and values copied into the request's n rows."""
@@ -211,19 +214,33 @@ class Engine:
         start = time.monotonic()
         inputs = np.asarray([[row.next_input] for row in self.rows])       # (B, 1)
         logits, _ = self.model(Tensor(inputs, device=self.model.device), caches=self.caches)   # (B, 1, V)
-        logits = _host(logits.data[:, 0])                                  # (B, V)
-        for row, row_logits in zip(list(self.rows), logits):
-            self._take(row, row_logits)
-        self.recent.append((start, len(self.rows)))
+        rows = list(self.rows)
+        self._advance(rows, _host(logits.data[:, 0]))                    # (B, V)
+        self.recent.append((start, len(rows)))
 
-    def _take(self, row, logits):
-        """The row's next input: its forced tool output, else a token drawn from logits (sent on as text)."""
+    def _advance(self, rows, logits):
+        """Each row's next input: its forced tool output, else a token drawn from its logits (B, V).
+
+        Rows that sample alike (temperature, top_k, top_p) draw together, each with its own generator."""
+        alike = collections.defaultdict(list)
+        for i, row in enumerate(rows):
+            if not row.forced:
+                request = row.request
+                alike[request.temperature, request.top_k or None, request.top_p if request.top_p < 1 else None].append(i)
+        tokens = {}
+        for (temperature, top_k, top_p), which in alike.items():
+            drawn = sample_next(logits[which, :self.tokenizer.vocab_size], temperature, top_k, top_p,
+                                [rows[i].rng for i in which])
+            tokens.update(zip(which, drawn.tolist()))
+        for i, row in enumerate(rows):
+            self._take(row, tokens.get(i))
+
+    def _take(self, row, token):
+        """Feed the row's forced tool output, or take its sampled token (sent on as text)."""
         request = row.request
         if row.forced:
             row.next_input = row.forced.popleft()
         else:
-            token = int(sample_next(logits[None, :self.tokenizer.vocab_size], request.temperature,
-                                    request.top_k or None, request.top_p if request.top_p < 1 else None, row.rng)[0])
             row.next_input, row.generated = token, row.generated + 1
             request.completion_tokens += 1
             self.tokens_served += 1

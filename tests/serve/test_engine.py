@@ -42,7 +42,7 @@ def test_rows_at_their_own_lengths_give_each_sequence_s_own_logits(pos, n_kv_hea
 
 
 def run(engine, requests):
-    """Submit every request at once; return each one's texts and finish reasons, in order."""
+    """Submit every request at once; return each one's texts and finish reasons, in order; stop the engine."""
     results, done = [], threading.Event()
     for request in requests:
         result = {"texts": [""] * request.n, "reasons": [None] * request.n}
@@ -58,6 +58,7 @@ def run(engine, requests):
     for request in requests:
         engine.submit(request)
     assert done.wait(60)
+    engine.stop()
     return results
 
 
