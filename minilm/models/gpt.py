@@ -63,12 +63,18 @@ class KVCache:
 
     The buffers grow by doubling as positions come, up to block_size: a pre-trained model may
     allow 100,000 positions, and a short sample should not reserve memory for all of them.
+    Every row has the same length; a batch of requests at different lengths, decoded together,
+    uses minilm/serve/batch_cache.py instead, which keeps the same two methods.
     """
 
     def __init__(self, capacity):
         self.capacity = capacity
         self.k = self.v = None
         self.length = 0
+
+    def positions(self, T):
+        """The positions (T,) of the next T tokens: right after the cached ones."""
+        return np.arange(self.length, self.length + T)
 
     def extend(self, k, v):
         """Store this step's k, v (B, nkv, t, hs); return all keys and values so far."""
@@ -85,7 +91,8 @@ class KVCache:
         self.k[:, :, self.length:end] = k.data
         self.v[:, :, self.length:end] = v.data
         self.length = end
-        return Tensor._wrap(self.k[:, :, :end], k.device), Tensor._wrap(self.v[:, :, :end], v.device)
+        # (no mask: the causal mask, aligned bottom-right, is the right one for rows of one length)
+        return Tensor._wrap(self.k[:, :, :end], k.device), Tensor._wrap(self.v[:, :, :end], v.device), None
 
 
 class CausalSelfAttention(Module):
@@ -119,11 +126,12 @@ class CausalSelfAttention(Module):
         if self.qk_norm:
             q, k = F.rms_norm(q, (hs,)), F.rms_norm(k, (hs,))
         if self.rotary is not None:
-            start = cache.length if cache is not None else 0             # positions after the cached ones
-            q, k = self.rotary(q, start), self.rotary(k, start)
+            positions = cache.positions(T) if cache is not None else 0   # after the cached ones
+            q, k = self.rotary(q, positions), self.rotary(k, positions)
+        mask = None
         if cache is not None:
-            k, v = cache.extend(k, v)                                    # (B, nkv, T_past + T, hs)
-        y = F.scaled_dot_product_attention(q, k, v, is_causal=True,
+            k, v, mask = cache.extend(k, v)             # (B, nkv, T_past + T, hs); a mask when rows differ
+        y = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, is_causal=mask is None,
                                            dropout_p=self.dropout if self.training else 0.0)
         y = y.transpose(1, 2).reshape(B, T, C)                           # re-assemble the heads
         return self.resid_dropout(self.c_proj(y))
@@ -262,14 +270,14 @@ def transformer_body(transformer, config, idx, caches=None):
     if idx.ndim != 2:
         raise ValueError(f"GPT expects token ids of shape (B, T), got {idx.shape}")
     T = idx.shape[1]
-    start = caches[0].length if caches else 0
-    if start + T > config.block_size:
-        raise ValueError(f"cannot forward a sequence of length T={start + T}: block_size is {config.block_size}; "
-                         f"crop the input to its last {config.block_size} tokens (idx[:, -block_size:])")
+    positions = caches[0].positions(T) if caches else np.arange(T)      # (T,), or (B, T) for rows at own lengths
+    if positions.max() >= config.block_size:
+        raise ValueError(f"cannot forward a sequence of length T={positions.max() + 1}: block_size is "
+                         f"{config.block_size}; crop the input to its last {config.block_size} tokens "
+                         "(idx[:, -block_size:])")
     x = transformer.wte(idx)                                             # (B, T, C)
     if config.pos == "learned":                                          # (rope rotates q, k instead)
-        positions = Tensor(np.arange(start, start + T), device=idx.device)
-        x = x + transformer.wpe(positions)                               # + (T, C)
+        x = x + transformer.wpe(Tensor(positions, device=idx.device))    # + (T, C) or (B, T, C)
     x = transformer.drop(x)
     first_values = {} if config.value_residual else None                 # filled by the first layer
     for i, block in enumerate(transformer.h):

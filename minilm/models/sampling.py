@@ -17,7 +17,8 @@ from ..backend import rng as minilm_rng
 
 
 def sample_next(logits, temperature=1.0, top_k=None, top_p=None, rng=None):
-    """Token ids (B,) drawn from logits (B, V)."""
+    """Token ids (B,) drawn from logits (B, V). rng: one generator, or a list of one per row (a server's
+    requests, each with its own seed: row b then draws exactly what it would alone)."""
     logits = np.asarray(logits, dtype=np.float64)
     if temperature == 0:
         return logits.argmax(axis=-1)
@@ -38,8 +39,10 @@ def sample_next(logits, temperature=1.0, top_k=None, top_p=None, rng=None):
         probs = np.zeros_like(probs)
         np.put_along_axis(probs, order, sorted_probs, axis=-1)
         probs /= probs.sum(axis=-1, keepdims=True)
-    rng = rng if rng is not None else np.random.default_rng()
-    u = rng.random((probs.shape[0], 1))
+    if isinstance(rng, (list, tuple)):
+        u = np.array([[row_rng.random()] for row_rng in rng])
+    else:
+        u = (rng if rng is not None else np.random.default_rng()).random((probs.shape[0], 1))
     return np.minimum((np.cumsum(probs, axis=-1) < u).sum(axis=-1), probs.shape[-1] - 1)
 
 

@@ -8,7 +8,8 @@ in the Hugging Face Llama code (frequencies in the rotate-half layout: the
 table holds [angles, angles]). The cos/sin tables have no weights: they are
 computed in float64 for the positions asked for, grown when a longer sequence
 comes, and kept per dtype and array library. `offset` is the number of
-positions already in the KV cache, so a decoded token gets its true position.
+positions already in the KV cache, so a decoded token gets its true position
+(or each row's positions, for a batch of requests at different lengths).
 """
 import numpy as np
 
@@ -45,9 +46,17 @@ class RotaryEmbedding(Module):
         return cos[start:end], sin[start:end]
 
     def forward(self, x, offset=0):
+        """Rotate x (B, nh, T, hs) by the positions offset .. offset + T - 1, or by positions given as an
+        array: (T,) for every row, or (B, T), a row's own (requests decoded together, each at its length)."""
         T = x.shape[-2]
-        cos, sin = self.cos_sin(offset, offset + T, x.dtype, x.device)
-        return F.rotary_embedding(x, cos, sin)
+        if np.ndim(offset) == 0:
+            cos, sin = self.cos_sin(offset, offset + T, x.dtype, x.device)
+            return F.rotary_embedding(x, cos, sin)
+        positions = np.asarray(offset)
+        cos, sin = self.cos_sin(0, int(positions.max()) + 1, x.dtype, x.device)
+        if positions.ndim == 2:                                          # (B, T) -> (B, 1, T, hs)
+            return F.rotary_embedding(x, cos[positions][:, None], sin[positions][:, None])
+        return F.rotary_embedding(x, cos[positions], sin[positions])
 
     def extra_repr(self):
         return f"{self.head_size}, theta={self.theta:g}"

@@ -43,15 +43,16 @@ def rotate_half_transposed(u):
 
 
 class Rotary(Function):
-    """y = x cos + rotate_half(x) sin for x (..., T, hs) and cos, sin (T, hs) (constants)."""
+    """y = x cos + rotate_half(x) sin for x (..., T, hs) and cos, sin (T, hs) (constants), or
+    (B, 1, T, hs) when each row of a batch sits at other positions (a batch of requests being decoded)."""
 
     def __init__(self, cos, sin):
         self.cos, self.sin = cos, sin
 
     def forward(self, x):
-        if x.shape[-1] % 2 or x.shape[-2:] != self.cos.shape:
+        if x.shape[-1] % 2 or x.shape[-2:] != self.cos.shape[-2:]:
             raise ValueError(f"rotary embedding: x of shape {x.shape} needs (..., T, hs) with an even hs "
-                             f"and T, hs matching the cos/sin tables {self.cos.shape}")
+                             f"and T, hs matching the cos/sin tables {self.cos.shape[-2:]}")
         y = x * self.cos
         y += rotate_half(x) * self.sin
         return y

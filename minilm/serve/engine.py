@@ -1,0 +1,300 @@
+"""Continuous batching: one decoding loop answers every request the server holds.
+
+Why batch at all: one decoding step of a small model reads every weight once
+and does little arithmetic per weight, so its cost is nearly flat in the number
+of rows it decodes. On the default model (GPT 4 x 128, 2 CPU cores; measured by
+benchmarks/serve.py, see its docstring for the table) a step of 16 rows takes
+about twice as long as a step of one, so 16 clients sharing each forward pass
+get about 8x the tokens per second of one client served after another.
+
+Why continuously: requests arrive whenever they like and want different
+lengths. A static batch would wait for its longest member; here a request joins
+the running batch between two steps, right after its own prompt has been read,
+and leaves the moment it is done, its row taken at once by the next in line.
+
+The loop, on a thread of its own:
+
+    admit   while rows are free, a waiting request's prompt is run through the
+            model alone (its prefill, (1, T), on models/gpt.py's KVCache); its
+            keys and values are copied into n rows of the BatchCache (its n
+            samples share one prefill) and each row draws its first token
+    step    one forward of every active row's newest token, (B, 1), on the
+            BatchCache (batch_cache.py: per-row positions and a mask); each row
+            then draws its next token with its own temperature, top-k, top-p
+            and random generator (seeded by the request: the same seed gives
+            the same text)
+    leave   a row is done at a stop token (the end of the assistant's turn, or
+            <|endoftext|>), at max_tokens, at the end of the model's context, at
+            a stop string (never sent), or when its client has gone away (the
+            row is freed at the next step); the last active row moves into it
+
+Text goes out as it is made, through Request.emit, whole characters only, and
+never past the start of what may still turn into a stop string. A calculator
+call in a chat reply (minilm/chat) is answered inside the loop: the tool's
+output tokens are fed to that row one per step, in place of sampled ones.
+"""
+import collections
+import threading
+import time
+import traceback
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..chat.calculator import calculate
+from ..chat.reply import encode_leniently
+from ..models.sampling import inference, sample_next
+from ..tensor import Tensor
+from ..tokenizers.chat_format import CALL, CALL_END, OUTPUT, OUTPUT_END
+from .batch_cache import BatchCache
+
+
+class QueueFull(Exception):
+    """Every row is busy and max_queue requests are already waiting."""
+
+
+@dataclass
+class Request:
+    prompt: list                                  # token ids
+    max_tokens: int                               # new tokens per sample, at most
+    temperature: float = 1.0
+    top_p: float = 1.0
+    top_k: int = 0
+    stop: tuple = ()                              # strings that end a sample (never sent)
+    stop_ids: frozenset = frozenset()             # tokens that end a sample (the turn's end)
+    seed: int = None
+    n: int = 1
+    tools: bool = False                           # answer calculator calls (chat, minilm's format)
+    emit: callable = None                         # emit(index, text, finish_reason or None), from the loop
+    cancelled: bool = False                       # the client went away: free its rows
+    completion_tokens: int = 0
+    done: int = 0                                 # samples finished
+
+
+class SampleText:
+    """One sample's text as it grows: whole characters, and nothing that may still begin a stop string."""
+
+    def __init__(self, tokenizer, stops):
+        self.tokenizer, self.stops, self.ids, self.sent = tokenizer, stops, [], 0
+
+    def add(self, token):
+        """(text that may be sent now, whether a stop string ended the sample)."""
+        self.ids.append(token)
+        text = self.tokenizer.decode(self.ids)
+        if text.endswith("\ufffd"):                       # a UTF-8 character still missing its bytes
+            return "", False
+        found = [i for i in (text.find(s, max(0, self.sent - len(s) + 1)) for s in self.stops) if i >= 0]
+        if found:
+            return self._take(text, min(found)), True
+        held = max((k for s in self.stops for k in range(1, len(s)) if text.endswith(s[:k])), default=0)
+        return self._take(text, len(text) - held), False
+
+    def rest(self):
+        """What was held back, at the end of a sample that no stop string ended."""
+        return self._take(self.tokenizer.decode(self.ids), None)
+
+    def _take(self, text, end):
+        out = text[self.sent:end]
+        self.sent += len(out)
+        return out
+
+
+@dataclass
+class Row:
+    request: Request
+    index: int                                    # which of the request's n samples
+    rng: np.random.Generator
+    text: SampleText
+    next_input: int = 0                           # the token the next step feeds
+    forced: collections.deque = field(default_factory=collections.deque)   # tool output to feed first
+    call: list = None                             # the ids of a calculator call being written
+    generated: int = 0
+
+
+class Engine:
+    def __init__(self, model, tokenizer, max_batch=16, max_queue=64):
+        self.model, self.tokenizer = model, tokenizer
+        self.max_batch, self.max_queue = max_batch, max_queue
+        self.block_size = model.config.block_size
+        self.caches = [BatchCache(max_batch, self.block_size) for _ in model.transformer.h]
+        self.rows, self.waiting = [], collections.deque()
+        self.wake = threading.Condition()
+        self.stopping = False
+        self.recent = collections.deque(maxlen=50)  # (time, tokens) of the latest steps, for tokens/s
+        self.tokens_served = self.requests_served = 0
+        special = tokenizer.special_tokens
+        self.special = set(special.values())
+        self.call_ids = (special.get(CALL), special.get(CALL_END), special.get(OUTPUT), special.get(OUTPUT_END))
+        self.thread = threading.Thread(target=self._loop, name="minilm-serve-engine", daemon=True)
+
+    # ---------------------------------------------------------------- from the server's threads
+    def start(self):
+        self.thread.start()
+        return self
+
+    def submit(self, request):
+        with self.wake:
+            # a request that cannot have its rows at once waits, if fewer than max_queue are waiting
+            must_wait = len(self.rows) + sum(r.n for r in self.waiting) + request.n > self.max_batch
+            if must_wait and len(self.waiting) >= self.max_queue:
+                raise QueueFull(f"{len(self.waiting)} requests are waiting and every one of the {self.max_batch} "
+                                "rows is busy; try again shortly")
+            self.waiting.append(request)
+            self.wake.notify()
+
+    def stop(self):
+        """Cancel what is waiting and running; the loop ends after its current step."""
+        with self.wake:
+            self.stopping = True
+            for request in [*self.waiting, *(row.request for row in self.rows)]:
+                request.cancelled = True
+            self.wake.notify()
+        if self.thread.is_alive():
+            self.thread.join(timeout=10)
+
+    def metrics(self):
+        now = time.monotonic()
+        steps = [(t, n) for t, n in self.recent if now - t < 10]
+        span = (now - steps[0][0]) if len(steps) > 1 else 0
+        return {"queue_length": len(self.waiting), "active_rows": len(self.rows), "max_batch": self.max_batch,
+                "tokens_per_second": round(sum(n for _, n in steps[1:]) / span, 1) if span else 0.0,
+                "tokens_served": self.tokens_served, "requests_served": self.requests_served}
+
+    # ---------------------------------------------------------------- the loop
+    def _loop(self):
+        while True:
+            with self.wake:
+                while not (self.rows or self.waiting or self.stopping):
+                    self.wake.wait()
+                if self.stopping:
+                    break
+            try:
+                # (eval mode and no graph, during the step only: minilm's grad mode is the process's, so
+                # training in the same process must not run while the engine steps)
+                with inference(self.model):
+                    self._leave()
+                    self._admit()
+                    if self.rows:
+                        self._step()
+            except Exception:                         # a bug: fail what is running, keep serving the rest
+                traceback.print_exc()
+                for row in list(self.rows):
+                    self._finish(row, "error")
+        for row in list(self.rows):                   # (stopping: cancelled, tell their clients)
+            self._finish(row, "cancelled")
+
+    def _admit(self):
+        while True:
+            with self.wake:
+                if not self.waiting or len(self.rows) + self.waiting[0].n > self.max_batch:
+                    return
+                request = self.waiting.popleft()
+            if request.cancelled:
+                continue
+            logits = self._prefill(request)
+            rows = []
+            for index in range(request.n):
+                seed = None if request.seed is None else (request.seed, index)
+                rows.append(Row(request, index, np.random.default_rng(seed), SampleText(self.tokenizer, request.stop)))
+            self.rows += rows
+            self._advance(rows, np.repeat(logits[None], request.n, axis=0))
+
+    def _prefill(self, request):
+        """The prompt alone through the model; its keys and values copied into the request's n rows."""
+        single = self.model.new_caches()
+        logits, _ = self.model(Tensor(np.asarray([request.prompt]), device=self.model.device), caches=single)
+        first = len(self.rows)
+        for batch, cache in zip(self.caches, single):
+            for row in range(first, first + request.n):
+                batch.put(row, cache.k[0, :, :cache.length], cache.v[0, :, :cache.length])
+            batch.active = first + request.n
+        return _host(logits.data[0, -1])                                     # (V,)
+
+    def _step(self):
+        start = time.monotonic()
+        inputs = np.asarray([[row.next_input] for row in self.rows])       # (B, 1)
+        logits, _ = self.model(Tensor(inputs, device=self.model.device), caches=self.caches)   # (B, 1, V)
+        rows = list(self.rows)
+        self._advance(rows, _host(logits.data[:, 0]))                    # (B, V)
+        self.recent.append((start, len(rows)))
+
+    def _advance(self, rows, logits):
+        """Each row's next input: its forced tool output, else a token drawn from its logits (B, V).
+
+        Rows that sample alike (temperature, top_k, top_p) draw together, each with its own generator."""
+        alike = collections.defaultdict(list)
+        for i, row in enumerate(rows):
+            if not row.forced:
+                request = row.request
+                alike[request.temperature, request.top_k or None, request.top_p if request.top_p < 1 else None].append(i)
+        tokens = {}
+        for (temperature, top_k, top_p), which in alike.items():
+            drawn = sample_next(logits[which, :self.tokenizer.vocab_size], temperature, top_k, top_p,
+                                [rows[i].rng for i in which])
+            tokens.update(zip(which, drawn.tolist()))
+        for i, row in enumerate(rows):
+            self._take(row, tokens.get(i))
+
+    def _take(self, row, token):
+        """Feed the row's forced tool output, or take its sampled token (sent on as text)."""
+        request = row.request
+        if row.forced:
+            row.next_input = row.forced.popleft()
+        else:
+            row.next_input, row.generated = token, row.generated + 1
+            request.completion_tokens += 1
+            self.tokens_served += 1
+            if token in request.stop_ids:
+                return self._finish(row, "stop")
+            text, stopped = self._text(row, token)
+            if text:
+                request.emit(row.index, text, None)
+            if stopped:
+                return self._finish(row, "stop")
+            if row.generated >= request.max_tokens:
+                return self._finish(row, "length")
+        if self.caches[0].lengths[self.rows.index(row)] >= self.block_size:
+            self._finish(row, "length")                 # no position left for the next input
+
+    def _text(self, row, token):
+        """Visible text for a sampled token; a calculator call is collected, answered and shown whole."""
+        call, call_end, output, output_end = self.call_ids
+        if row.request.tools and token == call:
+            row.call = []
+            return "", False
+        if row.call is not None and token == call_end:
+            expression, row.call = self.tokenizer.decode(row.call), None
+            result = calculate(expression)
+            row.forced.extend([output, *encode_leniently(self.tokenizer, result), output_end])
+            return f"[calculator: {expression} = {result}]", False
+        if row.call is not None:
+            row.call.append(token)
+            return "", False
+        if token in self.special:                    # a stray turn token is not text (skip_special_tokens)
+            return "", False
+        return row.text.add(token)
+
+    def _finish(self, row, reason):
+        request = row.request
+        if reason == "length":
+            rest = row.text.rest()
+            if rest:
+                request.emit(row.index, rest, None)
+        request.done += 1
+        if request.done == request.n:
+            self.requests_served += 1
+        request.emit(row.index, "", reason)
+        i = self.rows.index(row)
+        for cache in self.caches:
+            cache.remove(i)
+        self.rows[i] = self.rows[-1]
+        self.rows.pop()
+
+    def _leave(self):
+        """Free the rows of requests whose clients went away."""
+        for row in [row for row in self.rows if row.request.cancelled]:
+            self._finish(row, "cancelled")
+
+
+def _host(array):
+    return array.get() if hasattr(array, "get") else np.asarray(array)     # CuPy -> NumPy
