@@ -9,6 +9,7 @@
     minilm prepare-chat --task arithmetic --out chats.jsonl   a bundled task's conversations, as JSONL
     minilm sft --init-from out/ --data chats.jsonl --out_dir out-sft    fine-tune on conversations (or --task NAME)
     minilm eval --out out-sft/ --task arithmetic               exact-match accuracy on the held-out items
+    minilm rl --init-from out-sft/ --task arithmetic --out_dir out-rl   reinforcement learning (GRPO) on its rewards
     minilm chat --out out-sft/ [--system TEXT] [--prompt TEXT] a conversation in the terminal
     minilm doctor [--json]         versions, and a check of every device (what to run when something is wrong)
     minilm viz attention|embeddings|graph --out out/ --save picture.png
@@ -53,7 +54,7 @@ from ..errors import user_message
 COMMANDS = {"train": ("train", "train"), "sample": ("sample", "sample"), "eval": ("eval", "evaluate"),
             "export": ("export", "export"), "prepare": ("data", "prepare"), "plot": ("viz", "plot"),
             "viz": ("viz", "viz"), "doctor": ("doctor", "doctor"), "sft": ("sft", "sft"), "chat": ("chat", "chat"),
-            "prepare-chat": ("prepare_chat", "prepare_chat")}
+            "prepare-chat": ("prepare_chat", "prepare_chat"), "rl": ("rl", "rl")}
 
 
 def main(argv=None):
