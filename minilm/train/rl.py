@@ -124,9 +124,8 @@ def group_advantages(rewards):
 def token_log_probs(model, ids, learned):
     """log pi(o_t | prefix) (B, L) of each token of ids (B, L+1) given the ones before; 0 where not learned."""
     B, L = ids.shape[0], ids.shape[1] - 1
-    device = model.transformer.wte.weight.device if hasattr(model, "transformer") else "cpu"
     targets = np.where(learned[:, 1:], ids[:, 1:], IGNORE)                             # (B, L)
-    logits, _ = model(Tensor(ids[:, :-1], device=device))                              # (B, L, V)
+    logits, _ = model(Tensor(ids[:, :-1], device=model.device))                              # (B, L, V)
     return -cross_entropy(logits.view(B * L, -1), targets.reshape(B * L), reduction="none").view(B, L)
 
 
