@@ -5,7 +5,8 @@ out_dir/log.jsonl has one JSON record per line: after every step
 {"step", "train_loss", "val_loss", ...}. What healthy curves look like: the losses fall and
 val stays near train (far above it: overfitting); the learning rate warms up, then decays;
 the gradient norm settles after the first steps (spikes that grow: lower the learning rate);
-tokens/s is flat (dips: the machine was busy, or an evaluation ran).
+tokens/s is flat (dips: the machine was busy, or an evaluation ran). An RL run's log
+(minilm rl) has the reward, accuracy and KL of each step instead: plot_rl draws those.
 """
 import errno
 import json
@@ -35,8 +36,11 @@ def read_log(log_path):
 
 
 def plot_training(log_path, path=None):
-    """Four panels from a run's log: losses, learning rate, gradient norm, tokens/s. Returns the Figure."""
+    """Four panels from a run's log: losses, learning rate, gradient norm, tokens/s (an RL run's: plot_rl).
+    Returns the Figure."""
     records = read_log(log_path)
+    if any("reward" in r for r in records):
+        return plot_rl(records, path)
     steps = [r for r in records if "loss" in r]
     evals = [r for r in records if "val_loss" in r]
     figure = new_figure(11, 7.5)
@@ -51,6 +55,32 @@ def plot_training(log_path, path=None):
     _panel(norm, steps, "grad_norm", "gradient norm (before clipping)")
     _panel(speed, steps, "tokens_per_s", "tokens / s", smooth=True)
     for ax in (norm, speed):
+        ax.set_xlabel("step")
+    if path is not None:
+        save_figure(figure, path)
+    return figure
+
+
+def plot_rl(records, path=None):
+    """An RL run (minilm rl): reward and accuracy of the sampled replies, val accuracy, KL, loss, tokens/s.
+
+    Healthy: the reward rises, the greedy val accuracy with it; the KL to the starting model
+    grows slowly (a jump: the policy is collapsing, lower the learning rate or raise --kl-coef).
+    """
+    steps = [r for r in records if "reward" in r]
+    evals = [r for r in records if "val_accuracy" in r]
+    figure = new_figure(11, 7.5)
+    (reward, accuracy), (kl, speed) = figure.subplots(2, 2, sharex=True)
+    _panel(reward, steps, "reward", "mean reward of the sampled replies", smooth=True)
+    accuracy.plot(*_series(steps, "accuracy"), alpha=0.35, label="sampled replies (train prompts)")
+    accuracy.plot(*_series(evals, "val_accuracy"), "o-", label="greedy, val items")
+    accuracy.set_title("exact-match accuracy")
+    accuracy.set_ylabel("accuracy")
+    accuracy.set_ylim(-0.02, 1.02)
+    accuracy.legend()
+    _panel(kl, steps, "kl", "KL to the starting model (per token)", smooth=True)
+    _panel(speed, steps, "tokens_per_s", "sampled tokens / s", smooth=True)
+    for ax in (kl, speed):
         ax.set_xlabel("step")
     if path is not None:
         save_figure(figure, path)

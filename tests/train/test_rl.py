@@ -223,6 +223,7 @@ def test_rl_resume_is_bit_identical(sft_run, tmp_path, log_records):
         assert log_records(split, key) == log_records(straight, key), key
     (a, *_), (b, *_) = load_trained(straight, "latest"), load_trained(split, "latest")
     assert all(np.array_equal(p.data, q.data) for p, q in zip(a.parameters(), b.parameters()))
+    assert main(["plot", straight]) == 0 and (tmp_path / "straight" / "loss.png").stat().st_size > 10_000
 
 
 def test_rl_refusals_are_one_line(sft_run, tmp_path, capsys):
