@@ -213,6 +213,8 @@ class RLTrainer(Trainer):
         rewards = np.stack([r for _, r in groups])                                      # (p, G)
         advantages = group_advantages(rewards)                                          # (p, G)
         used = [i for i in range(len(groups)) if rewards[i].std() > 0]                  # the others: A = 0
+        # a rank without a group to learn from, while others have one, takes part in the gradient average with
+        # a stand-in of zero advantage (its gradient is zero)
         ids, learned, A = self._batch([groups[i][0] for i in used] or [groups[0][0]],
                                       advantages[used].reshape(-1) if used else np.zeros(o.group_size))
         local = np.array([learned[:, 1:].sum() if used else 0, len(used), rewards.sum(), (rewards == 1).sum(), rewards.size,
@@ -223,7 +225,7 @@ class RLTrainer(Trainer):
         if n_used:                                   # (no group with a signal anywhere: no update this step)
             for epoch in range(o.ppo_epochs):
                 loss, norm, kl_sum = self._update(ids, learned, A, old, ref_logp, tokens)
-        kl_sum = distributed.all_reduce([np.array([kl_sum])], op="sum")[0][0]
+        kl_sum = distributed.all_reduce([np.array([kl_sum if used else 0.0])], op="sum")[0][0]   # (not the stand-in's)
         self.last = {"reward": reward_sum / count, "accuracy": right / count, "kl": kl_sum / max(tokens, 1),
                      "groups_used": int(n_used), "completion_tokens": int(sampled)}
         self.step += 1

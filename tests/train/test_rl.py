@@ -1,4 +1,6 @@
 """GRPO (minilm/train/rl.py): the surrogate's gradient, advantages, masks, a bandit, rewards, sampling, resume."""
+import importlib.util
+
 import numpy as np
 import pytest
 
@@ -236,3 +238,16 @@ def test_rl_refusals_are_one_line(sft_run, tmp_path, capsys):
     lines = capsys.readouterr().err.strip().split("\n")
     assert len(lines) == 5 and all(line.startswith("minilm rl: ") for line in lines)
     assert "--init-from" in lines[0] and "poetry" in lines[1] and "add9" in lines[2] and "minilm sft --resume" in lines[4]
+
+
+@pytest.mark.skipif(importlib.util.find_spec("mpi4py") is None, reason="needs mpi4py: pip install -e '.[distributed]'")
+def test_rl_on_two_processes_follows_the_one_process_run(sft_run, tmp_path, log_records):
+    """--nproc 2: each rank samples half the prompts, the gradients are averaged: the same steps as 1 process."""
+    one, two = str(tmp_path / "one"), str(tmp_path / "two")
+    common = ["rl", "--init-from", sft_run, *RL_TINY, "--max_iters", "3"]
+    assert main([*common, "--out_dir", one]) == 0
+    assert main([*common, "--out_dir", two, "--nproc", "2"]) == 0
+    assert log_records(two, "groups_used") == log_records(one, "groups_used")
+    assert log_records(two, "reward") == pytest.approx(log_records(one, "reward"), rel=1e-9)
+    for key in ("loss", "kl", "grad_norm"):
+        assert log_records(two, key) == pytest.approx(log_records(one, key), rel=1e-4, abs=1e-7), key
