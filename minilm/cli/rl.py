@@ -8,14 +8,11 @@ Any TrainConfig field follows as --name value, as for `minilm train`: batch_size
 the number of prompts per step (each sampled --group-size times), temperature and
 top_k the sampling's. RL_DEFAULTS below replace a few of TrainConfig's defaults.
 """
-import dataclasses
-
 from .. import distributed
-from ..train.checkpoint import checkpoint_folder, load_state, saved_config
-from ..train.config import TrainConfig, at_least, config_from, parse_overrides
+from ..train.config import at_least
 from ..train.rl import RLOptions, RLTrainer
 from ..train.rules import Range
-from ..train.run_folder import reached_step
+from .fine_tuning import options_and_config
 from .launcher import as_rank
 from .parser import CommandParser, checked
 
@@ -48,32 +45,10 @@ def rl_one_rank(argv):
     p.add_argument("--resume", action="store_true", help="continue the run in --out_dir exactly")
     p.add_argument("--overwrite", action="store_true", help="delete the run in --out_dir and start over")
     args, rest = p.parse_known_args(argv)
-    if args.resume and args.overwrite:
-        raise ValueError("--resume continues the run in --out_dir and --overwrite deletes it: give one of them")
-    given = {f.name: getattr(args, f.name) for f in dataclasses.fields(RLOptions) if getattr(args, f.name) is not None}
-    overrides = parse_overrides(rest)
-    if args.resume:
-        out_dir = overrides.get("out_dir", TrainConfig.out_dir)
-        state = load_state(checkpoint_folder(out_dir, "latest"))
-        if "rl" not in state:
-            raise ValueError(f"{out_dir} holds a `minilm {'sft' if 'sft' in state else 'train'}` run, not an RL run; "
-                             f"continue it with minilm {'sft' if 'sft' in state else 'train'} --resume --out_dir {out_dir}")
-        options = RLOptions(**{**state["rl"], **given})
-        cfg = config_from(overrides={**overrides, "resume": True}, base=saved_config(out_dir))
-        step = reached_step(cfg.out_dir)
-        if step >= cfg.max_iters:
-            print(f"{cfg.out_dir} is already trained to step {step} (max_iters {cfg.max_iters}): nothing to do; "
-                  "to train further, resume with a larger --max_iters")
-            return 0
-    else:
-        if not args.init_from:
-            raise ValueError("minilm rl improves a chat model: give --init-from out-sft/ (a `minilm sft` run)")
-        options = RLOptions(**given)
-        values = {**RL_DEFAULTS, **overrides, "init_from": args.init_from}
-        values.setdefault("lr_decay_iters", values["max_iters"])
-        values.setdefault("warmup_iters", min(10, values["max_iters"] // 10))
-        values.setdefault("out_dir", "out-rl")
-        cfg = config_from(overrides=values)
+    chosen = options_and_config(args, rest, RLOptions, "rl", RL_DEFAULTS, "out-rl", "a `minilm sft` run")
+    if chosen is None:
+        return 0
+    options, cfg = chosen
     trainer = RLTrainer(cfg, options, overwrite=args.overwrite)
     print(f"GRPO on {options.task} ({', '.join(trainer.kinds)}): a GPT of {trainer.model.num_parameters():,} "
           f"parameters, {cfg.batch_size} prompts x {options.group_size} replies per step, {cfg.max_iters} steps, "

@@ -45,20 +45,13 @@ def plot_training(log_path, path=None):
     evals = [r for r in records if "val_loss" in r]
     figure = new_figure(11, 7.5)
     (losses, lr), (norm, speed) = figure.subplots(2, 2, sharex=True)
-    losses.plot(*_series(steps, "loss"), alpha=0.35, label="train (batch)")
-    losses.plot(*_series(evals, "train_loss"), "o-", label="train (eval)")
-    losses.plot(*_series(evals, "val_loss"), "o-", label="val")
-    losses.set_ylabel("cross-entropy loss")
-    losses.set_title("loss")
-    losses.legend()
+    _overlay(losses, "loss", "cross-entropy loss", [(steps, "loss", "-", "train (batch)"),
+                                                    (evals, "train_loss", "o-", "train (eval)"),
+                                                    (evals, "val_loss", "o-", "val")])
     _panel(lr, steps, "lr", "learning rate")
     _panel(norm, steps, "grad_norm", "gradient norm (before clipping)")
     _panel(speed, steps, "tokens_per_s", "tokens / s", smooth=True)
-    for ax in (norm, speed):
-        ax.set_xlabel("step")
-    if path is not None:
-        save_figure(figure, path)
-    return figure
+    return _finished(figure, (norm, speed), path)
 
 
 def plot_rl(records, path=None):
@@ -72,19 +65,30 @@ def plot_rl(records, path=None):
     figure = new_figure(11, 7.5)
     (reward, accuracy), (kl, speed) = figure.subplots(2, 2, sharex=True)
     _panel(reward, steps, "reward", "mean reward of the sampled replies", smooth=True)
-    accuracy.plot(*_series(steps, "accuracy"), alpha=0.35, label="sampled replies (train prompts)")
-    accuracy.plot(*_series(evals, "val_accuracy"), "o-", label="greedy, val items")
-    accuracy.set_title("exact-match accuracy")
-    accuracy.set_ylabel("accuracy")
+    _overlay(accuracy, "exact-match accuracy", "accuracy", [(steps, "accuracy", "-", "sampled replies (train prompts)"),
+                                                            (evals, "val_accuracy", "o-", "greedy, val items")])
     accuracy.set_ylim(-0.02, 1.02)
-    accuracy.legend()
     _panel(kl, steps, "kl", "KL to the starting model (per token)", smooth=True)
     _panel(speed, steps, "tokens_per_s", "sampled tokens / s", smooth=True)
-    for ax in (kl, speed):
+    return _finished(figure, (kl, speed), path)
+
+
+def _finished(figure, bottom_row, path):
+    """The figure with "step" under its bottom panels, saved to path (unless None)."""
+    for ax in bottom_row:
         ax.set_xlabel("step")
     if path is not None:
         save_figure(figure, path)
     return figure
+
+
+def _overlay(ax, title, ylabel, lines):
+    """Several series on one panel: lines = [(records, key, "-" per step (faint) or "o-" per evaluation, label)]."""
+    for records, key, style, label in lines:
+        ax.plot(*_series(records, key), style, alpha=0.35 if style == "-" else 1.0, label=label)
+    ax.set_title(title)
+    ax.set_ylabel(ylabel)
+    ax.legend()
 
 
 def _series(records, key):
