@@ -48,6 +48,10 @@ Simplifications relative to the papers, on purpose:
   * The reward is a whole reply's, given to each of its tokens (no per-token credit).
   * The std is the group's population std; groups are not reweighted by their size
     after skipping.
+  * pi_theta's log-probabilities are the model's softmax at temperature 1 over the whole
+    vocabulary: sampling with temperature 1 and no top_k (minilm rl's defaults) makes the
+    gradient unbiased; another temperature or a top_k samples from a different policy
+    than the one differentiated, a bias accepted knowingly (no correction is made).
 
 Validation (every eval_interval steps): greedy exact-match accuracy on eval_items val
 items of the task (chat/task_accuracy.py, what `minilm eval --task` measures); the
@@ -125,7 +129,7 @@ def token_log_probs(model, ids, learned):
     """log pi(o_t | prefix) (B, L) of each token of ids (B, L+1) given the ones before; 0 where not learned."""
     B, L = ids.shape[0], ids.shape[1] - 1
     targets = np.where(learned[:, 1:], ids[:, 1:], IGNORE)                             # (B, L)
-    logits, _ = model(Tensor(ids[:, :-1], device=model.device))                              # (B, L, V)
+    logits, _ = model(Tensor(ids[:, :-1], device=model.device))                       # (B, L, V)
     return -cross_entropy(logits.view(B * L, -1), targets.reshape(B * L), reduction="none").view(B, L)
 
 
