@@ -71,7 +71,8 @@ def draw_curves(runs, path, window=10):
     figure = new_figure(11, 4.2)
     reward_ax, accuracy_ax = figure.subplots(1, 2)
     for seed, run in runs.items():
-        records = [json.loads(line) for line in open(os.path.join(run, "log.jsonl"))]
+        with open(os.path.join(run, "log.jsonl")) as f:
+            records = [json.loads(line) for line in f]
         steps = [(r["step"], r["reward"]) for r in records if "reward" in r]
         x, y = np.array(steps).T
         w = min(window, len(y))

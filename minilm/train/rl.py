@@ -209,7 +209,7 @@ class RLTrainer(Trainer):
 
     def train_step(self):
         """Sample, score, ppo_epochs optimizer steps on the batch; returns (mean loss, lr, gradient norm)."""
-        c, o = self.cfg, self.options
+        o = self.options
         lr = self.lr_at(self.step)
         for group in self.optimizer.param_groups:
             group["lr"] = lr
@@ -238,9 +238,11 @@ class RLTrainer(Trainer):
     def _batch(self, groups, advantages):
         """ids (B, L+1), learned (B, L+1) and A (B,) of the groups' rows, padded on the right (masked)."""
         width = max(g.ids.shape[1] for g in groups)
-        pad = lambda a, value: np.pad(a, ((0, 0), (0, width - a.shape[1])), constant_values=value)  # noqa: E731
-        ids = np.concatenate([pad(g.ids, g.ids[0, -1]) for g in groups])
-        learned = np.concatenate([pad(g.learned, False) for g in groups])
+
+        def padded(rows, value):                                                    # (G, l) -> (G, width)
+            return np.pad(rows, ((0, 0), (0, width - rows.shape[1])), constant_values=value)
+        ids = np.concatenate([padded(g.ids, g.ids[0, -1]) for g in groups])         # (B, L+1)
+        learned = np.concatenate([padded(g.learned, False) for g in groups])        # (B, L+1)
         return ids, learned, advantages
 
     def _reference_log_probs(self, ids, learned):

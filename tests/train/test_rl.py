@@ -4,9 +4,9 @@ import importlib.util
 import numpy as np
 import pytest
 
-from minilm.cli import main
 from minilm.chat import generate_reply
 from minilm.chat.group_sampling import sample_group
+from minilm.cli import main
 from minilm.data.tasks import Item, get_task
 from minilm.gradcheck import gradcheck
 from minilm.models.sampling import sample_next
