@@ -6,10 +6,11 @@
 --sft is a `minilm sft --task arithmetic` run (benchmarks/sft.py makes them). For each
 seed: `minilm rl --init-from SFT --task arithmetic --kinds KINDS --no-tools` for
 --max-iters steps (timed: the issue's budget is 10 minutes on 2 CPU cores), then greedy
-exact match on test items of each kind, without the calculator (chat/task_accuracy.py,
-what `minilm eval --task arithmetic --no-tools` prints). The default kinds are the harder
-ones: add3 and sub3 (3-digit addition and subtraction) and mul2x (2-digit multiplication
-without the tool, where a small SFT model is far below 70%).
+exact match on test items of each kind (chat/task_accuracy.py, what `minilm eval --task
+arithmetic --no-tools` prints). The default kinds are the harder ones: add3 and sub3
+(3-digit addition and subtraction) and mul2x (2-digit multiplication without the tool,
+where a small SFT model is far below 70%). --tools keeps the calculator on in RL and in
+evaluation (--kinds mul2: does RL teach the model to call it and copy its result?).
 
 Prints one table (rows: kinds; columns: SFT, then each seed after RL, with its minutes),
 saves the reward curves of the seeds to --picture (docs/rl_reward.png), and measures
@@ -37,9 +38,9 @@ from minilm.train.trained import load_trained  # noqa: E402
 from minilm.viz.figures import new_figure, save_figure  # noqa: E402
 
 
-def accuracy_by_kind(run, task, items):
+def accuracy_by_kind(run, task, items, tools):
     model, tokenizer, _, _ = load_trained(run)
-    return task_accuracy(model, tokenizer, task, items, tools=False)
+    return task_accuracy(model, tokenizer, task, items, tools=tools)
 
 
 def sampling_speed(run, task, groups, prompts, repeats):
@@ -93,6 +94,7 @@ def main():
     p.add_argument("--sft", default="out-sft", help="a `minilm sft --task arithmetic` run")
     p.add_argument("--seeds", type=int, nargs="+", default=[1, 2, 3])
     p.add_argument("--kinds", default="add3,sub3,mul2x")
+    p.add_argument("--tools", action="store_true", help="the calculator on, in RL and evaluation (e.g. --kinds mul2)")
     p.add_argument("--max-iters", type=int, default=300)
     p.add_argument("--items", type=int, default=200, help="test items per kind")
     p.add_argument("--picture", default=os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "docs",
@@ -111,19 +113,20 @@ def main():
     for G, (batched, single) in speed.items():
         print(f"| {G} | {batched:,.0f} | {single:,.0f} | {batched / single:.1f}x |", flush=True)
 
-    columns = {"SFT": accuracy_by_kind(args.sft, task, test)}
+    columns = {"SFT": accuracy_by_kind(args.sft, task, test, args.tools)}
     print(f"SFT: {columns['SFT']}", flush=True)
     runs = {}
     for seed in args.seeds:
         out = runs[seed] = os.path.join(work, f"seed{seed}")
         start = time.perf_counter()
-        status = minilm(["rl", "--init-from", args.sft, "--task", "arithmetic", "--kinds", args.kinds, "--no-tools",
-                         "--out_dir", out, "--seed", str(seed), "--max_iters", str(args.max_iters),
+        status = minilm(["rl", "--init-from", args.sft, "--task", "arithmetic", "--kinds", args.kinds,
+                         *([] if args.tools else ["--no-tools"]), "--out_dir", out, "--seed", str(seed),
+                         "--max_iters", str(args.max_iters),
                          "--progress", "false", "--overwrite", *args.rl_flags])
         minutes = (time.perf_counter() - start) / 60
         if status != 0:
             sys.exit(f"minilm rl failed (status {status})")
-        columns[f"RL seed {seed} ({minutes:.1f} min)"] = accuracy_by_kind(out, task, test)
+        columns[f"RL seed {seed} ({minutes:.1f} min)"] = accuracy_by_kind(out, task, test, args.tools)
         print(f"seed {seed}: {args.max_iters} RL steps in {minutes:.1f} min: {columns[list(columns)[-1]]}", flush=True)
     draw_curves(runs, args.picture)
 
@@ -132,7 +135,7 @@ def main():
         cells = " | ".join(f"{column.get(kind, 0):.3f}" for column in columns.values())
         gain = np.mean([column.get(kind, 0) for name, column in columns.items() if name != "SFT"]) - columns["SFT"][kind]
         print(f"| {kind} | {cells} | {gain:+.3f} |")
-    print(f"\n{args.items} test items per kind, greedy, no calculator; RL runs in {work}; reward curves in {args.picture}")
+    print(f"\n{args.items} test items per kind, greedy, calculator {'on' if args.tools else 'off'}; RL runs in {work}; reward curves in {args.picture}")
 
 
 if __name__ == "__main__":
