@@ -221,13 +221,13 @@ class RLTrainer(Trainer):
         # a stand-in of zero advantage (its gradient is zero)
         ids, learned, A = self._batch([groups[i][0] for i in used] or [groups[0][0]],
                                       advantages[used].reshape(-1) if used else np.zeros(o.group_size))
-        local = np.array([learned[:, 1:].sum() if used else 0, len(used), rewards.sum(), (rewards == 1).sum(), rewards.size,
-                          sum(g.learned.sum() for g, _ in groups)], dtype=float)
+        local = np.array([learned[:, 1:].sum() if used else 0, len(used), rewards.sum(), (rewards == 1).sum(),
+                          rewards.size, sum(g.learned.sum() for g, _ in groups)], dtype=float)
         tokens, n_used, reward_sum, right, count, sampled = distributed.all_reduce([local], op="sum")[0].tolist()
-        ref_logp = self._reference_log_probs(ids, learned)
         loss, norm, kl_sum, old = 0.0, 0.0, 0.0, {}
         if n_used:                                   # (no group with a signal anywhere: no update this step)
-            for epoch in range(o.ppo_epochs):
+            ref_logp = self._reference_log_probs(ids, learned)
+            for _ in range(o.ppo_epochs):
                 loss, norm, kl_sum = self._update(ids, learned, A, old, ref_logp, tokens)
         kl_sum = distributed.all_reduce([np.array([kl_sum if used else 0.0])], op="sum")[0][0]   # (not the stand-in's)
         self.last = {"reward": reward_sum / count, "accuracy": right / count, "kl": kl_sum / max(tokens, 1),
