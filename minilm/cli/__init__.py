@@ -9,6 +9,7 @@
     minilm prepare-chat --task arithmetic --out chats.jsonl   a bundled task's conversations, as JSONL
     minilm sft --init-from out/ --data chats.jsonl --out_dir out-sft    fine-tune on conversations (or --task NAME)
     minilm eval --out out-sft/ --task arithmetic               exact-match accuracy on the held-out items
+    minilm rl --init-from out-sft/ --task arithmetic --out_dir out-rl   reinforcement learning (GRPO) on its rewards
     minilm chat --out out-sft/ [--system TEXT] [--prompt TEXT] a conversation in the terminal
     minilm serve --out out-sft/ [--port 8000] [--api-key KEY]   the OpenAI API and a chat page (serve extra)
     minilm doctor [--json]         versions, and a check of every device (what to run when something is wrong)
@@ -55,7 +56,8 @@ from ..errors import user_message
 COMMANDS = {"train": ("train", "train"), "sample": ("sample", "sample"), "eval": ("eval", "evaluate"),
             "export": ("export", "export"), "prepare": ("data", "prepare"), "plot": ("viz", "plot"),
             "viz": ("viz", "viz"), "doctor": ("doctor", "doctor"), "sft": ("sft", "sft"), "chat": ("chat", "chat"),
-            "prepare-chat": ("prepare_chat", "prepare_chat"), "serve": ("serve", "serve"), "course": ("course", "course")}
+            "prepare-chat": ("prepare_chat", "prepare_chat"), "rl": ("rl", "rl"), "serve": ("serve", "serve"),
+            "course": ("course", "course")}
 
 
 def main(argv=None):

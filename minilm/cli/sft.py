@@ -7,14 +7,11 @@
 Any TrainConfig field follows as --name value, as for `minilm train` (SFT_DEFAULTS
 below replace a few of its defaults: a fine-tuning run is shorter and gentler).
 """
-import dataclasses
-
 from .. import distributed
-from ..train.checkpoint import checkpoint_folder, load_state, saved_config
-from ..train.config import TrainConfig, at_least, config_from, parse_overrides
+from ..train.config import at_least
 from ..train.rules import Range
-from ..train.run_folder import reached_step
 from ..train.sft import SFTOptions, SFTTrainer
+from .fine_tuning import options_and_config
 from .launcher import as_rank
 from .parser import CommandParser, checked
 
@@ -40,33 +37,11 @@ def sft_one_rank(argv):
     p.add_argument("--resume", action="store_true", help="continue the run in --out_dir exactly")
     p.add_argument("--overwrite", action="store_true", help="delete the run in --out_dir and start over")
     args, rest = p.parse_known_args(argv)
-    if args.resume and args.overwrite:
-        raise ValueError("--resume continues the run in --out_dir and --overwrite deletes it: give one of them")
-    given = {f.name: getattr(args, f.name) for f in dataclasses.fields(SFTOptions) if getattr(args, f.name) is not None}
-    overrides = parse_overrides(rest)
-    if args.resume:
-        out_dir = overrides.get("out_dir", TrainConfig.out_dir)
-        state = load_state(checkpoint_folder(out_dir, "latest"))
-        if "sft" not in state:
-            raise ValueError(f"{out_dir} holds a `minilm train` run, not a fine-tuning on conversations; continue "
-                             f"it with minilm train --resume --out_dir {out_dir}")
-        options = SFTOptions(**{**state.get("sft", {}), **given})
-        cfg = config_from(overrides={**overrides, "resume": True}, base=saved_config(out_dir))
-        step = reached_step(cfg.out_dir)
-        if step >= cfg.max_iters:
-            print(f"{cfg.out_dir} is already trained to step {step} (max_iters {cfg.max_iters}): nothing to do; "
-                  "to train further, resume with a larger --max_iters")
-            return 0
-    else:
-        if not args.init_from:
-            raise ValueError("minilm sft fine-tunes a trained model: give --init-from out/ (a `minilm train` run) "
-                             "or a Hugging Face folder")
-        options = SFTOptions(**given)
-        values = {**SFT_DEFAULTS, **overrides, "init_from": args.init_from}
-        values.setdefault("lr_decay_iters", values["max_iters"])           # (decayed by the run's end)
-        values.setdefault("warmup_iters", min(50, values["max_iters"] // 10))
-        values.setdefault("out_dir", "out-sft")
-        cfg = config_from(overrides=values)
+    chosen = options_and_config(args, rest, SFTOptions, "sft", SFT_DEFAULTS, "out-sft",
+                                "a `minilm train` run or a Hugging Face folder")
+    if chosen is None:
+        return 0
+    options, cfg = chosen
     trainer = SFTTrainer(cfg, options, overwrite=args.overwrite)
     print(f"fine-tuning a GPT of {trainer.model.num_parameters():,} parameters (vocabulary "
           f"{trainer.tokenizer.vocab_size}) on conversations, {cfg.max_iters} iterations, device "

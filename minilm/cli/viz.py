@@ -5,7 +5,8 @@
     minilm viz embeddings --out out/ --save emb.png
     minilm viz graph      --out out/ --save graph.svg [--tokens 8]
 
-plot: the run's training curves (losses, learning rate, gradient norm, tokens/s).
+plot: the run's training curves (losses, learning rate, gradient norm, tokens/s; for an RL
+run reward, accuracy, KL to the starting model, sampled tokens/s).
 attention: a heatmap per layer and head of which prompt tokens each position attends to.
 embeddings: the token embedding matrix projected to 2-D by PCA, each point labelled.
 graph: the autograd graph of one training step on a tiny batch (one window of --tokens
@@ -27,7 +28,7 @@ PICTURES = ("attention", "embeddings", "graph")
 
 def plot(argv):
     p = CommandParser(prog="minilm plot", description="Draw a run's training curves to a PNG: "
-                      "losses, learning rate, gradient norm and tokens/s.")
+                      "losses, learning rate, gradient norm and tokens/s (an RL run: reward, accuracy, KL).")
     p.add_argument("out", nargs="?", default="out")
     p.add_argument("--png", default=None, help="where to write (default: OUT/loss.png)")
     args = p.parse_args(argv)

@@ -190,6 +190,19 @@ class Trainer:
             out[f"{split}_acc"] = correct / count
         return out
 
+    def tokens_in_step(self):
+        """The tokens the last step trained on (tokens/s in the log and the progress bar)."""
+        c = self.cfg
+        return c.batch_size * c.block_size * c.gradient_accumulation_steps
+
+    def step_metrics(self):
+        """What a subclass logs after each step besides loss, lr, grad_norm and tokens/s (rl.py: rewards)."""
+        return {}
+
+    def progress_fields(self, record):
+        """The progress bar's fields after a step's record (tokens_per_s: the mean since the last update)."""
+        return dict(loss=f"{record['loss']:.4f}", lr=f"{record['lr']:.2e}", tok_s=f"{record['tokens_per_s']:,.0f}")
+
     # ---------------------------------------------------------------- evaluation, checkpoints, stopping
     def stop_requested(self):
         """The signal (SIGINT, SIGTERM) that stops training after this step, or None. With several
@@ -245,7 +258,6 @@ class Trainer:
         main = distributed.is_main()                    # the one rank that logs
         if c.resume and main:
             forget_records_after(log_path, self.step)
-        tokens_per_step = c.batch_size * c.block_size * c.gradient_accumulation_steps
         # a resumed run starts right after the evaluation its checkpoint was saved at
         last_eval = {"step": self.step} if c.resume else None
         log_opened = open(log_path, mode, buffering=0) if main else contextlib.nullcontext()
@@ -255,7 +267,7 @@ class Trainer:
                 if main:
                     append_line(log_file, log_path, as_json(record))
 
-            recent_seconds = 0.0
+            recent_seconds, recent_tokens = 0.0, 0
             while self.step < c.max_iters:
                 if self.step % c.eval_interval == 0 and (last_eval is None or last_eval["step"] != self.step):
                     last_eval = self.evaluate_and_save(log)
@@ -265,14 +277,16 @@ class Trainer:
                 start = time.perf_counter()
                 loss, lr, norm = self.train_step()
                 seconds = time.perf_counter() - start
-                log({"step": self.step, "loss": loss, "lr": lr, "grad_norm": norm,
-                     "tokens_per_s": tokens_per_step / seconds})
+                record = {"step": self.step, "loss": loss, "lr": lr, "grad_norm": norm, **self.step_metrics(),
+                          "tokens_per_s": self.tokens_in_step() / seconds}
+                log(record)
                 bar.update(1)
                 recent_seconds += seconds                   # the bar shows the mean since its last update
+                recent_tokens += self.tokens_in_step()
                 if self.step % c.log_interval == 0:
-                    tokens_per_s = tokens_per_step * c.log_interval / recent_seconds if recent_seconds else 0
-                    bar.set_postfix(loss=f"{loss:.4f}", lr=f"{lr:.2e}", tok_s=f"{tokens_per_s:,.0f}")
-                    recent_seconds = 0.0
+                    record["tokens_per_s"] = recent_tokens / recent_seconds if recent_seconds else 0
+                    bar.set_postfix(self.progress_fields(record))
+                    recent_seconds, recent_tokens = 0.0, 0
                 if self.stop_requested():
                     self._save_and_stop(log)
             if last_eval is None or last_eval["step"] != self.step:
