@@ -33,7 +33,9 @@ The loop, on a thread of its own:
 Text goes out as it is made, through Request.emit, whole characters only, and
 never past the start of what may still turn into a stop string. A calculator
 call in a chat reply (minilm/chat) is answered inside the loop: the tool's
-output tokens are fed to that row one per step, in place of sampled ones.
+output tokens are fed to that row one per step, in place of sampled ones; the call
+and its output are not part of the reply's text (as in minilm chat's reply.text),
+so a client that sends the conversation back sends what the model can read.
 """
 import collections
 import threading
@@ -268,7 +270,7 @@ class Engine:
             expression, row.call = self.tokenizer.decode(row.call), None
             result = calculate(expression)
             row.forced.extend([output, *encode_leniently(self.tokenizer, result), output_end])
-            return f"[calculator: {expression} = {result}]", False
+            return "", False                         # (the call and its output are not the reply's text)
         if row.call is not None:
             row.call.append(token)
             return "", False

@@ -113,3 +113,15 @@ def test_stop_strings_are_held_back_until_they_cannot_start_one():
     assert text.add(tok.encode("f")[0]) == ("cdf", False)
     assert text.add(tok.encode("c")[0]) == ("", False) and text.add(tok.encode("d")[0]) == ("", False)
     assert text.add(tok.encode("e")[0]) == ("", True)
+
+
+def test_a_calculator_call_is_answered_in_the_row_and_stays_out_of_the_text():
+    from minilm.serve.engine import Row
+    from minilm.tokenizers.chat_format import add_chat_tokens
+    tok = add_chat_tokens(CharTokenizer.from_text("0123456789*+"))
+    engine, special = Engine(tiny(), tok), tok.special_tokens
+    row = Row(Request([0], 20, tools=True), 0, np.random.default_rng(0), SampleText(tok, ()))
+    said = [engine._text(row, t) for t in [special["<|call|>"], *tok.encode("12*34"), special["<|/call|>"]]]
+    assert said == [("", False)] * 7
+    assert list(row.forced) == [special["<|output|>"], *tok.encode("408"), special["<|/output|>"]]
+    assert engine._text(row, tok.encode("4")[0]) == ("4", False)
