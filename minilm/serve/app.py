@@ -138,10 +138,13 @@ def create_app(engine, model_name, api_key=None, max_body=MAX_BODY):
                 for index in range(request.n):
                     yield _event(chunk(True, ident, model_name, created, index, first=True))
             while finished < request.n:
-                index, text, reason = await events.get()
-                finished += reason is not None
-                yield _event(chunk(chat, ident, model_name, created, index, text,
-                                   _finish_reason(reason) if reason else None))
+                ready = [await events.get()]
+                while not events.empty():            # what piled up while the loop was busy: one send
+                    ready.append(events.get_nowait())
+                finished += sum(reason is not None for _, _, reason in ready)
+                yield "".join(_event(chunk(chat, ident, model_name, created, index, text,
+                                           _finish_reason(reason) if reason else None))
+                              for index, text, reason in ready)
             if include_usage:
                 yield _event({"id": ident, "object": "chat.completion.chunk" if chat else "text_completion",
                               "created": created, "model": model_name, "choices": [],
