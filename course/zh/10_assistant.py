@@ -110,10 +110,16 @@ for expression in ["47*86", "7/2", "(3+4)**2", "9**99", "__import__('os').system
 # 只在助手的词元上求平均。`minilm sft --init-from out` 从一个预训练好的模型出发，运行 `minilm train`
 # 的训练循环（检查点、断点续训、日志）；这里用一个简单的循环，让一个很小的 GPT 从零开始学会这个任务的两类题目
 # （心算两位数加法，以及借助计算器做乘法）。
+#
+# 打包之前先把对话打乱。如果按任务生成的顺序（加法、乘法、加法……）打包，每道乘法题在行中都落在同一个位置（紧跟在一道加法题之后），
+# 而模型能看到绝对位置，就会学到“在行中靠后开始的一轮要调用计算器”这条捷径，而不是“看到 `*` 就调用计算器”：结果它把所有没见过的乘法题都当成加法来算。
+# 打包不能往数据里加进任务本身没有的规律。
 
 # %%
 kinds = ("add2", "mul2")
-rendered = [render(tokenizer, task.conversation(i)) for i in task.items("train", 4000, seed=0, kinds=kinds)]
+items = task.items("train", 4000, seed=0, kinds=kinds)                   # add2, mul2, add2, mul2, ...
+order = np.random.default_rng(0).permutation(len(items))                  # (see below)
+rendered = [render(tokenizer, task.conversation(items[i])) for i in order]
 packed = PackedConversations(rendered, block_size=64, pad_id=tokenizer.special_tokens[END], what="train")
 print(f"{len(rendered)} conversations packed into {len(packed)} rows of 65 tokens; "
       f"{packed.mask.mean():.0%} of the tokens are in the loss")
@@ -123,7 +129,7 @@ model = GPT(GPTConfig(vocab_size=tokenizer.vocab_size, block_size=64, n_layer=2,
                       dropout=0.0)).to(DEVICE)
 optimizer = model.configure_optimizers(0.0, 3e-3, (0.9, 0.99))
 rng = np.random.default_rng(0)
-sft_steps = 20 if FAST else 1500
+sft_steps = 20 if FAST else 2500
 for step in range(sft_steps):
     x, y = packed.get_batch(32, rng, device=DEVICE)
     logits, _ = model(x)
@@ -131,17 +137,17 @@ for step in range(sft_steps):
     optimizer.zero_grad()
     loss.backward()
     optimizer.step()
-    if step % 300 == 0 or step == sft_steps - 1:
+    if step % 500 == 0 or step == sft_steps - 1:
         print(f"step {step}: loss on the assistant's tokens {loss.item():.3f}")
 
 
 def accuracy(items):
     """Exact match of greedy replies (the calculator answering calls), as `minilm eval --task` measures it."""
-    return np.mean([task.reward(i, generate_reply(model, tokenizer, task.prompt(i), 12).text) for i in items])
+    return np.mean([task.reward(i, generate_reply(model, tokenizer, task.prompt(i), 24).text) for i in items])
 
 
 val = task.items("val", 10 if FAST else 60, seed=0, kinds=kinds)
-reply = generate_reply(model, tokenizer, task.prompt(val[1]), 12)
+reply = generate_reply(model, tokenizer, task.prompt(val[1]), 24)
 print(f"{val[1].prompt} -> {reply.text!r} (expected {val[1].answer})")
 print(f"exact match on {len(val)} held-out questions after SFT: {accuracy(val):.0%}")
 
@@ -164,11 +170,12 @@ print(f"exact match on {len(val)} held-out questions after SFT: {accuracy(val):.
 reward = reward_function("arithmetic")
 rl_optimizer = model.configure_optimizers(0.0, 3e-4, (0.9, 0.99))
 train_items = task.items("train", 400, seed=1, kinds=kinds)
-for step in range(1 if FAST else 40):
+mean_rewards = []
+for step in range(1 if FAST else 60):
     rewards, losses = [], []
     for n, item in enumerate(train_items[4 * step:4 * step + 4]):      # 4 prompts x 8 replies a step
         group = sample_group(model, tokenizer, task.prompt(item), G=8, temperature=1.0,
-                             rng=np.random.default_rng([step, n]), max_new_tokens=12)
+                             rng=np.random.default_rng([step, n]), max_new_tokens=24)
         r = np.array([reward(item, text) for text in group.texts])
         rewards.append(r)
         if r.std() == 0:                                           # equal rewards: A = 0, nothing to learn
@@ -179,9 +186,11 @@ for step in range(1 if FAST else 40):
         rl_optimizer.zero_grad()
         loss.backward()
         rl_optimizer.step()
+    mean_rewards.append(np.mean(rewards))
     if step % 10 == 0:
-        print(f"step {step}: mean reward {np.mean(rewards):.2f}; rewards of the first group {rewards[0]}, "
-              f"advantages {np.round(group_advantages(rewards[0][None])[0], 2)}")
+        print(f"step {step}: rewards of a group {rewards[-1]}, advantages {np.round(group_advantages(rewards[-1][None])[0], 2)}")
+per_ten = [np.mean(mean_rewards[i:i + 10]) for i in range(0, len(mean_rewards), 10)]
+print(f"mean reward of the sampled replies, per 10 steps: {np.round(per_ten, 2)}")
 print(f"exact match on the same held-out questions after RL: {accuracy(val):.0%}")
 
 # %% [markdown]
