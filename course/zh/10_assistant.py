@@ -188,7 +188,8 @@ for step in range(1 if FAST else 60):
         rl_optimizer.step()
     mean_rewards.append(np.mean(rewards))
     if step % 10 == 0:
-        print(f"step {step}: rewards of a group {rewards[-1]}, advantages {np.round(group_advantages(rewards[-1][None])[0], 2)}")
+        shown = next((r for r in rewards if r.std() > 0), rewards[-1])    # a group with a signal, if any
+        print(f"step {step}: rewards of a group {shown}, advantages {np.round(group_advantages(shown[None])[0], 2)}")
 per_ten = [np.mean(mean_rewards[i:i + 10]) for i in range(0, len(mean_rewards), 10)]
 print(f"mean reward of the sampled replies, per 10 steps: {np.round(per_ten, 2)}")
 print(f"exact match on the same held-out questions after RL: {accuracy(val):.0%}")
