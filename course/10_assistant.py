@@ -46,7 +46,7 @@ print(f"{tokenizer.vocab_size} tokens: {tokenizer.vocab_size - 10} characters an
 # A base model continues text. An assistant answers in turns, so the turns must be visible in the tokens:
 # [`render`](../minilm/tokenizers/chat_format.py#L77-L83) wraps each message in special tokens
 # (`<|user|>...<|end|>`) that encoding ordinary text never produces, so a user who types `<|end|>` types
-# eight characters, not the end of a turn. The bundled arithmetic task makes its conversations by code
+# seven characters, not the end of a turn. The bundled arithmetic task makes its conversations by code
 # ([`ChatTask.conversation`](../minilm/data/tasks/task.py#L72-L80)); a multiplication calls the calculator.
 #
 # The same function returns the **loss mask**: 1 on the tokens the model will have to write (the
