@@ -37,7 +37,7 @@ from minilm.train.sft import PackedConversations
 
 task = get_task("arithmetic")
 tokenizer = add_chat_tokens(CharTokenizer.from_text(task.alphabet()))
-print(f"{tokenizer.vocab_size} tokens: {tokenizer.vocab_size - 10} characters and 10 chat tokens")
+print(f"{tokenizer.vocab_size} tokens; the chat format's special ones: {' '.join(tokenizer.special_tokens)}")
 
 # %% [markdown]
 # ## 1. 对话格式及其损失掩码
@@ -118,7 +118,7 @@ for expression in ["47*86", "7/2", "(3+4)**2", "9**99", "__import__('os').system
 # %%
 kinds = ("add2", "mul2")
 items = task.items("train", 4000, seed=0, kinds=kinds)                   # add2, mul2, add2, mul2, ...
-order = np.random.default_rng(0).permutation(len(items))                  # (see below)
+order = np.random.default_rng(0).permutation(len(items))                  # (see above)
 rendered = [render(tokenizer, task.conversation(items[i])) for i in order]
 packed = PackedConversations(rendered, block_size=64, pad_id=tokenizer.special_tokens[END], what="train")
 print(f"{len(rendered)} conversations packed into {len(packed)} rows of 65 tokens; "
