@@ -135,8 +135,8 @@ show(fig, "09_word_vectors")
 #   logarithm of global co-occurrence counts. Both put words of similar use close together.
 # - Cosine similarity compares directions; PCA draws the vectors in 2-D.
 #
-# Next, lesson 11 goes down to the GPU (lesson 10, from base model to assistant, follows once its features
-# are in minilm).
+# Next, lesson 10 turns a base model into an assistant: the chat format, SFT, reinforcement learning and
+# serving.
 
 # %%
 check(9)

@@ -10,8 +10,8 @@
 # - scoring translations with BLEU (and chrF), against references the model never saw.
 #
 # The other applications of the seed articles are covered elsewhere: the classifier behind
-# sentiment analysis is lesson 8's (fine-tuned on a labelled task); dialogue with a chat model waits for
-# lesson 10.
+# sentiment analysis is lesson 8's (fine-tuned on a labelled task); dialogue with a chat model is
+# lesson 10's.
 #
 # **Exercises** (in `course/exercises/13_applications.py`; `minilm course check 13`):
 # 1. `teacher_forcing`: the decoder's input and target from a batch of target sentences.
