@@ -3,7 +3,7 @@
 A conversation is a list of messages {"role": ..., "content": ...} (see
 minilm/data/conversations.py, which checks them). Each turn is wrapped in
 special tokens, which are never split and never produced by encoding ordinary
-text (base.py), so a user who types "<|end|>" types eight characters, not a turn
+text (base.py), so a user who types "<|end|>" types seven characters, not a turn
 boundary:
 
     <|system|>You answer briefly.<|end|>          (optional, first)
