@@ -8,7 +8,7 @@ import shutil
 import urllib.request
 
 import pytest
-from conftest import wait_until
+from serve_helpers import wait_until
 
 webdriver = pytest.importorskip("selenium.webdriver")
 from selenium.webdriver.common.by import By  # noqa: E402

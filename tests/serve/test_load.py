@@ -5,7 +5,7 @@ import random
 
 import httpx
 import pytest
-from conftest import serving, wait_until
+from serve_helpers import serving, wait_until
 
 openai = pytest.importorskip("openai")
 KEY = {"Authorization": "Bearer secret"}

@@ -1,12 +1,10 @@
 """minilm serve through the official `openai` client: what any OpenAI tool sees, errors included."""
-import json
-import os
 import signal
 import threading
 
 import httpx
 import pytest
-from conftest import serving, wait_until
+from serve_helpers import serving
 
 openai = pytest.importorskip("openai")
 CHAT = [{"role": "user", "content": "3 plus 4?"}]
