@@ -47,7 +47,7 @@ print(f"{tokenizer.vocab_size} tokens; the chat format's special ones: {' '.join
 # [`render`](../minilm/tokenizers/chat_format.py#L77-L83) wraps each message in special tokens
 # (`<|user|>...<|end|>`) that encoding ordinary text never produces, so a user who types `<|end|>` types
 # seven characters, not the end of a turn. The bundled arithmetic task makes its conversations by code
-# ([`ChatTask.conversation`](../minilm/data/tasks/task.py#L72-L80)); a multiplication calls the calculator.
+# ([`ChatTask.conversation`](../minilm/data/tasks/task.py#L73-L81)); a multiplication calls the calculator.
 #
 # The same function returns the **loss mask**: 1 on the tokens the model will have to write (the
 # assistant's text, its calls, and the `<|end|>` that closes its turn, so that it learns to stop), 0 on
@@ -163,7 +163,7 @@ print(f"exact match on {len(val)} held-out questions after SFT: {accuracy(val):.
 # ## 4. Reinforcement learning: GRPO
 #
 # After SFT the model answers in the right shape; RL makes it answer right more often, by trying. For each
-# prompt, sample $G$ replies ([`sample_group`](../minilm/chat/group_sampling.py#L53-L82)), score each with a
+# prompt, sample $G$ replies ([`sample_group`](../minilm/chat/group_sampling.py#L52-L81)), score each with a
 # reward that a program can verify ([`exact_match_reward`](../minilm/train/rewards.py#L39-L45): 1 for the
 # exact answer), and give each reply its advantage **relative to its group**
 # ([`group_advantages`](../minilm/train/rl.py#L121-L125)):
@@ -223,7 +223,7 @@ check(10, only="group_advantages")
 # One decoding step of a small model reads every weight once and does little arithmetic per weight, so
 # decoding 16 rows costs little more than decoding one. A server should therefore decode all its requests
 # together; but they arrive at different times and want different lengths. The
-# [`Engine`](../minilm/serve/engine.py#L118-L133) runs one loop on a thread of its own: a new request's
+# [`Engine`](../minilm/serve/engine.py#L117-L132) runs one loop on a thread of its own: a new request's
 # prompt is run alone (its prefill), its keys and values are copied into a free row of a
 # [`BatchCache`](../minilm/serve/batch_cache.py#L32-L37), where every row has its own length and a mask
 # hides the others' positions; then each step feeds every active row's newest token, $(B, 1)$, and a row
@@ -256,7 +256,7 @@ for n, question in enumerate(questions):
 
 # %% [markdown]
 # A reply streams out as it is made, with one subtlety: a **stop string** (say `"\n\n"`) must never be sent,
-# but it arrives one token at a time. [`SampleText.add`](../minilm/serve/engine.py#L84-L95) therefore holds
+# but it arrives one token at a time. [`SampleText.add`](../minilm/serve/engine.py#L83-L94) therefore holds
 # back the end of the text while it may still be the start of a stop string, and sends it once it cannot.
 #
 # ### Exercise 3: `held_back(text, stops)`

@@ -45,7 +45,7 @@ print(f"{tokenizer.vocab_size} tokens; the chat format's special ones: {' '.join
 # 基础模型只会续写文本。助手要按轮次作答，所以轮次必须在词元中看得见：
 # [`render`](../../minilm/tokenizers/chat_format.py#L77-L83) 用特殊词元（`<|user|>...<|end|>`）包住每条消息，
 # 而对普通文本编码永远不会产生这些特殊词元。因此用户输入 `<|end|>` 时，得到的是七个普通字符，而不是一轮的结束。
-# 自带的算术任务用代码生成对话（[`ChatTask.conversation`](../../minilm/data/tasks/task.py#L72-L80)）；乘法题会调用计算器。
+# 自带的算术任务用代码生成对话（[`ChatTask.conversation`](../../minilm/data/tasks/task.py#L73-L81)）；乘法题会调用计算器。
 #
 # 同一个函数还返回**损失掩码**：模型将来要自己写出的词元为 1（助手的文本、它的工具调用，以及结束这一轮的
 # `<|end|>`，这样模型才学得会停下来）；系统消息和用户消息、`<|assistant|>` 本身（由提示放在那里）以及工具的输出
@@ -155,7 +155,7 @@ print(f"exact match on {len(val)} held-out questions after SFT: {accuracy(val):.
 # ## 4. 强化学习：GRPO
 #
 # SFT 之后，模型的回答形式是对的；强化学习通过反复尝试，让它更常答对。对每个提示采样 $G$ 个回答
-# （[`sample_group`](../../minilm/chat/group_sampling.py#L53-L82)），用一个可以由程序验证的奖励给每个回答打分
+# （[`sample_group`](../../minilm/chat/group_sampling.py#L52-L81)），用一个可以由程序验证的奖励给每个回答打分
 # （[`exact_match_reward`](../../minilm/train/rewards.py#L39-L45)：答案完全正确得 1），再给每个回答计算**相对于其所在组**的优势
 # （[`group_advantages`](../../minilm/train/rl.py#L121-L125)）：
 #
@@ -211,7 +211,7 @@ check(10, only="group_advantages")
 #
 # 小模型的一个解码步要把每个权重读一遍，而对每个权重只做很少的计算，所以解码 16 行的代价只比解码 1 行多一点。
 # 因此服务器应当把所有请求放在一起解码；可是请求到达的时间各不相同，需要的长度也各不相同。
-# [`Engine`](../../minilm/serve/engine.py#L118-L133) 在自己的线程上运行一个循环：新请求的提示先单独跑一遍
+# [`Engine`](../../minilm/serve/engine.py#L117-L132) 在自己的线程上运行一个循环：新请求的提示先单独跑一遍
 # （预填充，prefill），它的键和值被复制到 [`BatchCache`](../../minilm/serve/batch_cache.py#L32-L37) 的一个空闲行中；
 # 在那里每一行有自己的长度，并用掩码遮住其他行的位置。之后每一步把每个活跃行最新的词元 $(B, 1)$ 送入模型；
 # 一行一旦完成就立即离开，它的位置由下一个请求接替。`minilm serve` 在它前面加上一个兼容 OpenAI 的 HTTP 服务器；
@@ -243,7 +243,7 @@ for n, question in enumerate(questions):
 
 # %% [markdown]
 # 回答在生成的同时以流的形式发出，但有一个细节：**停止串**（比如 `"\n\n"`）永远不能被发送出去，而它却是一个词元一个词元地到来的。
-# 因此 [`SampleText.add`](../../minilm/serve/engine.py#L84-L95) 会先扣住文本的末尾——只要它还可能是某个停止串的开头——
+# 因此 [`SampleText.add`](../../minilm/serve/engine.py#L83-L94) 会先扣住文本的末尾——只要它还可能是某个停止串的开头——
 # 等到它不可能再变成停止串时才发送。
 #
 # ### 练习 3：`held_back(text, stops)`

@@ -29,9 +29,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..models.decoding import Decoding
-from ..tokenizers.chat_format import CALL, CALL_END, END, OUTPUT, OUTPUT_END
-from .calculator import calculate
-from .reply import encode_leniently, prompt_ids, stop_ids
+from ..tokenizers.chat_format import CALL, CALL_END, END
+from .reply import answer_call, prompt_ids, stop_ids
 
 
 @dataclass
@@ -89,9 +88,7 @@ def _advance(row, token, stops, call, call_end, tokenizer):
     elif token == call:
         row.expression = []
     elif token == call_end and row.expression is not None:
-        result = calculate(tokenizer.decode(row.expression))
-        special = tokenizer.special_tokens
-        row.queued = [special[OUTPUT], *encode_leniently(tokenizer, result), special[OUTPUT_END]]
+        row.queued = answer_call(tokenizer, tokenizer.decode(row.expression))[1]
         row.text, row.expression = [], None                 # the answer is what follows the output
     elif row.expression is not None:
         row.expression.append(token)

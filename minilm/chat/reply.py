@@ -125,13 +125,21 @@ def generate_reply(model, tokenizer, conversation, max_new_tokens=200, temperatu
     return reply
 
 
+def answer_call(tokenizer, expression):
+    """(the calculator's result as the model reads it, the ids fed after the call: <|output|> result <|/output|>).
+
+    The one rule for answering a call, shared by this loop, group sampling (group_sampling.py)
+    and the server (serve/engine.py)."""
+    output = encode_leniently(tokenizer, calculate(expression))
+    special = tokenizer.special_tokens
+    return tokenizer.decode(output), [special[OUTPUT], *output, special[OUTPUT_END]]
+
+
 def _run_call(tokenizer, decoding, reply, text_before, expression, on_text):
     """Record the call, compute it and feed <|output|> result <|/output|> to the model."""
-    output = encode_leniently(tokenizer, calculate(expression))
-    result = tokenizer.decode(output)                # (what the model reads, so the history renders to it)
+    result, fed = answer_call(tokenizer, expression)  # (the result as read, so the history renders to it)
     reply.messages += [{"role": "assistant", "content": text_before, "tool_calls": [calculator_call(expression)]},
                        {"role": "tool", "content": result}]
     if on_text:
         on_text(f"[calculator: {expression} = {result}]")
-    special = tokenizer.special_tokens
-    decoding.feed([[special[OUTPUT], *output, special[OUTPUT_END]]])
+    decoding.feed([fed])

@@ -45,11 +45,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..chat.calculator import calculate
-from ..chat.reply import encode_leniently
+from ..chat.reply import answer_call
 from ..models.sampling import inference, sample_next
 from ..tensor import Tensor
-from ..tokenizers.chat_format import CALL, CALL_END, OUTPUT, OUTPUT_END
+from ..tokenizers.chat_format import CALL, CALL_END
 from .batch_cache import BatchCache
 
 
@@ -128,7 +127,7 @@ class Engine:
         self.tokens_served = self.requests_served = 0
         special = tokenizer.special_tokens
         self.special = set(special.values())
-        self.call_ids = (special.get(CALL), special.get(CALL_END), special.get(OUTPUT), special.get(OUTPUT_END))
+        self.call_ids = (special.get(CALL), special.get(CALL_END))
         self.thread = threading.Thread(target=self._loop, name="minilm-serve-engine", daemon=True)
 
     # ---------------------------------------------------------------- from the server's threads
@@ -262,14 +261,13 @@ class Engine:
 
     def _text(self, row, token):
         """Visible text for a sampled token; a calculator call is collected, answered and shown whole."""
-        call, call_end, output, output_end = self.call_ids
+        call, call_end = self.call_ids
         if row.request.tools and token == call:
             row.call = []
             return "", False
         if row.call is not None and token == call_end:
             expression, row.call = self.tokenizer.decode(row.call), None
-            result = calculate(expression)
-            row.forced.extend([output, *encode_leniently(self.tokenizer, result), output_end])
+            row.forced.extend(answer_call(self.tokenizer, expression)[1])
             return "", False                         # (the call and its output are not the reply's text)
         if row.call is not None:
             row.call.append(token)

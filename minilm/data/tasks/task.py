@@ -45,7 +45,8 @@ def split_of(task_name, key):
 
 
 class ChatTask:
-    """A subclass has `name`, `kinds`, and draw(kind, rng) -> (key, Item); the rest is shared."""
+    """A subclass has `name`, `kinds`, draw(kind, rng) -> (key, Item) and alphabet() (every character its
+    conversations can hold: a char tokenizer must have them all); the rest is shared."""
     name, kinds, uses_tool = None, (), False
 
     def items(self, split, n, seed=0, kinds=None, distinct=True):
@@ -90,7 +91,3 @@ class ChatTask:
     def reward(self, item, reply_text):
         """1.0 if the reply's final answer is the item's, else 0.0."""
         return float(self.final_answer(reply_text) == item.answer)
-
-    def alphabet(self):
-        """Every character this task's conversations can hold (a char tokenizer must have them all)."""
-        raise NotImplementedError
