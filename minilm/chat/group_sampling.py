@@ -92,5 +92,5 @@ def _advance(row, token, stops, call, call_end, tokenizer):
         row.text, row.expression = [], None                 # the answer is what follows the output
     elif row.expression is not None:
         row.expression.append(token)
-    else:
+    elif token not in tokenizer.special_tokens.values():     # a stray turn token is not text (as in reply.py)
         row.text.append(token)

@@ -210,7 +210,7 @@ def test_one_row_of_a_group_is_the_single_reply(sft_run):
 
 RL_TINY = ["--task", "arithmetic", "--kinds", "add2", "--batch_size", "4", "--group-size", "4", "--eval-items", "4",
            "--eval_interval", "2", "--warmup_iters", "0", "--lr_decay_iters", "4", "--learning_rate", "1e-3",
-           "--max-new-tokens", "6", "--format-reward", "0.1", "--progress", "false"]
+           "--max-new-tokens", "24", "--format-reward", "0.1", "--progress", "false"]
 
 
 def test_rl_resume_is_bit_identical(sft_run, tmp_path, log_records):
