@@ -16,10 +16,15 @@ and leaves the moment it is done, its row taken at once by the next in line.
 
 The loop, on a thread of its own:
 
-    admit   while rows are free, a waiting request's prompt is run through the
-            model alone (its prefill, (1, T), on models/gpt.py's KVCache); its
-            keys and values are copied into n rows of the BatchCache (its n
-            samples share one prefill) and each row draws its first token
+    admit   the waiting requests that fit in the free rows (first come, first
+            served) have their prompts run through the model together: one
+            prefill, (R, T) on models/gpt.py's KVCache, the shorter prompts
+            padded at their end (causal attention: a prompt's own positions
+            never see the padding after them); each request's keys and values
+            are copied into n rows of the BatchCache (its n samples share one
+            prefill) and each row draws its first token. A prefill costs about
+            as much as a step, so clients that arrive together (as they do after
+            a burst of answers ends together) are read in one
     step    one forward of every active row's newest token, (B, 1), on the
             BatchCache (batch_cache.py: per-row positions and a mask); each row
             then draws its next token with its own temperature, top-k, top-p
@@ -187,31 +192,40 @@ class Engine:
             self._finish(row, "cancelled")
 
     def _admit(self):
-        while True:
-            with self.wake:
-                if not self.waiting or len(self.rows) + self.waiting[0].n > self.max_batch:
-                    return
+        admitted, free = [], self.max_batch - len(self.rows)
+        with self.wake:
+            while self.waiting and self.waiting[0].n <= free:
                 request = self.waiting.popleft()
-            if request.cancelled:
-                continue
-            logits = self._prefill(request)
-            rows = []
+                if not request.cancelled:
+                    admitted.append(request)
+                    free -= request.n
+        if not admitted:
+            return
+        logits = self._prefill(admitted)                                    # (R, V)
+        rows = []
+        for request in admitted:
             for index in range(request.n):
                 seed = None if request.seed is None else (request.seed, index)
                 rows.append(Row(request, index, np.random.default_rng(seed), SampleText(self.tokenizer, request.stop)))
-            self.rows += rows
-            self._advance(rows, np.repeat(logits[None], request.n, axis=0))
+        self.rows += rows
+        self._advance(rows, np.repeat(logits, [request.n for request in admitted], axis=0))
 
-    def _prefill(self, request):
-        """The prompt alone through the model; its keys and values copied into the request's n rows."""
+    def _prefill(self, requests):
+        """The prompts through the model together, (R, T); each one's keys and values copied into its n rows."""
+        lengths = np.asarray([len(request.prompt) for request in requests])
+        prompts = np.zeros((len(requests), lengths.max()), dtype=np.int64)
+        for i, request in enumerate(requests):
+            prompts[i, :lengths[i]] = request.prompt                         # (padded at the end)
         single = self.model.new_caches()
-        logits, _ = self.model(Tensor(np.asarray([request.prompt]), device=self.model.device), caches=single)
-        first = len(self.rows)
+        logits, _ = self.model(Tensor(prompts, device=self.model.device), caches=single)
         for batch, cache in zip(self.caches, single):
-            for row in range(first, first + request.n):
-                batch.put(row, cache.k[0, :, :cache.length], cache.v[0, :, :cache.length])
-            batch.active = first + request.n
-        return _host(logits.data[0, -1])                                     # (V,)
+            row = len(self.rows)
+            for i, request in enumerate(requests):
+                for _ in range(request.n):
+                    batch.put(row, cache.k[i, :, :lengths[i]], cache.v[i, :, :lengths[i]])
+                    row += 1
+            batch.active = row
+        return _host(logits.data[np.arange(len(requests)), lengths - 1])    # (R, V): each prompt's last position
 
     def _step(self):
         start = time.monotonic()

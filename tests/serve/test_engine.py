@@ -57,6 +57,8 @@ def run(engine, requests):
         request.emit = emit
     for request in requests:
         engine.submit(request)
+    if not engine.thread.is_alive():                                    # (submitted before it ran: admitted together)
+        engine.start()
     assert done.wait(60)
     engine.stop()
     return results
@@ -77,6 +79,17 @@ def test_requests_together_answer_as_they_would_alone():
     assert together[1]["texts"][0] != together[1]["texts"][1]          # n = 2: two samples of one prompt
     assert [len(t) for t in together[0]["texts"]] == [8] and together[0]["reasons"] == ["length"]
     assert "k" not in together[2]["texts"][0]                           # a stop string is never sent
+
+
+@pytest.mark.parametrize("pos, n_kv_head", [("learned", None), ("rope", 2)])
+def test_prompts_of_different_lengths_read_in_one_prefill_answer_as_alone(pos, n_kv_head):
+    tok, batch = requests()
+    engine, prefills = Engine(tiny(pos, n_kv_head), tok, max_batch=8), []
+    prefill = engine._prefill
+    engine._prefill = lambda waiting: prefills.append(len(waiting)) or prefill(waiting)
+    together = run(engine, batch)                                       # (lengths 3, 9 and 1, padded to 9)
+    alone = [run(Engine(tiny(pos, n_kv_head), tok, max_batch=2).start(), [request])[0] for request in requests()[1]]
+    assert prefills == [3] and together == alone
 
 
 def test_a_full_queue_refuses_and_requests_take_turns_for_the_rows():
