@@ -2,6 +2,7 @@
 import numpy as np
 import pytest
 
+from minilm.kernels import launch
 from minilm.kernels.emulator import RawModule, counting
 
 SOURCE = r'''
@@ -34,6 +35,21 @@ extern "C" __global__ void dot(const float* x, float* y, int n) {
     float acc = 0.f;
     for (int k = 0; k < n; ++k) acc = fmaf(x[k], 2.f, acc);
     y[threadIdx.x] = acc;
+}
+// Multiply-adds as kernels write them, which NVCC contracts into FFMA: counted all the same.
+extern "C" __global__ void dot_product(const float* a, const float* b, float* y, int n) {
+    float acc = 0.f;
+    for (int k = 0; k < n; ++k) acc += a[k] * b[k];
+    y[blockIdx.x * blockDim.x + threadIdx.x] = acc;
+}
+extern "C" __global__ void axpy(const float* x, float* y, float alpha) {
+    int i = blockIdx.x * blockDim.x + threadIdx.x;
+    y[i] = alpha * x[i] + y[i];
+}
+extern "C" __global__ void adds_and_products(const float* x, float* sums, float* products) {
+    int i = threadIdx.x;
+    sums[i] = x[i] + x[i + 1];
+    products[i] = x[i] * x[i + 1];
 }
 '''
 
@@ -120,6 +136,50 @@ def test_a_padded_tile_has_no_bank_conflicts(module, padded, wavefronts):
 def test_fmaf_is_counted_per_thread(module):
     c = count(module, "dot", (1,), (64,), (np.ones(5, np.float32), np.zeros(64, np.float32), np.int32(5)))
     assert c.ffma == 64 * 5 and c.counted_flops == 2 * 64 * 5
+
+
+def line_of(text):
+    return 1 + next(i for i, line in enumerate(SOURCE.splitlines()) if text in line)
+
+
+@pytest.mark.parametrize("n", [1, 7])
+def test_a_multiply_add_loop_is_one_ffma_per_thread_and_step(module, n):
+    a, b, y = np.arange(n, dtype=np.float32), np.full(n, 2, np.float32), np.zeros(64, np.float32)
+    c = count(module, "dot_product", (2,), (32,), (a, b, y, np.int32(n)))
+    assert y.tolist() == [2 * a.sum()] * 64
+    assert c.ffma == 64 * n and c.counted_flops == 2 * 64 * n and c.mma == 0
+    assert c.by_line()[line_of("acc += a[k] * b[k]")].ffma == 64 * n
+
+
+def test_a_multiply_then_add_is_one_ffma_and_adds_or_products_alone_none(module):
+    x, y = np.arange(96, dtype=np.float32), np.ones(96, np.float32)
+    assert count(module, "axpy", (3,), (32,), (x, y, np.float32(2))).ffma == 96
+    assert y.tolist() == (2 * x + 1).tolist()
+    sums, products = np.zeros(32, np.float32), np.zeros(32, np.float32)
+    c = count(module, "adds_and_products", (1,), (32,), (x, sums, products))
+    assert c.ffma == 0 and products.tolist() == (x[:32] * x[1:33]).tolist()
+
+
+def padded(n, step):
+    return -(-n // step) * step
+
+
+# Each rung of the GEMM ladder does one FFMA per multiply-add of its threads: M N K for whole
+# tiles. Past a ragged edge, the naive kernel's idle threads return, but the tiled ones
+# multiply the zeros they staged: every thread of every block runs the whole padded depth.
+@pytest.mark.parametrize("variant,whole,ragged", [
+    ("matmul_naive", (32, 16, 24), lambda M, N, K: M * N * K),
+    ("matmul_tiled", (32, 16, 48), lambda M, N, K: padded(M, 16) * padded(N, 16) * padded(K, 16)),
+    ("matmul_blocked", (128, 128, 16), lambda M, N, K: padded(M, 128) * padded(N, 128) * padded(K, 8)),
+])
+def test_the_gemm_ladder_counts_its_multiply_adds(variant, whole, ragged):
+    for M, N, K in (whole, (5, 7, 3)):
+        a, b = np.ones((M, K), np.float32), np.ones((K, N), np.float32)
+        with counting() as launches:
+            c = launch.matmul(a, b, "emu", variant=variant)
+        assert c.tolist() == np.full((M, N), K, np.float32).tolist()
+        assert launches[0].ffma == ragged(M, N, K)
+        assert (M, N, K) != whole or launches[0].ffma == M * N * K
 
 
 @pytest.mark.parametrize("ldm,wavefronts", [(8, 2), (12, 1), (16, 4)])

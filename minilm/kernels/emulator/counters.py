@@ -167,21 +167,28 @@ def source_lines(library, offsets, filename):
     it. With inlining, the innermost frame may be a header; the first frame in `filename` is
     the kernel's own line.
     """
+    lines = []
+    for frames in inline_frames(library, offsets):
+        own = [f for f in frames if f.rpartition(":")[0].endswith(filename)] or frames or ["?:0"]
+        number = own[0].rpartition(":")[2].split()[0]
+        lines.append(int(number) if number.isdigit() else 0)
+    return lines
+
+
+def inline_frames(library, offsets):
+    """For each return address, the "file:line" frames of the instruction before it, innermost first."""
     if not offsets:
         return []
     if shutil.which("addr2line") is None:
-        raise RuntimeError("counts per source line need addr2line (GNU binutils): install binutils, "
-                           "or use the launch's totals")
+        raise RuntimeError("the counters need addr2line (GNU binutils, which g++ itself uses): install binutils")
     out = subprocess.run(["addr2line", "-i", "-a", "-e", library, *(hex(o - 1) for o in offsets)],
                          capture_output=True, text=True).stdout.splitlines()
-    lines, frames = [], None
+    every, frames = [], None
     for text in out + ["0x"]:
         if text.startswith("0x"):
             if frames is not None:
-                own = [f for f in frames if f.rpartition(":")[0].endswith(filename)] or frames or ["?:0"]
-                number = own[0].rpartition(":")[2].split()[0]
-                lines.append(int(number) if number.isdigit() else 0)
+                every.append(frames)
             frames = []
         else:
             frames.append(text)
-    return lines
+    return every
