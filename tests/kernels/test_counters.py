@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 from minilm.kernels import launch
-from minilm.kernels.emulator import RawModule, counting
+from minilm.kernels.emulator import RawModule, arithmetic, counting
 
 SOURCE = r'''
 extern "C" __global__ void strided_copy(const float* x, float* y, int stride) {
@@ -45,6 +45,10 @@ extern "C" __global__ void dot_product(const float* a, const float* b, float* y,
 extern "C" __global__ void axpy(const float* x, float* y, float alpha) {
     int i = blockIdx.x * blockDim.x + threadIdx.x;
     y[i] = alpha * x[i] + y[i];
+}
+extern "C" __global__ void axpy_every_third(const float* x, float* y, float alpha) {
+    int i = threadIdx.x;
+    if (i % 3 == 0) y[i] = alpha * x[i] + y[i];
 }
 extern "C" __global__ void adds_and_products(const float* x, float* sums, float* products) {
     int i = threadIdx.x;
@@ -155,9 +159,27 @@ def test_a_multiply_then_add_is_one_ffma_and_adds_or_products_alone_none(module)
     x, y = np.arange(96, dtype=np.float32), np.ones(96, np.float32)
     assert count(module, "axpy", (3,), (32,), (x, y, np.float32(2))).ffma == 96
     assert y.tolist() == (2 * x + 1).tolist()
+    assert count(module, "axpy_every_third", (1,), (64,), (x, y, np.float32(2))).ffma == 22   # threads 0, 3, ..., 63
     sums, products = np.zeros(32, np.float32), np.zeros(32, np.float32)
     c = count(module, "adds_and_products", (1,), (32,), (x, sums, products))
     assert c.ffma == 0 and products.tolist() == (x[:32] * x[1:33]).tolist()
+
+
+def test_an_fma_past_a_branch_inside_a_block_is_refused(monkeypatch):
+    """The FFMA count needs every FMA of a block between its start and its first branch."""
+    call = ("call", f"1000 <{arithmetic.TRACE_PC}>")
+    code = {0x0: (*call, 0x5), 0x5: ("vfmadd231ss", "%xmm1,%xmm2,%xmm0", 0xa), 0xa: ("jmp", "20 <f+0x20>", 0xc),
+            0x20: ("vfmadd132ps", "%ymm1,%ymm2,%ymm0", 0x25), 0x25: ("jne", "40 <f+0x40>", 0x27),
+            0x27: (*call, 0x2c), 0x2c: ("ret", "", 0x40),
+            0x40: ("vfnmadd213ss", "%xmm1,%xmm2,%xmm0", 0x45), 0x45: ("ret", "", 0x46)}
+    assert arithmetic.block_fmas(code, 0x5) == ([0x5, 0x20], [0x40])
+    assert [arithmetic.lanes(*code[a][:2]) for a in (0x5, 0x20, 0x40)] == [1, 8, 1]
+    monkeypatch.setattr(arithmetic, "instructions", lambda library: code)
+    with pytest.raises(RuntimeError, match="FMA instruction at 0x40 follows a branch"):
+        arithmetic.fma_sites("kernel.so", "kernel.cu", lambda library, pcs: [["kernel.cu:7"]] * len(pcs))
+    del code[0x40], code[0x45]
+    sites = arithmetic.fma_sites("kernel.so", "kernel.cu", lambda library, pcs: [["kernel.cu:7"]] * len(pcs))
+    assert sites == [(0x5, 0xa, 1), (0x5, 0x25, 8)]
 
 
 def padded(n, step):

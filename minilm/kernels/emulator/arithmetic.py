@@ -24,9 +24,13 @@ Only FMAs whose innermost source line is in the kernel's own file count: the emu
 runtime (simt_cpu.h) and its tensor-core model (include/mma.h, counted as MMA) are compiled
 into the same library and would otherwise add theirs.
 
-What is counted is what g++ contracts, which is what NVCC contracts in the usual cases
-(a product feeding one addition or subtraction); they can differ where one compiler
-reassociates or keeps a product it reuses apart.
+What is counted is what g++ contracts, which is what NVCC contracts in the usual cases: a
+product feeding an addition or subtraction in the same basic block. They differ where a
+branch separates the two (g++ fuses only within a block; NVCC predicates short branches
+away: `x * (w ? w[i] : 1.f) + (b ? b[i] : 0.f)` stays a multiply and an add here), and the
+FFMAs the GPU spends inside its software division, sqrt and logf are not in the kernel's
+source, so not counted. Fused, the counting build also rounds as the GPU does: its results
+may differ from the plain build's in the last bit.
 """
 import re
 import shutil
@@ -79,28 +83,10 @@ def is_trace_call(mnemonic, operands):
 
 
 def block_fmas(code, start):
-    """The FMA addresses from `start` (a block's first instruction) to its end, and where control
-    may go on from there without passing another block start (a conditional jump's two ways)."""
-    fmas, at, seen = [], start, set()
-    while at in code and at not in seen:
-        seen.add(at)
-        mnemonic, operands, following = code[at]
-        if is_trace_call(mnemonic, operands) or mnemonic in ENDS:
-            return fmas, []
-        if lanes(mnemonic, operands):
-            fmas.append(at)
-        if mnemonic == "jmp":
-            at = target(operands)
-        elif mnemonic.startswith("j"):
-            return fmas, [target(operands), following]
-        else:
-            at = following
-    return fmas, []
-
-
-def stray_fmas(code, starts):
-    """FMAs reachable from `starts` before any block start: code the count would miss."""
-    found, todo, seen = [], list(starts), set()
+    """(fmas, stray): the FMA instructions from `start`, a block's first instruction, to the
+    block's end (through unconditional jumps), and any FMA reachable past a conditional jump
+    before the next block starts: that one would belong to no block, and the count be wrong."""
+    fmas, stray, todo, seen, straight = [], [], [start], set(), True
     while todo:
         at = todo.pop()
         while at in code and at not in seen:
@@ -109,46 +95,44 @@ def stray_fmas(code, starts):
             if is_trace_call(mnemonic, operands) or mnemonic in ENDS:
                 break
             if lanes(mnemonic, operands):
-                found.append(at)
+                (fmas if straight else stray).append(at)
             if mnemonic == "jmp":
                 at = target(operands)
-            elif mnemonic.startswith("j"):
-                todo.append(target(operands))
-                at = following
             else:
+                if mnemonic.startswith("j"):               # a conditional jump: the block ends here
+                    straight = False
+                    todo.append(target(operands))
                 at = following
-    return found
+    return fmas, stray
 
 
 def fma_sites(library, filename, frames_of):
     """[(block, site, lanes), ...]: for every FMA instruction of the kernel's own source file,
-    the offset of the block it belongs to (the return address of the block's trace-pc call),
-    the offset just past the instruction (a return-address-like pc, for counts per line), and
-    its lanes. `frames_of(library, offsets)` gives each offset's inlined source frames,
-    innermost first (counters.inline_frames). Raises if an FMA of the kernel's file is in no
-    block, which would make the count wrong."""
+    the offset of its block (the return address of the block's trace-pc call), the offset just
+    past the instruction (a pc like a hook's return address, for the counts per line), and its
+    lanes. `frames_of(library, offsets)` gives the inlined source frames of each offset,
+    innermost first (counters.inline_frames). Raises if the count would be wrong: an FMA of
+    the kernel's file in no block, or where its block cannot be told."""
     code = instructions(library)
-    in_kernel = [a for a, (m, o, _) in code.items() if lanes(m, o)]
-    frames = frames_of(library, [a + 1 for a in in_kernel])    # + 1: they take return addresses
-    in_kernel = {a for a, f in zip(in_kernel, frames) if f and f[0].rpartition(":")[0].endswith(filename)}
+    every = [a for a, (mnemonic, operands, _) in code.items() if lanes(mnemonic, operands)]
+    frames = frames_of(library, [a + 1 for a in every])      # + 1: it takes return addresses
+    own = {a for a, f in zip(every, frames) if f and f[0].rpartition(":")[0].endswith(filename)}
     sites, counted = [], set()
-    for call, (mnemonic, operands, block) in code.items():
+    for mnemonic, operands, block in code.values():
         if not is_trace_call(mnemonic, operands):
             continue
-        fmas, onward = block_fmas(code, block)
-        stray = [a for a in stray_fmas(code, onward) if a in in_kernel]
-        if stray:
-            raise RuntimeError(unattributed(library, stray[0], "follows a branch inside its basic block"))
-        for fma in (a for a in fmas if a in in_kernel):
+        fmas, stray = block_fmas(code, block)
+        if own.intersection(stray):
+            raise RuntimeError(unattributed(library, min(own.intersection(stray)), "follows a branch in its block"))
+        for fma in (a for a in fmas if a in own):
             mnemonic, operands, after = code[fma]
             sites.append((block, after, lanes(mnemonic, operands)))
             counted.add(fma)
-    missed = sorted(in_kernel - counted)
-    if missed:
-        raise RuntimeError(unattributed(library, missed[0], "is in no instrumented basic block"))
+    if own - counted:
+        raise RuntimeError(unattributed(library, min(own - counted), "is in no instrumented basic block"))
     return sites
 
 
 def unattributed(library, address, why):
     return (f"cannot count the FFMAs of {library}: the FMA instruction at {hex(address)} {why} "
-            "(objdump -d shows it); the counts would be wrong")
+            "(objdump -d shows it), so the count would be wrong")
