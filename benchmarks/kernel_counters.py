@@ -200,7 +200,7 @@ def print_lines(launch):
     """Per source line of one counted launch (a sampled one scaled to its grid): where the traffic is."""
     print(f"    {launch.kernel}, grid {launch.grid}, per line of its .cu file:")
     print(f"    {'line':>6}{'ld req':>10}{'ld sectors':>12}{'st req':>10}{'st sectors':>12}{'shared req':>12}"
-          f"{'wavefronts':>12}{'ideal':>10}{'FFMA':>12}")
+          f"{'wavefronts':>12}{'ideal':>10}{'thr FFMA':>12}")
     for line, c in launch.by_line().items():
         print(f"    {line:>6}{c.global_load_requests:>10.0f}{c.global_load_sectors:>12.0f}"
               f"{c.global_store_requests:>10.0f}{c.global_store_sectors:>12.0f}{c.shared_load_requests + c.shared_store_requests:>12.0f}"
@@ -221,7 +221,7 @@ def main(argv=None):
           f"{spec['hbm_bytes_per_s'] / 1e12:.2f} TB/s; sources in minilm/kernels/hardware.py)")
     if not usage:
         print("(NVRTC not installed: no occupancy; pip install 'minilm[nvrtc]')")
-    header = (f"{'case':<36}{'kernel':<34}{'sector eff':>11}{'conflicts':>10}{'FFMA':>10}{'FLOP/B':>8}  "
+    header = (f"{'case':<36}{'kernel':<34}{'sector eff':>11}{'conflicts':>10}{'thr FFMA':>10}{'FLOP/B':>8}  "
               f"{'occupancy':<26}{'predicted us':>14}{'bound us':>10}{'limiter':>11}")
     print(header)
     for name, case in cases(args.quick):

@@ -217,6 +217,7 @@ def test_wmma_fragment_loads_follow_the_mma_layout(ldm, wavefronts):
     # 4 requests (4 TF32 values per lane): rows g, g+8 and words t, t+4, for lane 4 g + t
     assert counts.shared_load_requests == 4 and counts.shared_load_wavefronts == 4 * wavefronts
     assert counts.mma == 1 and counts.mma_flops == 2 * 16 * 16 * 8
+    assert counts.ffma == 0        # the emulator's own fmaf calls inside mma_sync are not the kernel's
     # the accumulator's store: 8 requests, each 8 rows x 16 bytes, one sector per row: half of each sector used
     assert (counts.global_store_requests, counts.global_store_sectors, counts.global_store_bytes) == (8, 64, 1024)
 
