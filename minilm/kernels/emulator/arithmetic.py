@@ -4,7 +4,7 @@ A kernel writes `acc += a * b`; NVCC contracts every such multiply-add into one 
 instruction (its default, --fmad=true). The counting build asks g++ for the same:
 -ffp-contract=fast with the CPU's own fused multiply-add (-mfma, x86 FMA3), so each
 a * b + c of the kernel becomes one vfmadd...ss instruction, and an explicit fmaf() too.
-Two more facts make them countable without a hook per instruction:
+Two more tools count them without a hook per instruction:
 
     -fsanitize-coverage=trace-pc   every basic block starts with a call to
                                    __sanitizer_cov_trace_pc (simt_counters.cpp), whose
@@ -25,12 +25,13 @@ runtime (simt_cpu.h) and its tensor-core model (include/mma.h, counted as MMA) a
 into the same library and would otherwise add theirs.
 
 What is counted is what g++ contracts, which is what NVCC contracts in the usual cases: a
-product feeding an addition or subtraction in the same basic block. They differ where a
-branch separates the two (g++ fuses only within a block; NVCC predicates short branches
-away: `x * (w ? w[i] : 1.f) + (b ? b[i] : 0.f)` stays a multiply and an add here), and the
-FFMAs the GPU spends inside its software division, sqrt and logf are not in the kernel's
-source, so not counted. Fused, the counting build also rounds as the GPU does: its results
-may differ from the plain build's in the last bit.
+product feeding an addition or subtraction in the same basic block. They can differ where a
+branch separates the two: g++ fuses only within a block, while NVCC may copy a loop for each
+way of a branch and fuse in some copies (layer norm's `xhat * (w ? w[i] : 1.f) + (b ? b[i] :
+0.f)` is a multiply and an add here and in NVCC's copy for a weight and a bias, one FFMA in
+its copy without a weight). The FFMAs the GPU spends inside its software division, sqrt and
+logf are not in the kernel's source, so not counted. Fused, the counting build also rounds as
+the GPU does: its results may differ from the plain build's in the last bit.
 """
 import re
 import shutil
