@@ -5,10 +5,14 @@ For each kernel at a size a GPU would see, the SIMT emulator's counters
 
     sector eff   useful / fetched bytes of its global loads and stores (32-byte sectors)
     conflicts    shared-memory wavefronts per ideal wavefront (1.00: no bank conflicts)
-    FLOP/B       the algorithm's flops per byte moved between the SMs and memory (sectors)
+    FFMA         fused multiply-adds the launch executes, per thread (a full warp's FFMA
+                 instruction counts 32), counted from the kernel's machine code
+                 (minilm/kernels/emulator/arithmetic.py)
+    FLOP/B       counted flops (2 per FFMA, plus the tensor cores' MMA flops) per byte moved
+                 between the SMs and memory (sectors)
     occupancy    resident warps / 64 per SM, from NVRTC's registers and shared memory
                  (minilm/kernels/hardware.py), and what limits it
-    predicted    the roofline time of this launch's counted traffic (hardware.roofline)
+    predicted    the roofline time of this launch's counted flops and traffic (hardware.roofline)
     bound        the attainable bound: the algorithm's flops at peak or its compulsory bytes
                  at HBM bandwidth, whichever is slower; predicted / bound is what the kernel's
                  own traffic costs over a perfect one
@@ -19,6 +23,12 @@ of 128 x 128 tiles; attention per head; cross-entropy and layer norm per block o
 with a few blocks sampled (counting(sample_blocks)) where a launch is long.
 A deliberately bad layer norm (one thread per row: lanes 4 C bytes apart) is counted
 beside the real one, so the counters are seen to respond.
+
+Counted flops against the algorithm's (printed per case): the GEMMs do exactly 2 M N K.
+Elsewhere the count is the kernel's own multiply-adds and nothing else: the additions,
+multiplications, exponentials and divisions that are not fused are not FFMA (the compute
+ceiling leaves them out; these kernels are bound by memory), and the FFMAs inside the GPU's
+software division and logf are not in the kernel's source, so not counted either.
 
 Known gap: the counted access widths are those of the CPU build. Where NVCC merges
 adjacent scalar shared loads into one LDS.128 (matmul_blocked's inner loop), the emulator
@@ -174,8 +184,7 @@ def predict(launches, flops, compulsory_bytes, unit, gpu, usage):
         threads = int(np.prod(c.block))
         occ = (hardware.occupancy(*usage[c.kernel], threads, hardware.GPUS[gpu]["arch"])
                if c.kernel in usage else None)
-        executed = c.mma_flops if unit != "fp32" else flops * share
-        roof = hardware.roofline(gpu, unit, executed, compulsory_bytes * share, c, c.blocks,
+        roof = hardware.roofline(gpu, unit, c.counted_flops, compulsory_bytes * share, c, c.blocks,
                                  algorithm_flops=flops * share)
         rows.append((c, flops * share, occ, roof))
     return rows
@@ -191,12 +200,12 @@ def print_lines(launch):
     """Per source line of one counted launch (a sampled one scaled to its grid): where the traffic is."""
     print(f"    {launch.kernel}, grid {launch.grid}, per line of its .cu file:")
     print(f"    {'line':>6}{'ld req':>10}{'ld sectors':>12}{'st req':>10}{'st sectors':>12}{'shared req':>12}"
-          f"{'wavefronts':>12}{'ideal':>10}")
+          f"{'wavefronts':>12}{'ideal':>10}{'thr FFMA':>12}")
     for line, c in launch.by_line().items():
         print(f"    {line:>6}{c.global_load_requests:>10.0f}{c.global_load_sectors:>12.0f}"
               f"{c.global_store_requests:>10.0f}{c.global_store_sectors:>12.0f}{c.shared_load_requests + c.shared_store_requests:>12.0f}"
               f"{c.shared_load_wavefronts + c.shared_store_wavefronts:>12.0f}"
-              f"{c.shared_load_ideal + c.shared_store_ideal:>10.0f}")
+              f"{c.shared_load_ideal + c.shared_store_ideal:>10.0f}{c.ffma:>12.0f}")
 
 
 def main(argv=None):
@@ -212,25 +221,27 @@ def main(argv=None):
           f"{spec['hbm_bytes_per_s'] / 1e12:.2f} TB/s; sources in minilm/kernels/hardware.py)")
     if not usage:
         print("(NVRTC not installed: no occupancy; pip install 'minilm[nvrtc]')")
-    header = (f"{'case':<36}{'kernel':<34}{'sector eff':>11}{'conflicts':>10}{'FLOP/B':>8}  {'occupancy':<26}"
-              f"{'predicted us':>14}{'bound us':>10}{'limiter':>11}")
+    header = (f"{'case':<36}{'kernel':<34}{'sector eff':>11}{'conflicts':>10}{'thr FFMA':>10}{'FLOP/B':>8}  "
+              f"{'occupancy':<26}{'predicted us':>14}{'bound us':>10}{'limiter':>11}")
     print(header)
     for name, case in cases(args.quick):
         started = time.perf_counter()
         launches, flops, compulsory, unit = case()
         rows = predict(launches, flops, compulsory, unit, args.gpu, usage)
-        for i, (c, useful, occ, roof) in enumerate(rows):
+        for i, (c, _, occ, roof) in enumerate(rows):
             occupancy = f"{occ.fraction:.0%} ({occ.blocks_per_sm}/SM, {occ.limited_by})" if occ else "n/a"
             print(f"{name if i == 0 else '':<36}{c.kernel:<34}{c.sector_efficiency:>11.0%}{c.conflict_degree:>9.2f}x"
-                  f"{useful / max(c.global_bytes, 1):>8.1f}  {occupancy:<26}{1e6 * roof.predicted_s:>14.1f}"
-                  f"{1e6 * roof.bound_s:>10.1f}{roof.limiter:>11}")
+                  f"{c.ffma / 1e6:>9.1f}M{c.counted_flops / max(c.global_bytes, 1):>8.1f}  {occupancy:<26}"
+                  f"{1e6 * roof.predicted_s:>14.1f}{1e6 * roof.bound_s:>10.1f}{roof.limiter:>11}")
         for c, *_ in rows:
             if c.kernel == args.lines:
                 print_lines(c.counted)
         if len(rows) > 1:
-            print(f"{'':<36}{'all launches':<34}{'':>57}{1e6 * sum(r[3].predicted_s for r in rows):>14.1f}"
+            print(f"{'':<36}{'all launches':<34}{'':>75}{1e6 * sum(r[3].predicted_s for r in rows):>14.1f}"
                   f"{1e6 * sum(r[3].bound_s for r in rows):>10.1f}")
-        print(f"{'':<36}(counted in {time.perf_counter() - started:.0f} s)", flush=True)
+        counted = sum(c.counted_flops for c in launches)
+        print(f"{'':<36}(counted in {time.perf_counter() - started:.0f} s; counted flops / the algorithm's: "
+              f"{counted / flops:.2f})", flush=True)
 
 
 if __name__ == "__main__":

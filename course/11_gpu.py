@@ -46,7 +46,7 @@ else:
 # one element C[i][j]: i from the y indices, j from the x indices, a dot product over K, and a check
 # that (i, j) lies inside C, since the grid is rounded up to whole blocks. minilm launches it through
 # [`launch.matmul`](../minilm/kernels/launch.py#L56-L79), with the same call on a GPU (CuPy) and on the
-# CPU emulator ([`RawModule`](../minilm/kernels/emulator/__init__.py#L265-L297)):
+# CPU emulator ([`RawModule`](../minilm/kernels/emulator/__init__.py#L267-L305)):
 
 # %%
 a = np.random.default_rng(0).standard_normal((50, 70)).astype(np.float32)
@@ -78,7 +78,7 @@ check(11, only="axpy")
 #
 # On a GPU such a bug can pass a test a thousand times. The emulator makes it visible: between barriers
 # it can run a block's threads forward, in reverse or shuffled
-# ([`set_schedule`](../minilm/kernels/emulator/__init__.py#L68-L73)). Here is a block sum that forgets a
+# ([`set_schedule`](../minilm/kernels/emulator/__init__.py#L70-L75)). Here is a block sum that forgets a
 # barrier:
 
 # %%

@@ -44,7 +44,7 @@ else:
 # 最简单的矩阵乘法 [`matmul_naive`](../../minilm/kernels/matmul.cu#L41-L52) 让每个线程负责一个元素
 # C[i][j]：i 来自 y 方向的索引，j 来自 x 方向的索引，对 K 做一次点积，并检查 (i, j) 是否在 C 的范围之内，
 # 因为网格会向上取整为完整的线程块。minilm 通过 [`launch.matmul`](../../minilm/kernels/launch.py#L56-L79)
-# 启动它，在 GPU 上（CuPy）和在 CPU 模拟器上（[`RawModule`](../../minilm/kernels/emulator/__init__.py#L265-L297)）
+# 启动它，在 GPU 上（CuPy）和在 CPU 模拟器上（[`RawModule`](../../minilm/kernels/emulator/__init__.py#L267-L305)）
 # 用的是同样的调用方式：
 
 # %%
@@ -74,7 +74,7 @@ check(11, only="axpy")
 # 以什么顺序运行。
 #
 # 在 GPU 上，这样的错误可能一千次测试都通过。模拟器能让它现形：在两个屏障之间，它可以按正序、倒序或随机打乱的
-# 顺序运行一个线程块中的线程（[`set_schedule`](../../minilm/kernels/emulator/__init__.py#L68-L73)）。下面是一个
+# 顺序运行一个线程块中的线程（[`set_schedule`](../../minilm/kernels/emulator/__init__.py#L70-L75)）。下面是一个
 # 漏掉了屏障的块内求和：
 
 # %%

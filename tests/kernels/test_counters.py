@@ -2,7 +2,8 @@
 import numpy as np
 import pytest
 
-from minilm.kernels.emulator import RawModule, counting
+from minilm.kernels import launch
+from minilm.kernels.emulator import RawModule, arithmetic, counting
 
 SOURCE = r'''
 extern "C" __global__ void strided_copy(const float* x, float* y, int stride) {
@@ -34,6 +35,25 @@ extern "C" __global__ void dot(const float* x, float* y, int n) {
     float acc = 0.f;
     for (int k = 0; k < n; ++k) acc = fmaf(x[k], 2.f, acc);
     y[threadIdx.x] = acc;
+}
+// Multiply-adds as kernels write them, which NVCC contracts into FFMA: counted all the same.
+extern "C" __global__ void dot_product(const float* a, const float* b, float* y, int n) {
+    float acc = 0.f;
+    for (int k = 0; k < n; ++k) acc += a[k] * b[k];
+    y[blockIdx.x * blockDim.x + threadIdx.x] = acc;
+}
+extern "C" __global__ void axpy(const float* x, float* y, float alpha) {
+    int i = blockIdx.x * blockDim.x + threadIdx.x;
+    y[i] = alpha * x[i] + y[i];
+}
+extern "C" __global__ void axpy_every_third(const float* x, float* y, float alpha) {
+    int i = threadIdx.x;
+    if (i % 3 == 0) y[i] = alpha * x[i] + y[i];
+}
+extern "C" __global__ void adds_and_products(const float* x, float* sums, float* products) {
+    int i = threadIdx.x;
+    sums[i] = x[i] + x[i + 1];
+    products[i] = x[i] * x[i + 1];
 }
 '''
 
@@ -122,6 +142,68 @@ def test_fmaf_is_counted_per_thread(module):
     assert c.ffma == 64 * 5 and c.counted_flops == 2 * 64 * 5
 
 
+def line_of(text):
+    return 1 + next(i for i, line in enumerate(SOURCE.splitlines()) if text in line)
+
+
+@pytest.mark.parametrize("n", [1, 7])
+def test_a_multiply_add_loop_is_one_ffma_per_thread_and_step(module, n):
+    a, b, y = np.arange(n, dtype=np.float32), np.full(n, 2, np.float32), np.zeros(64, np.float32)
+    c = count(module, "dot_product", (2,), (32,), (a, b, y, np.int32(n)))
+    assert y.tolist() == [2 * a.sum()] * 64
+    assert c.ffma == 64 * n and c.counted_flops == 2 * 64 * n and c.mma == 0
+    assert c.by_line()[line_of("acc += a[k] * b[k]")].ffma == 64 * n
+
+
+def test_a_multiply_then_add_is_one_ffma_and_adds_or_products_alone_none(module):
+    x, y = np.arange(96, dtype=np.float32), np.ones(96, np.float32)
+    assert count(module, "axpy", (3,), (32,), (x, y, np.float32(2))).ffma == 96
+    assert y.tolist() == (2 * x + 1).tolist()
+    assert count(module, "axpy_every_third", (1,), (64,), (x, y, np.float32(2))).ffma == 22   # threads 0, 3, ..., 63
+    sums, products = np.zeros(32, np.float32), np.zeros(32, np.float32)
+    c = count(module, "adds_and_products", (1,), (32,), (x, sums, products))
+    assert c.ffma == 0 and products.tolist() == (x[:32] * x[1:33]).tolist()
+
+
+def test_an_fma_past_a_branch_inside_a_block_is_refused(monkeypatch):
+    """The FFMA count needs every FMA of a block between its start and its first branch."""
+    call = ("call", f"1000 <{arithmetic.TRACE_PC}>")
+    code = {0x0: (*call, 0x5), 0x5: ("vfmadd231ss", "%xmm1,%xmm2,%xmm0", 0xa), 0xa: ("jmp", "20 <f+0x20>", 0xc),
+            0x20: ("vfmadd132ps", "%ymm1,%ymm2,%ymm0", 0x25), 0x25: ("jne", "40 <f+0x40>", 0x27),
+            0x27: (*call, 0x2c), 0x2c: ("ret", "", 0x40),
+            0x40: ("vfnmadd213ss", "%xmm1,%xmm2,%xmm0", 0x45), 0x45: ("ret", "", 0x46)}
+    assert arithmetic.block_fmas(code, 0x5) == ([0x5, 0x20], [0x40])
+    assert [arithmetic.lanes(*code[a][:2]) for a in (0x5, 0x20, 0x40)] == [1, 8, 1]
+    monkeypatch.setattr(arithmetic, "instructions", lambda library: code)
+    with pytest.raises(RuntimeError, match="FMA instruction at 0x40 follows a branch"):
+        arithmetic.fma_sites("kernel.so", "kernel.cu", lambda library, pcs: [["kernel.cu:7"]] * len(pcs))
+    del code[0x40], code[0x45]
+    sites = arithmetic.fma_sites("kernel.so", "kernel.cu", lambda library, pcs: [["kernel.cu:7"]] * len(pcs))
+    assert sites == [(0x5, 0xa, 1), (0x5, 0x25, 8)]
+
+
+def padded(n, step):
+    return -(-n // step) * step
+
+
+# Each rung of the GEMM ladder does one FFMA per multiply-add of its threads: M N K for whole
+# tiles. Past a ragged edge, the naive kernel's idle threads return, but the tiled ones
+# multiply the zeros they staged: every thread of every block runs the whole padded depth.
+@pytest.mark.parametrize("variant,whole,ragged", [
+    ("matmul_naive", (32, 16, 24), lambda M, N, K: M * N * K),
+    ("matmul_tiled", (32, 16, 48), lambda M, N, K: padded(M, 16) * padded(N, 16) * padded(K, 16)),
+    ("matmul_blocked", (128, 128, 16), lambda M, N, K: padded(M, 128) * padded(N, 128) * padded(K, 8)),
+])
+def test_the_gemm_ladder_counts_its_multiply_adds(variant, whole, ragged):
+    for M, N, K in (whole, (5, 7, 3)):
+        a, b = np.ones((M, K), np.float32), np.ones((K, N), np.float32)
+        with counting() as launches:
+            c = launch.matmul(a, b, "emu", variant=variant)
+        assert c.tolist() == np.full((M, N), K, np.float32).tolist()
+        assert launches[0].ffma == ragged(M, N, K)
+        assert (M, N, K) != whole or launches[0].ffma == M * N * K
+
+
 @pytest.mark.parametrize("ldm,wavefronts", [(8, 2), (12, 1), (16, 4)])
 def test_wmma_fragment_loads_follow_the_mma_layout(ldm, wavefronts):
     module = RawModule(code=WMMA_SOURCE)
@@ -135,6 +217,7 @@ def test_wmma_fragment_loads_follow_the_mma_layout(ldm, wavefronts):
     # 4 requests (4 TF32 values per lane): rows g, g+8 and words t, t+4, for lane 4 g + t
     assert counts.shared_load_requests == 4 and counts.shared_load_wavefronts == 4 * wavefronts
     assert counts.mma == 1 and counts.mma_flops == 2 * 16 * 16 * 8
+    assert counts.ffma == 0        # the emulator's own fmaf calls inside mma_sync are not the kernel's
     # the accumulator's store: 8 requests, each 8 rows x 16 bytes, one sector per row: half of each sector used
     assert (counts.global_store_requests, counts.global_store_sectors, counts.global_store_bytes) == (8, 64, 1024)
 

@@ -17,8 +17,8 @@ refused, because CuPy would pass it as 64 bits and the kernel would read garbage
 
 Counters (counters.py): inside `with counting() as launches:` every launch runs
 a second build of the module that counts its memory requests, sectors, bank
-conflicts, FFMA/MMA operations and barriers, and appends them to `launches`.
-Outside it the plain build runs, untouched.
+conflicts, FFMA (arithmetic.py) and MMA operations and barriers, and appends
+them to `launches`. Outside it the plain build runs, untouched.
 """
 import ctypes
 import hashlib
@@ -29,7 +29,7 @@ import tempfile
 
 import numpy as np
 
-from . import counters
+from . import arithmetic, counters
 from .counters import LaunchCounters, counting  # noqa: F401
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -45,8 +45,10 @@ SCHEDULES = {"forward": 0, "reverse": 1, "shuffle": 2}
 # The counting build: every memory access calls a hook (GCC's ThreadSanitizer instrumentation,
 # without its runtime), -g for the source line of each instruction, and no vectoriser or
 # scalar replacement of aggregates, so that a float4 stays one 16-byte access and four floats four.
+# Every a * b + c contracted into one fused multiply-add as NVCC does, and a hook at the start of
+# every basic block, for the FFMA count (arithmetic.py).
 COUNTING_FLAGS = ["-DSIMT_COUNTERS", "-fsanitize=thread", "-g", "-fno-tree-vectorize", "-fno-tree-slp-vectorize",
-                  "-fno-tree-sra", "-fno-ipa-sra"]
+                  "-fno-tree-sra", "-fno-ipa-sra", "-ffp-contract=fast", "-mfma", "-fsanitize-coverage=trace-pc"]
 STATIC_SHARED = re.compile(r"^(\s*__shared__\s[^;]*;)", re.M)
 
 # C type -> (NumPy dtype, ctypes type) for scalars and pointees
@@ -285,6 +287,12 @@ class RawModule:
             library.simt_counters_begin.argtypes = [ctypes.c_void_p, ctypes.c_int, ctypes.c_void_p, ctypes.c_size_t]
             library.simt_counters_end.argtypes = [ctypes.c_void_p]
             library.simt_counters_sites.argtypes = [ctypes.c_void_p]
+            library.simt_counters_arithmetic.argtypes = [ctypes.c_void_p, ctypes.c_int]
+            sites = arithmetic.fma_sites(path, self.filename, counters.inline_frames)
+            table = (ctypes.c_uint64 * (3 * len(sites) or 1))(*[v for site in sites for v in site])
+            if not library.simt_counters_arithmetic(table, len(sites)):
+                raise RuntimeError("emulator.counting() needs a CPU with fused multiply-add (x86-64 FMA3: "
+                                   "Intel Haswell or AMD Piledriver and later); this one has none")
             self._counting = (library, path)
         return self._counting
 

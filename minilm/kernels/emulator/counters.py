@@ -6,6 +6,7 @@
     c = launches[0]
     c.sector_efficiency          # useful bytes / bytes fetched in 32-byte sectors (1.0 = coalesced)
     c.bank_conflicts             # shared-memory wavefronts beyond one per request phase
+    c.ffma, c.counted_flops      # fused multiply-adds per thread; 2 ffma + the MMA flops
     c.by_line()                  # the same counts per source line of the .cu file
 
 The counting itself is C++ (simt_counters.h): a second build of the module whose
@@ -22,7 +23,9 @@ Off by default: without `counting()` the plain build runs, with no hooks compile
 What is counted is what the CPU build executes. A float4 access stays one 16-byte access,
 but GCC does not merge adjacent scalar accesses the way NVCC may (four consecutive float
 reads of shared memory into one LDS.128): write vector accesses explicitly to have them
-counted, and compiled, as such. FFMA counts only explicit fmaf() calls.
+counted, and compiled, as such. FFMA is counted per thread (a warp instruction with 32
+active lanes is 32) from the machine code, where g++ fuses each a * b + c as NVCC does
+(arithmetic.py); MMA per warp-wide mma_sync, with its 2 M N K flops.
 
 A GPU-sized launch is too slow to count whole on the CPU. `counting(sample_blocks=n)`
 runs only n of its blocks, spread over the grid, and scales every count by
@@ -129,7 +132,8 @@ class Counts(dict):
 
     @property
     def counted_flops(self):
-        """2 per counted FFMA plus the MMA flops (the arithmetic the emulator can see)."""
+        """2 per FFMA (per thread) plus the MMA flops: the fused arithmetic; unfused additions,
+        multiplications and special functions are not counted."""
         return 2 * self["ffma"] + self["mma_flops"]
 
 
@@ -167,21 +171,28 @@ def source_lines(library, offsets, filename):
     it. With inlining, the innermost frame may be a header; the first frame in `filename` is
     the kernel's own line.
     """
+    lines = []
+    for frames in inline_frames(library, offsets):
+        own = [f for f in frames if f.rpartition(":")[0].endswith(filename)] or frames or ["?:0"]
+        number = own[0].rpartition(":")[2].split()[0]
+        lines.append(int(number) if number.isdigit() else 0)
+    return lines
+
+
+def inline_frames(library, offsets):
+    """For each return address, the "file:line" frames of the instruction before it, innermost first."""
     if not offsets:
         return []
     if shutil.which("addr2line") is None:
-        raise RuntimeError("counts per source line need addr2line (GNU binutils): install binutils, "
-                           "or use the launch's totals")
+        raise RuntimeError("the counters need addr2line (GNU binutils, which g++ itself uses): install binutils")
     out = subprocess.run(["addr2line", "-i", "-a", "-e", library, *(hex(o - 1) for o in offsets)],
                          capture_output=True, text=True).stdout.splitlines()
-    lines, frames = [], None
+    every, frames = [], None
     for text in out + ["0x"]:
         if text.startswith("0x"):
             if frames is not None:
-                own = [f for f in frames if f.rpartition(":")[0].endswith(filename)] or frames or ["?:0"]
-                number = own[0].rpartition(":")[2].split()[0]
-                lines.append(int(number) if number.isdigit() else 0)
+                every.append(frames)
             frames = []
         else:
             frames.append(text)
-    return lines
+    return every

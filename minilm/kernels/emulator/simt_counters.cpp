@@ -59,6 +59,18 @@ static State state;
 static bool recording = false;     // true only while a fiber runs kernel code
 static unsigned running = 0;       // which thread of the block that fiber is
 
+// Arithmetic (arithmetic.py): every basic block of the kernel opens with a call to
+// __sanitizer_cov_trace_pc, whose return address names the block. The hook counts the runs of
+// every block in [blocks_lo, blocks_lo + block_runs.size()), one slot per byte of code (a plain
+// index is cheaper than any lookup); the launch's end multiplies them by the FMAs of each block.
+struct FmaSite {
+    uintptr_t block, pc;
+    uint32_t lanes;
+};
+static std::vector<FmaSite> fma_sites;
+static std::vector<uint64_t> block_runs;
+static uintptr_t blocks_lo = 0;
+
 // 0: not counted (a local, the emulator's own data), 1: global, 2: shared. A global address is
 // replaced by its "device address": array i of the launch starts at (i + 1) << 40, aligned as
 // cudaMalloc aligns (256 bytes), whatever alignment NumPy gave the host copy.
@@ -175,6 +187,14 @@ static void fragment_access(const void* base, unsigned ldm, unsigned element_byt
     }
 }
 
+// FFMA per instruction of the kernel = runs of its block x its lanes (per thread: each fiber runs it).
+static void add_fmas() {
+    for (const FmaSite& f : fma_sites) {
+        uint64_t runs = block_runs[f.block - blocks_lo];
+        if (runs) add(f.pc, FFMA, runs * f.lanes);
+    }
+}
+
 static uintptr_t library_offset(uintptr_t pc) {
     Dl_info info;
     return dladdr((void*)pc, &info) && info.dli_fbase ? pc - (uintptr_t)info.dli_fbase : pc;
@@ -200,6 +220,11 @@ SIMT_HOOK(__tsan_unaligned_write2, 2, true) SIMT_HOOK(__tsan_unaligned_write4, 4
 SIMT_HOOK(__tsan_unaligned_write8, 8, true) SIMT_HOOK(__tsan_unaligned_write16, 16, true)
 extern "C" void __tsan_read_range(void*, unsigned long) {}
 extern "C" void __tsan_write_range(void*, unsigned long) {}
+extern "C" void __sanitizer_cov_trace_pc() {
+    using namespace simt::counters;
+    uintptr_t at = (uintptr_t)__builtin_return_address(0) - blocks_lo;
+    if (recording && at < block_runs.size()) block_runs[at] += 1;
+}
 extern "C" void __tsan_func_entry(void*) {}
 extern "C" void __tsan_func_exit() {}
 extern "C" void __tsan_init() {}
@@ -237,12 +262,25 @@ extern "C" void simt_counters_mma(uintptr_t pc, uint64_t flops) {   // once per 
 extern "C" int simt_counters_skip_block(unsigned index) {
     return !state.sampled.empty() && (index >= state.sampled.size() || !state.sampled[index]);
 }
-extern "C" float simt_counters_fmaf(float a, float b, float c, uintptr_t pc) {
-    if (recording) add(pc, FFMA, 1);
-    return fmaf(a, b, c);
-}
 
 // ------------------------------------------------------------------ the Python side
+// The FMA instructions of the kernel (arithmetic.fma_sites), once per library: n triples
+// (block, instruction's pc, lanes) of offsets in this library. 0 if this CPU cannot run them.
+extern "C" int simt_counters_arithmetic(const uint64_t* sites, int n) {
+    if (!__builtin_cpu_supports("fma")) return 0;
+    Dl_info info;
+    dladdr((void*)&simt_counters_arithmetic, &info);
+    uintptr_t base = (uintptr_t)info.dli_fbase, lo = UINTPTR_MAX, hi = 0;
+    fma_sites.clear();
+    for (int i = 0; i < n; ++i) {
+        fma_sites.push_back({base + sites[3 * i], base + sites[3 * i + 1], (uint32_t)sites[3 * i + 2]});
+        lo = std::min(lo, fma_sites.back().block);
+        hi = std::max(hi, fma_sites.back().block);
+    }
+    blocks_lo = n ? lo : 0;
+    block_runs.assign(n ? hi - lo + 1 : 0, 0);
+    return 1;
+}
 // ranges: (address, bytes) of each global array; sampled[blocks]: which blocks to run (null: all).
 extern "C" void simt_counters_begin(const uintptr_t* ranges, int n, const unsigned char* sampled, size_t blocks) {
     auto& s = simt::counters::state;
@@ -261,11 +299,13 @@ extern "C" void simt_counters_begin(const uintptr_t* ranges, int n, const unsign
     s.site_ids.clear();
     for (auto& seen : s.occurrences) seen.clear();
     std::fill(std::begin(s.totals), std::end(s.totals), 0);
+    std::fill(block_runs.begin(), block_runs.end(), 0);
 }
 // Totals into out[N_FIELDS]; returns the number of instructions with counts.
 extern "C" int simt_counters_end(uint64_t* out) {
     auto& s = simt::counters::state;
     s.on = false;
+    add_fmas();
     s.totals[FOOTPRINT_SECTORS] = 0;
     for (auto& touched : s.footprint) s.totals[FOOTPRINT_SECTORS] += std::count(touched.begin(), touched.end(), true);
     std::copy(std::begin(s.totals), std::end(s.totals), out);

@@ -33,9 +33,10 @@
 // WMMA fragment loads and stores are recorded from a model, since CUDA leaves the
 // fragment layout unspecified (the emulator scrambles it): each lane reads 32-bit
 // words at the positions PTX documents for mma.sync fragments (lane = 4 g + t:
-// rows g, g + 8; words t, t + 4, ...). Arithmetic: fmaf() calls are counted as
-// FFMA (a plain a * b + c is invisible to the emulator: the CPU compiler sees
-// only C++ floats) and every mma_sync as one warp MMA of 2 M N K flops.
+// rows g, g + 8; words t, t + 4, ...). Arithmetic: every mma_sync is one warp MMA
+// of 2 M N K flops; FFMA is counted per thread from the machine code: the counting
+// build contracts a * b + c into the CPU's fused multiply-add, as NVCC does into
+// FFMA, and counts the runs of each basic block (arithmetic.py).
 #pragma once
 
 // Implemented in simt_counters.cpp (plain code, linked beside the instrumented kernel).
@@ -52,7 +53,6 @@ void simt_counters_fragment(const void* base, unsigned ldm, unsigned element_byt
                             uintptr_t pc);
 void simt_counters_mma(uintptr_t pc, uint64_t flops);
 int simt_counters_skip_block(unsigned index);             // not one of the sampled blocks
-float simt_counters_fmaf(float a, float b, float c, uintptr_t pc);
 }
 
 #define SIMT_RECORDING(flag) simt_counters_running(sched.current->linear, (flag))
@@ -70,7 +70,3 @@ float simt_counters_fmaf(float a, float b, float c, uintptr_t pc);
 #define SIMT_FRAGMENT_ACCESS(p, ldm, bytes, rows, cols, store) \
     simt_counters_fragment(p, ldm, bytes, rows, cols, store, (uintptr_t)__builtin_return_address(0))
 #define SIMT_COUNT_MMA(flops) simt_counters_mma((uintptr_t)__builtin_return_address(0), flops)
-static inline __attribute__((noinline)) float simt_fmaf(float a, float b, float c) {
-    return simt_counters_fmaf(a, b, c, (uintptr_t)__builtin_return_address(0));
-}
-#define fmaf(a, b, c) simt_fmaf((a), (b), (c))

@@ -31,7 +31,8 @@
 // __syncwarp or __syncthreads in between is read stale, as it could be on a GPU.
 //
 // With the emulator's counters on (simt_counters.h), loads and stores are counted as
-// the mma.sync fragment layout would make them, and each mma_sync as one warp MMA.
+// the mma.sync fragment layout would make them, and each mma_sync as one warp MMA
+// (the fmaf calls that compute it here are not FFMA of the kernel: arithmetic.py).
 //
 // Only the shapes minilm uses: m16n16k8 with precision::tf32 and m16n16k16
 // with __nv_bfloat16, both accumulating in float.
@@ -192,7 +193,7 @@ SIMT_WMMA_FN inline void mma_sync(fragment<accumulator, M, N, K, float>& d, cons
     for (int i = 0; i < d.num_elements; ++i) {
         int r = map[i] / N, col = map[i] % N;
         float acc = C[map[i]];
-        for (int k = 0; k < K; ++k) acc = (fmaf)(A[r * K + k], B[k * N + col], acc);
+        for (int k = 0; k < K; ++k) acc = fmaf(A[r * K + k], B[k * N + col], acc);
         d.x[i] = acc;
     }
     simt::warp_collective(&simt_wmma::kMmaOutSite, "mma_sync");   // nobody refills the scratch before all have read
