@@ -223,7 +223,7 @@ check(10, only="group_advantages")
 # One decoding step of a small model reads every weight once and does little arithmetic per weight, so
 # decoding 16 rows costs little more than decoding one. A server should therefore decode all its requests
 # together; but they arrive at different times and want different lengths. The
-# [`Engine`](../minilm/serve/engine.py#L117-L132) runs one loop on a thread of its own: a new request's
+# [`Engine`](../minilm/serve/engine.py#L122-L137) runs one loop on a thread of its own: a new request's
 # prompt is run alone (its prefill), its keys and values are copied into a free row of a
 # [`BatchCache`](../minilm/serve/batch_cache.py#L32-L37), where every row has its own length and a mask
 # hides the others' positions; then each step feeds every active row's newest token, $(B, 1)$, and a row
@@ -256,7 +256,7 @@ for n, question in enumerate(questions):
 
 # %% [markdown]
 # A reply streams out as it is made, with one subtlety: a **stop string** (say `"\n\n"`) must never be sent,
-# but it arrives one token at a time. [`SampleText.add`](../minilm/serve/engine.py#L83-L94) therefore holds
+# but it arrives one token at a time. [`SampleText.add`](../minilm/serve/engine.py#L88-L99) therefore holds
 # back the end of the text while it may still be the start of a stop string, and sends it once it cannot.
 #
 # ### Exercise 3: `held_back(text, stops)`

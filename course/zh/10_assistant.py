@@ -211,7 +211,7 @@ check(10, only="group_advantages")
 #
 # 小模型的一个解码步要把每个权重读一遍，而对每个权重只做很少的计算，所以解码 16 行的代价只比解码 1 行多一点。
 # 因此服务器应当把所有请求放在一起解码；可是请求到达的时间各不相同，需要的长度也各不相同。
-# [`Engine`](../../minilm/serve/engine.py#L117-L132) 在自己的线程上运行一个循环：新请求的提示先单独跑一遍
+# [`Engine`](../../minilm/serve/engine.py#L122-L137) 在自己的线程上运行一个循环：新请求的提示先单独跑一遍
 # （预填充，prefill），它的键和值被复制到 [`BatchCache`](../../minilm/serve/batch_cache.py#L32-L37) 的一个空闲行中；
 # 在那里每一行有自己的长度，并用掩码遮住其他行的位置。之后每一步把每个活跃行最新的词元 $(B, 1)$ 送入模型；
 # 一行一旦完成就立即离开，它的位置由下一个请求接替。`minilm serve` 在它前面加上一个兼容 OpenAI 的 HTTP 服务器；
@@ -243,7 +243,7 @@ for n, question in enumerate(questions):
 
 # %% [markdown]
 # 回答在生成的同时以流的形式发出，但有一个细节：**停止串**（比如 `"\n\n"`）永远不能被发送出去，而它却是一个词元一个词元地到来的。
-# 因此 [`SampleText.add`](../../minilm/serve/engine.py#L83-L94) 会先扣住文本的末尾——只要它还可能是某个停止串的开头——
+# 因此 [`SampleText.add`](../../minilm/serve/engine.py#L88-L99) 会先扣住文本的末尾——只要它还可能是某个停止串的开头——
 # 等到它不可能再变成停止串时才发送。
 #
 # ### 练习 3：`held_back(text, stops)`
