@@ -43,8 +43,8 @@ from minilm.train.step import train_step
 #    ([`evaluate_batches`](../minilm/train/evaluation.py#L34-L57)). A validation loss that stops falling
 #    while the training loss keeps going down is overfitting.
 #
-# `examples/train_gpt.py` is the whole default `minilm train` run written out in one file. Here is a
-# smaller one:
+# `examples/train_gpt.py` is the whole default `minilm train` run written out in one file (Muon, QK-norm,
+# Llama's blocks). Here is a smaller one, with GPT-2's blocks and AdamW:
 
 # %%
 text = load_corpus("shakespeare")

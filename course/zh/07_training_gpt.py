@@ -43,7 +43,8 @@ from minilm.train.step import train_step
 #    （[`evaluate_batches`](../../minilm/train/evaluation.py#L34-L57)）。如果训练损失还在下降、验证损失却不再
 #    下降，就是过拟合了。
 #
-# `examples/train_gpt.py` 把默认的 `minilm train` 整个写在一个文件里。下面是一个更小的版本：
+# `examples/train_gpt.py` 把默认的 `minilm train`（Muon、QK-norm、Llama 的模块）整个写在一个文件里。下面是一个
+# 更小的版本，用 GPT-2 的模块和 AdamW：
 
 # %%
 text = load_corpus("shakespeare")
