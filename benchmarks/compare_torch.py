@@ -35,9 +35,10 @@ MODELS = {
     "gpt-modern": dict(model="gpt", batch=12, block=64, n_layer=4, n_head=4, n_embd=128, vocab=65,
                        options=dict(norm="rmsnorm", pos="rope", mlp="swiglu", n_kv_head=2, bias=False,
                                     intermediate_size=384)),
-    # gpt-baby with the shakespeare-speedrun preset: Muon, QK-norm, ReLU^2 on the modern blocks (minilm only)
+    # gpt-baby with the shakespeare-speedrun preset: Muon and QK-norm on the modern blocks (minilm only)
     "gpt-speedrun": dict(model="gpt", batch=12, block=64, n_layer=4, n_head=4, n_embd=128, vocab=65, optimizer="muon",
-                         options=dict(norm="rmsnorm", pos="rope", mlp="relu2", n_kv_head=2, bias=False, qk_norm=True)),
+                         options=dict(norm="rmsnorm", pos="rope", mlp="swiglu", n_kv_head=2, bias=False,
+                                      intermediate_size=384, qk_norm=True)),
 }
 # (warmup, timed steps) per model: the big GPT takes seconds per step
 STEPS = {"gpt-baby": (5, 20), "gpt-small": (2, 5), "lstm": (3, 10), "gpt-modern": (5, 20), "gpt-speedrun": (5, 20)}

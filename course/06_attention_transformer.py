@@ -62,16 +62,16 @@ check(6, only="causal_attention_backward")
 # %% [markdown]
 # ## 2. A GPT, block by block
 #
-# [`GPT`](../minilm/models/gpt.py#L190-L259) turns token ids (B, T) into next-token logits (B, T, V):
+# [`GPT`](../minilm/models/gpt.py#L191-L260) turns token ids (B, T) into next-token logits (B, T, V):
 #
 # 1. x = wte[idx] + wpe[0..T-1]: a learned vector per token and per position (B, T, C);
-# 2. n_layer [`Block`](../minilm/models/gpt.py#L177-L187)s, each x = x + attn(ln_1(x)), then
+# 2. n_layer [`Block`](../minilm/models/gpt.py#L178-L188)s, each x = x + attn(ln_1(x)), then
 #    x = x + mlp(ln_2(x)). The **residual** x + ... gives the gradient a straight path through every
 #    block; the norm *before* each sublayer (pre-norm) keeps the scale steady;
-# 3. [`CausalSelfAttention`](../minilm/models/gpt.py#L98-L125) computes q, k, v for nh **heads** in one
+# 3. [`CausalSelfAttention`](../minilm/models/gpt.py#L99-L126) computes q, k, v for nh **heads** in one
 #    matmul, splits C into nh heads of hs = C / nh channels (B, nh, T, hs), attends in each head
 #    separately, and joins the heads back with a projection;
-# 4. the [`MLP`](../minilm/models/gpt.py#L140-L149) works on each position alone: C -> 4C, GELU, 4C -> C;
+# 4. the [`MLP`](../minilm/models/gpt.py#L141-L150) works on each position alone: C -> 4C, GELU, 4C -> C;
 # 5. a final layer norm, and logits = x wteᵀ (the output shares the embedding matrix).
 #
 # Follow the shapes through a small one:
@@ -127,7 +127,7 @@ show(fig, "06_attention_maps")
 #
 # - `norm="rmsnorm"`: [`RMSNorm`](../minilm/ops/rms_norm.py#L26-L46) divides by the root mean square only,
 #   without subtracting the mean and without a bias: one reduction instead of two.
-# - `mlp="swiglu"`: [`SwiGLU`](../minilm/models/gpt.py#L152-L168), c_proj(silu(gate) ⊙ up): a learned gate
+# - `mlp="swiglu"`: [`SwiGLU`](../minilm/models/gpt.py#L153-L169), c_proj(silu(gate) ⊙ up): a learned gate
 #   per channel instead of a fixed GELU.
 # - `pos="rope"`: no wpe; instead [`Rotary`](../minilm/ops/rotary.py#L45-L62) rotates each pair of channels
 #   (i, i + hs/2) of q and k by the angle position · f_i, f_i = base^(-2i/hs). The score of query m and

@@ -43,8 +43,8 @@ from minilm.train.step import train_step
 #    ([`evaluate_batches`](../minilm/train/evaluation.py#L34-L57)). A validation loss that stops falling
 #    while the training loss keeps going down is overfitting.
 #
-# `examples/train_gpt.py` is the whole default `minilm train` run written out in one file. Here is a
-# smaller one:
+# `examples/train_gpt.py` is the whole default `minilm train` run written out in one file (Muon, QK-norm,
+# Llama's blocks). Here is a smaller one, with GPT-2's blocks and AdamW:
 
 # %%
 text = load_corpus("shakespeare")
@@ -143,7 +143,7 @@ check(7, only="top_p_filter")
 #
 # Generating token t + 1 needs attention of the new position over all earlier positions, but the keys and
 # values of the earlier positions do not change. So each layer keeps them in a
-# [`KVCache`](../minilm/models/gpt.py#L61-L88); [`generate`](../minilm/models/gpt.py#L253-L271) feeds only
+# [`KVCache`](../minilm/models/gpt.py#L62-L89); [`generate`](../minilm/models/gpt.py#L255-L273) feeds only
 # the newest token, computes its q, k, v, appends k and v to the cache and attends over all of them. A
 # step then costs one token's work instead of re-running the whole sequence. Greedy decoding
 # (temperature 0) gives the same text either way:

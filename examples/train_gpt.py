@@ -1,9 +1,12 @@
-"""The default `minilm train` run (a character-level GPT on Shakespeare), written out as one loop.
+"""The default `minilm train` run (a character-level GPT on Shakespeare, the speedrun recipe), written out as one loop.
 
 `python -m minilm train` does exactly this, plus checkpoints, resuming, logging and several
 processes (minilm/train/loop.py); here only the training is left, in the order it happens:
 data, model, optimizer, learning-rate schedule, the loop with its evaluations, a sample.
-With the same settings and seed it prints the same losses as `minilm train`.
+With the same settings and seed it prints the same losses as `minilm train`. The model has
+Llama's blocks with QK-norm (a Qwen3); Muon steps its hidden matrices, AdamW the rest
+(`--preset shakespeare-char` of `minilm train` is the classic GPT-2 with AdamW: drop the
+fields marked "speedrun" below and the optimizer's name to get it).
 
     python examples/train_gpt.py                    # 2000 iterations, as `minilm train`
     python examples/train_gpt.py --max-iters 200 --out out-train-gpt
@@ -28,9 +31,12 @@ from minilm.tokenizers import CharTokenizer
 from minilm.train.evaluation import evaluate_batches
 from minilm.train.rules import describe_fit, fit_to_run
 
-# the default run's settings: TrainConfig()'s values (tests/test_example_train_gpt.py checks that they agree)
+# the default run's settings: the shakespeare-speedrun preset's (tests/test_example_train_gpt.py checks that they agree)
 DEFAULTS = dict(batch_size=12, block_size=64, gradient_accumulation_steps=1,           # B, T, micro-batches
-                n_layer=4, n_head=4, n_embd=128, dropout=0.0, bias=True,               # the model
+                n_layer=4, n_head=4, n_embd=128, dropout=0.0,                          # the model
+                bias=False, norm="rmsnorm", pos="rope", mlp="swiglu", n_kv_head=2,     # speedrun: Llama's blocks,
+                intermediate_size=384, qk_norm=True,                                   # with QK-norm
+                optimizer="muon", muon_lr=0.02, muon_momentum=0.95,                    # speedrun: Muon
                 max_iters=2000, learning_rate=1e-3, min_lr=1e-4, warmup_iters=100, lr_decay_iters=2000,
                 weight_decay=0.1, beta1=0.9, beta2=0.99, grad_clip=1.0,                # AdamW, clipping
                 eval_interval=250, eval_iters=20, log_interval=10, seed=1337,
@@ -58,11 +64,16 @@ def train(c, data_dir):
     tokenizer = CharTokenizer.from_text(text)
     prepare(text, tokenizer, data_dir)
     splits = {s: TokenDataset(os.path.join(data_dir, f"{s}.bin"), c.block_size) for s in ("train", "val")}
-    # model and optimizer: AdamW decays the matrices and embeddings, not the biases and norm gains
+    # model and optimizer: Muon for the blocks' matrices; AdamW for the rest, decaying the embeddings, not the
+    # norm gains (configure_optimizers prints the split)
     config = GPTConfig(vocab_size=tokenizer.vocab_size, block_size=c.block_size, n_layer=c.n_layer,
-                       n_head=c.n_head, n_embd=c.n_embd, dropout=c.dropout, bias=c.bias)
+                       n_head=c.n_head, n_embd=c.n_embd, dropout=c.dropout, bias=c.bias, norm=c.norm, pos=c.pos,
+                       mlp=c.mlp, n_kv_head=c.n_kv_head, intermediate_size=c.intermediate_size, qk_norm=c.qk_norm)
     model = GPT(config).to(c.device)
-    optimizer = model.configure_optimizers(c.weight_decay, c.learning_rate, betas=(c.beta1, c.beta2))
+    optimizer = model.configure_optimizers(c.weight_decay, c.learning_rate, betas=(c.beta1, c.beta2),
+                                           optimizer=c.optimizer, muon_lr=c.muon_lr, muon_momentum=c.muon_momentum)
+    # the schedule scales every group's peak lr alike: Muon's is muon_lr, AdamW's learning_rate
+    peaks = [group["lr"] / c.learning_rate for group in optimizer.param_groups]
     print(f"GPT of {model.num_parameters():,} parameters, vocabulary {tokenizer.vocab_size}, "
           f"{len(splits['train']):,} training tokens, {c.max_iters} iterations on {c.device}")
     for step in range(c.max_iters + 1):
@@ -72,8 +83,8 @@ def train(c, data_dir):
         if step == c.max_iters:
             break
         lr = cosine_with_warmup(step, c.learning_rate, c.warmup_iters, c.lr_decay_iters, c.min_lr)
-        for group in optimizer.param_groups:
-            group["lr"] = lr
+        for group, peak in zip(optimizer.param_groups, peaks):
+            group["lr"] = lr * peak
         # one step: the gradients of gradient_accumulation_steps micro-batches add up (a larger batch, in pieces)
         for _ in range(c.gradient_accumulation_steps):
             x, y = splits["train"].get_batch(c.batch_size, batch_rng, c.device)     # (B, T) each

@@ -8,6 +8,7 @@ import sys
 
 from minilm.models import GPTConfig
 from minilm.train import TrainConfig
+from minilm.train.config import DEFAULT_PRESET, config_from
 
 SCRIPT = os.path.join(os.path.dirname(__file__), "..", "examples", "train_gpt.py")
 
@@ -35,15 +36,15 @@ def test_its_settings_are_those_of_the_default_run():
     spec = importlib.util.spec_from_file_location("train_gpt", SCRIPT)
     train_gpt = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(train_gpt)                   # (main() runs only as a script)
-    defaults = TrainConfig().to_dict()
+    defaults = config_from(DEFAULT_PRESET).to_dict()     # what `minilm train` runs without --preset
     assert {k: defaults[k] for k in train_gpt.DEFAULTS} == train_gpt.DEFAULTS
-    # what the script does not set: the default run's data, optimizer and GPTConfig's own defaults
-    fixed = dict(data="shakespeare", speaker="", data_dir="", tokenizer="char", model="gpt", optimizer="adamw",
-                 dtype="float32", top_p=0.0, vocab_size=0, n_kv_head=0, intermediate_size=0)
+    # what the script does not set: the default run's data and GPTConfig's own defaults
+    fixed = dict(data="shakespeare", speaker="", data_dir="", tokenizer="char", model="gpt", dtype="float32",
+                 top_p=0.0, vocab_size=0, muon_weight_decay=0.0, lr_schedule="cosine", zero_init_proj=False,
+                 logit_softcap=0.0, value_residual=False)
     assert {k: defaults[k] for k in fixed} == fixed
     gpt = GPTConfig()
-    assert all(getattr(gpt, k) == defaults[k] for k in ("norm", "pos", "mlp", "rope_theta", "tie_embeddings",
-                                                         "norm_eps"))
+    assert all(getattr(gpt, k) == defaults[k] for k in ("rope_theta", "tie_embeddings", "norm_eps"))
 
 
 def test_a_bad_flag_is_one_line(tmp_path):

@@ -59,16 +59,16 @@ check(6, only="causal_attention_backward")
 # %% [markdown]
 # ## 2. 一个模块一个模块地拆解 GPT
 #
-# [`GPT`](../../minilm/models/gpt.py#L190-L259) 把词元 id (B, T) 变成下一个词元的 logits (B, T, V)：
+# [`GPT`](../../minilm/models/gpt.py#L191-L260) 把词元 id (B, T) 变成下一个词元的 logits (B, T, V)：
 #
 # 1. x = wte[idx] + wpe[0..T-1]：每个词元和每个位置各有一个学到的向量 (B, T, C)；
-# 2. n_layer 个 [`Block`](../../minilm/models/gpt.py#L177-L187)，每个先算 x = x + attn(ln_1(x))，再算
+# 2. n_layer 个 [`Block`](../../minilm/models/gpt.py#L178-L188)，每个先算 x = x + attn(ln_1(x))，再算
 #    x = x + mlp(ln_2(x))。**残差** x + ... 让梯度有一条直通每个模块的路径；每个子层*之前*的归一化
 #    （pre-norm）让尺度保持稳定；
-# 3. [`CausalSelfAttention`](../../minilm/models/gpt.py#L98-L125) 用一次矩阵乘法为 nh 个**头**算出 q、k、v，
+# 3. [`CausalSelfAttention`](../../minilm/models/gpt.py#L99-L126) 用一次矩阵乘法为 nh 个**头**算出 q、k、v，
 #    把 C 个通道分成 nh 个头、每头 hs = C / nh 个通道 (B, nh, T, hs)，在每个头里分别做注意力，再用一个投影
 #    把各个头合并回来；
-# 4. [`MLP`](../../minilm/models/gpt.py#L140-L149) 对每个位置单独计算：C -> 4C，GELU，4C -> C；
+# 4. [`MLP`](../../minilm/models/gpt.py#L141-L150) 对每个位置单独计算：C -> 4C，GELU，4C -> C；
 # 5. 最后一次层归一化，然后 logits = x wteᵀ（输出层与词嵌入共用同一个矩阵）。
 #
 # 在一个小模型上跟踪一下各个形状：
@@ -122,7 +122,7 @@ show(fig, "06_attention_maps")
 #
 # - `norm="rmsnorm"`：[`RMSNorm`](../../minilm/ops/rms_norm.py#L26-L46) 只除以均方根，不减均值，也没有偏置：
 #   一次归约而不是两次。
-# - `mlp="swiglu"`：[`SwiGLU`](../../minilm/models/gpt.py#L152-L168)，c_proj(silu(gate) ⊙ up)：每个通道有一个
+# - `mlp="swiglu"`：[`SwiGLU`](../../minilm/models/gpt.py#L153-L169)，c_proj(silu(gate) ⊙ up)：每个通道有一个
 #   学到的门，而不是固定的 GELU。
 # - `pos="rope"`：没有 wpe；取而代之的是 [`Rotary`](../../minilm/ops/rotary.py#L45-L62) 把 q 和 k 的每一对
 #   通道 (i, i + hs/2) 旋转 位置 · f_i 的角度，f_i = base^(-2i/hs)。于是查询 m 与键 n 的分数只依赖于距离

@@ -17,8 +17,9 @@
     minilm course [build | check N]  the course (course/): lessons, notebooks, exercise checks
 
 `minilm train` with no arguments trains a character-level GPT on the bundled
-Shakespeare (the shakespeare-char preset), checkpoints to out/, and ends by
-printing a sample. Any TrainConfig field can be set: --n_layer 6 (or --n-layer 6).
+Shakespeare with the speedrun recipe (the shakespeare-speedrun preset: Muon,
+QK-norm, Llama's blocks), checkpoints to out/, and ends by printing a sample;
+`--preset shakespeare-char` trains the classic GPT-2 recipe (nanoGPT's, AdamW). Any TrainConfig field can be set: --n_layer 6 (or --n-layer 6).
 Every command takes --device cuda (train: `--device cuda`, like any field).
 
     minilm train --preset shakespeare-lstm --out_dir out-lstm
@@ -37,7 +38,7 @@ text file (tokenized with the checkpoint's tokenizer):
     minilm train --init-from out --data my_text.txt --out_dir out-mine
     minilm sample --out out-romeo --prompt "ROMEO:"
 
-A Hugging Face folder of a GPT-2 or Llama model (config.json, model.safetensors,
+A Hugging Face folder of a GPT-2, Llama or Qwen3 model (config.json, model.safetensors,
 tokenizer.json) can be sampled from and fine-tuned; the run folder it makes
 exports back with `minilm export`:
 

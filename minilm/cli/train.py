@@ -1,11 +1,16 @@
 """`minilm train`: a TrainConfig from a preset, a JSON file and --field value overrides, then a run."""
 from .. import distributed
 from ..train.checkpoint import saved_config
-from ..train.config import PRESETS, TrainConfig, config_from, parse_overrides, read_json
+from ..train.config import DEFAULT_PRESET, PRESETS, TrainConfig, config_from, parse_overrides, read_json
 from ..train.loop import Trainer
 from ..train.run_folder import reached_step
 from .launcher import as_rank
 from .parser import CommandParser
+
+
+# --init-from takes the model's architecture from its checkpoint; of a preset only the optimisation is left,
+# and fine-tuning a trained model takes AdamW (Muon's orthogonalised steps are for training from scratch)
+FINE_TUNING_PRESET = "shakespeare-char"
 
 
 def train(argv):
@@ -15,7 +20,9 @@ def train(argv):
 def train_one_rank(argv):
     parser = CommandParser(prog="minilm train", description="Train a language model.",
                            epilog="Any TrainConfig field can follow as --name value.")
-    parser.add_argument("--preset", default="shakespeare-char", help=f"one of {sorted(PRESETS)}")
+    parser.add_argument("--preset", help=f"one of {sorted(PRESETS)}; default {DEFAULT_PRESET} (Muon, QK-norm, "
+                                         f"Llama's blocks: a Qwen3); {FINE_TUNING_PRESET} is the classic GPT-2 "
+                                         f"recipe (nanoGPT's, AdamW), and the default with --init-from")
     parser.add_argument("--config", help="a JSON file of TrainConfig fields")
     parser.add_argument("--init-from", dest="init_from", help="a checkpoint folder to fine-tune from")
     parser.add_argument("--speaker", help="train on this speaker's speeches only (e.g. ROMEO)")
@@ -42,7 +49,8 @@ def train_one_rank(argv):
                   f"to train further, resume with a larger --max_iters")
             return 0
     else:
-        cfg = config_from(args.preset, args.config, overrides)
+        preset = args.preset or (FINE_TUNING_PRESET if overrides.get("init_from") else DEFAULT_PRESET)
+        cfg = config_from(preset, args.config, overrides)
     trainer = Trainer(cfg, overwrite=args.overwrite)
     print(f"training a {(cfg.cell if cfg.model == 'lstm' else cfg.model).upper()} of "
           f"{trainer.model.num_parameters():,} parameters on {len(trainer.train_data):,} tokens "

@@ -25,7 +25,8 @@ config field per change, so each can be switched on alone and compared:
 and the pieces of the modded-nanogpt speedrun recipe (Jordan et al., 2024), each off by default:
 
     qk_norm=True          q, k <- rmsnorm(q), rmsnorm(k) per head, before rotary: the scores q.k / sqrt(hs)
-                          stay bounded whatever the weights' scale, so larger learning rates stay stable
+                          stay bounded whatever the weights' scale, so larger learning rates stay stable.
+                          With Llama's blocks this is Qwen3 (its q_norm, k_norm with gains of 1)
     mlp="relu2"           c_proj(relu(c_fc(x))^2) (So et al., 2021): cheaper than GELU, learns as fast
     zero_init_proj=True   every c_proj (and an untied lm_head) starts at 0: each block starts as the
                           identity on the residual stream, and the model as a bigram of embeddings
@@ -35,7 +36,7 @@ and the pieces of the modded-nanogpt speedrun recipe (Jordan et al., 2024), each
                           the first layer's token values
 
 GPT.from_pretrained / save_pretrained read and write Hugging Face folders of
-GPT-2 and Llama models (the name mappings are in models/gpt_hf.py).
+GPT-2, Llama and Qwen3 models (the name mappings are in models/gpt_hf.py).
 
 Generation keeps a key/value cache per layer: each new token computes its own
 q, k, v and attends to the cached keys and values of all earlier tokens, so a
@@ -107,7 +108,7 @@ class CausalSelfAttention(Module):
         self.resid_dropout = Dropout(config.dropout)
         self.rotary = RotaryEmbedding(hs, config.rope_theta) if config.pos == "rope" else None
         self.n_head, self.n_kv_head, self.dropout = config.n_head, config.n_kv_head, config.dropout
-        self.qk_norm = config.qk_norm
+        self.qk_norm, self.norm_eps = config.qk_norm, config.norm_eps
         if config.value_residual and not first_layer:
             self.value_mix = Parameter(np.full(1, 0.5, np.float32))    # l of v <- l v + (1 - l) v_1
 
@@ -124,7 +125,7 @@ class CausalSelfAttention(Module):
         elif first_values is not None:
             first_values["v"] = v                                       # (this step's tokens, not the cache)
         if self.qk_norm:
-            q, k = F.rms_norm(q, (hs,)), F.rms_norm(k, (hs,))
+            q, k = F.rms_norm(q, (hs,), eps=self.norm_eps), F.rms_norm(k, (hs,), eps=self.norm_eps)  # Qwen3's eps
         if self.rotary is not None:
             positions = cache.positions(T) if cache is not None else 0   # after the cached ones
             q, k = self.rotary(q, positions), self.rotary(k, positions)
@@ -227,7 +228,8 @@ class GPT(Module):
 
     @classmethod
     def from_pretrained(cls, folder):
-        """A GPT in eval mode from a Hugging Face folder of a GPT2LMHeadModel or LlamaForCausalLM (models/gpt_hf.py)."""
+        """A GPT in eval mode from a Hugging Face folder of a GPT2LMHeadModel, LlamaForCausalLM or Qwen3ForCausalLM
+        (models/gpt_hf.py)."""
         config, state = read_pretrained(folder)
         model = cls(config)
         model.load_state_dict(state)

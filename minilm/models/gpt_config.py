@@ -29,7 +29,7 @@ class GPTConfig:
     intermediate_size: int = None    # the feed-forward width I; None: 4C (gelu), 8C/3 rounded up to 8 (swiglu)
     norm_eps: float = 1e-5
     # the speedrun recipe's pieces (models/gpt.py), each off by default
-    qk_norm: bool = False            # RMS-normalise each head's queries and keys (no gain)
+    qk_norm: bool = False            # RMS-normalise each head's queries and keys (no gain; eps norm_eps, as Qwen3)
     zero_init_proj: bool = False     # the residual projections c_proj (and an untied lm_head) start at zero
     logit_softcap: float = 0.0       # logits <- cap tanh(logits / cap) (0: off)
     value_residual: bool = False     # each layer's values mix in the first layer's: v <- l v + (1 - l) v_1

@@ -1,4 +1,4 @@
-"""GPT <-> Hugging Face folders of GPT-2 (GPT2LMHeadModel) and Llama (LlamaForCausalLM) models.
+"""GPT <-> Hugging Face folders of GPT-2 (GPT2LMHeadModel), Llama (LlamaForCausalLM) and Qwen3 models.
 
 The folder I/O (config.json, safetensors, bfloat16) is minilm/hf.py; this file
 is only the two translations a model family needs:
@@ -22,11 +22,17 @@ is only the two translations a model family needs:
     model.layers.i.input_layernorm          transformer.h.i.ln_1 (post_attention_layernorm: ln_2)
     model.norm, lm_head                     transformer.ln_f, lm_head
 
+    Qwen3 (Qwen3ForCausalLM) is Llama without biases plus QK-norm: q_norm and k_norm, an RMSNorm
+    of each head's q and k before rotary, with eps = rms_norm_eps, as minilm's qk_norm computes
+    (minilm's has no gain: they are written as ones, and read only when they are all ones).
+
 Rotary embeddings use the same rotate-half layout as the Hugging Face code, so
 q_proj and k_proj load without permuting rows. save_pretrained writes the same
 tables backwards, so `transformers.AutoModelForCausalLM.from_pretrained(folder)`
 loads the model and computes the same logits.
 """
+import dataclasses
+
 import numpy as np
 
 from ..hf import load_safetensors_weights, read_config, weight_files, write_folder
@@ -34,6 +40,7 @@ from .gpt_config import GPTConfig
 
 GPT2_ACTIVATIONS = {"gelu_new": "gelu_tanh", "gelu_pytorch_tanh": "gelu_tanh", "gelu": "gelu"}
 LLAMA_TYPES = ("llama", "mistral")          # Mistral is Llama's layout (without a sliding window)
+QK_NORMS = ("self_attn.q_norm", "self_attn.k_norm")    # Qwen3's, per layer
 CONV1D = ("attn.c_attn", "attn.c_proj", "mlp.c_fc", "mlp.c_proj")
 
 
@@ -46,9 +53,11 @@ def read_pretrained(folder):
         config, from_hf = gpt2_config(hf), gpt2_state
     elif model_type in LLAMA_TYPES:
         config, from_hf = llama_config(hf), llama_state
+    elif model_type == "qwen3":
+        config, from_hf = qwen3_config(hf), qwen3_state
     else:
         raise ValueError(f"{folder}/config.json is a {model_type!r} model; GPT.from_pretrained reads "
-                         f"'gpt2' and Llama-layout models ({', '.join(map(repr, LLAMA_TYPES))})")
+                         f"'gpt2', 'qwen3' and Llama-layout models ({', '.join(map(repr, LLAMA_TYPES))})")
     weights = load_safetensors_weights(folder)
     state = from_hf(weights, config)
     if config.tie_embeddings:
@@ -68,17 +77,22 @@ def read_pretrained(folder):
 
 def save_pretrained(model, folder, overwrite=False):
     c = model.config
-    beyond = [text for text, present in (("qk_norm", c.qk_norm), ("value_residual", c.value_residual),
+    llama_blocks = c.norm == "rmsnorm" and c.pos == "rope" and c.mlp == "swiglu"
+    beyond = [text for text, present in (("qk_norm on GPT-2 blocks (Qwen3's has Llama's: norm='rmsnorm', "
+                                          "pos='rope', mlp='swiglu')", c.qk_norm and not llama_blocks),
+                                         ("value_residual", c.value_residual),
                                          (f"logit_softcap {c.logit_softcap:g}", c.logit_softcap),
                                          ("mlp 'relu2'", c.mlp == "relu2")) if present]
     if beyond:                       # (zero_init_proj only sets the starting weights: it exports like any other)
-        raise ValueError(f"save_pretrained writes GPT-2 or Llama folders, and transformers' GPT-2 and Llama have "
+        raise ValueError(f"save_pretrained writes GPT-2, Llama or Qwen3 folders, and transformers' models have "
                          f"no {', '.join(beyond)}: they would compute other logits; keep this run in minilm's "
                          f"format (minilm sample / eval --out), or train without these options to export")
     state = {k: np.asarray(v.get() if hasattr(v, "get") else v) for k, v in model.state_dict().items()}
     if c.norm == "layernorm" and c.pos == "learned" and c.mlp != "swiglu" and c.n_kv_head == c.n_head:
         hf, weights = gpt2_hf_config(c), gpt2_weights(state, c)
-    elif c.norm == "rmsnorm" and c.pos == "rope" and c.mlp == "swiglu":
+    elif llama_blocks and c.qk_norm:
+        hf, weights = qwen3_hf_config(c), qwen3_weights(state, c)
+    elif llama_blocks:
         hf, weights = llama_hf_config(c), llama_weights(state, c)
     else:
         raise ValueError(f"save_pretrained writes GPT-2 (norm='layernorm', pos='learned', mlp='gelu' or "
@@ -273,3 +287,43 @@ def llama_weights(state, c):
                 out[t + suffix] = array[start:start + n]
                 start += n
     return out
+
+
+# ---------------------------------------------------------------- Qwen3: Llama + QK-norm, no biases
+def qwen3_config(hf):
+    _refuse(hf.get("attention_bias"), "attention_bias true", "biases on Qwen3's attention but not on its "
+            "feed-forward, and minilm's bias option puts biases on every projection or on none")
+    windowed = sorted(set(hf.get("layer_types") or ()) - {"full_attention"})
+    _refuse(bool(windowed), f"layer_types {windowed}", "attention limited to a window of keys")
+    return dataclasses.replace(llama_config(hf), qk_norm=True)
+
+
+def qwen3_state(weights, config):
+    """Llama's weights; q_norm and k_norm must be all ones, the gain minilm's QK-norm does not have."""
+    used = []
+    for i in range(config.n_layer):
+        for norm in QK_NORMS:
+            name = f"model.layers.{i}.{norm}.weight"
+            if not np.all(_take(weights, used, name) == 1):
+                raise ValueError(f"{name} is not all ones: minilm's QK-norm has no learned gain, so this "
+                                 "Qwen3 model cannot be loaded exactly; only models exported by minilm (or "
+                                 "with q_norm and k_norm weights of 1) can")
+    state = llama_state(weights, config)
+    state["_used"] += used
+    return state
+
+
+def qwen3_hf_config(c):
+    if c.bias:
+        raise ValueError("Qwen3 has no feed-forward biases, so a model with bias=True and qk_norm has no "
+                         "Hugging Face architecture; train it with --no-bias to export it")
+    hf = {**llama_hf_config(c), "architectures": ["Qwen3ForCausalLM"], "model_type": "qwen3",
+          "use_sliding_window": False, "sliding_window": None}
+    del hf["mlp_bias"]
+    return hf
+
+
+def qwen3_weights(state, c):
+    ones = np.ones(c.n_embd // c.n_head, np.float32)                    # (hs,): per head, shared by the heads
+    norms = {f"model.layers.{i}.{norm}.weight": ones for i in range(c.n_layer) for norm in QK_NORMS}
+    return {**llama_weights(state, c), **norms}

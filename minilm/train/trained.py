@@ -1,7 +1,7 @@
 """A trained model, ready to use: from a run folder or from a Hugging Face folder.
 
     model, tokenizer, cfg, state = load_trained("out")                 the run's best checkpoint
-    model, tokenizer, device = load_pretrained("gpt2-folder", "cpu")   a GPT-2 or Llama folder
+    model, tokenizer, device = load_pretrained("gpt2-folder", "cpu")   a GPT-2, Llama or Qwen3 folder
 
 `minilm sample`, `eval`, `export` and `viz` load their model with these; describe_run
 names it in a picture's title.
@@ -30,7 +30,7 @@ def load_trained(out_dir, which="best", device=None):
 
 
 def load_pretrained(folder, device):
-    """(model, tokenizer, device) of a Hugging Face folder of a GPT-2 or Llama model."""
+    """(model, tokenizer, device) of a Hugging Face folder of a GPT-2, Llama or Qwen3 model."""
     require_device(device)
     model, tokenizer = GPT.from_pretrained(folder), BPETokenizer.from_pretrained(folder)
     check_tokenizer_fits(folder, model, tokenizer)

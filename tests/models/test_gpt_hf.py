@@ -95,7 +95,7 @@ def copy_with_config(tmp_path, name, **changes):
     (dict(attention_bias=True), "attention_bias True with mlp_bias False"),
     (dict(hidden_act="gelu"), "hidden_act 'gelu'"),
     (dict(head_dim=16), "head_dim 16"),
-    (dict(model_type="t5"), "GPT.from_pretrained reads 'gpt2' and Llama-layout models"),
+    (dict(model_type="t5"), "GPT.from_pretrained reads 'gpt2', 'qwen3' and Llama-layout models"),
 ])
 def test_unsupported_llama_configs_are_refused(tmp_path, changes, message):
     with pytest.raises(ValueError, match=message):

@@ -10,6 +10,7 @@ from conftest import TINY
 
 from minilm.cli import main
 from minilm.data import load_corpus
+from minilm.train.checkpoint import saved_config
 from minilm.train.config import TrainConfig
 from minilm.train.loop import Trainer
 from minilm.train.setup import speeches_of
@@ -94,6 +95,9 @@ def test_fine_tune_on_one_speakers_lines(corpus, tmp_path, capsys):
     state = json.load(open(os.path.join(fine, json.load(open(os.path.join(fine, "checkpoint.json")))["latest"],
                                         "state.json")))
     assert state["config"]["n_embd"] == 16                     # the architecture comes from the checkpoint
+    # without --preset, shakespeare-speedrun (Muon, QK-norm); fine-tuning keeps that architecture and takes AdamW
+    assert (saved_config(pre).optimizer, state["config"]["qk_norm"], state["config"]["optimizer"]) == \
+        ("muon", True, "adamw")
     assert state["tokenizer"] == json.load(open(os.path.join(pre, "data", "meta.json")))["tokenizer"]
     menenius = speeches_of(load_corpus(corpus), "MENENIUS")
     assert sum(json.load(open(os.path.join(fine, "data", "meta.json")))["tokens"].values()) == len(menenius)

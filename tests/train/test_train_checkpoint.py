@@ -89,8 +89,9 @@ def test_a_corrupt_checkpoint_says_what_is_wrong(tiny, tmp_path):
 
 def test_killed_while_saving_leaves_the_previous_checkpoint_loadable(corpus, tiny, log_records, tmp_path):
     """SIGKILL while the step-15 checkpoint is half written: checkpoint.json still names step 10."""
-    train = [sys.executable, "-m", "minilm", "train", *TINY, "--data", corpus, "--out_dir", str(tmp_path),
-             "--eval_interval", "5"]
+    # (the classic preset: the run is compared with `tiny`'s TrainConfig, whose defaults are the classic recipe)
+    train = [sys.executable, "-m", "minilm", "train", "--preset", "shakespeare-char", *TINY, "--data", corpus,
+             "--out_dir", str(tmp_path), "--eval_interval", "5"]
     done = subprocess.run([*train, "--max_iters", "10"], capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
     assert "final: train loss" in done.stdout          # the command ends with a sample, after the numbers

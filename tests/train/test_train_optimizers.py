@@ -137,11 +137,13 @@ def test_the_recipe_fields_reach_the_model_and_the_schedule(tiny, log_records, t
 
 
 def test_the_speedrun_preset_builds_its_recipe(corpus, tmp_path):
-    """shakespeare-speedrun: the modern blocks with Muon, QK-norm and ReLU^2; the other pieces stay off."""
+    """shakespeare-speedrun: the modern blocks with Muon and QK-norm (a Qwen3); the other pieces stay off."""
     cfg = config_from("shakespeare-speedrun", overrides=dict(data=corpus, out_dir=str(tmp_path), n_layer=1,
                                                                n_embd=16, block_size=16))
     model = build_model(cfg, 20)
     c = model.config
-    assert (c.pos, c.norm, c.mlp, c.qk_norm, c.intermediate_size) == ("rope", "rmsnorm", "relu2", True, 64)
+    assert (c.pos, c.norm, c.mlp, c.qk_norm, c.n_kv_head, c.bias) == ("rope", "rmsnorm", "swiglu", True, 2, False)
     assert not (c.zero_init_proj or c.value_residual or c.logit_softcap) and cfg.lr_schedule == "cosine"
     assert type(make_optimizer(cfg, model)) is optim.Muon
+    model.save_pretrained(str(tmp_path / "hf"))
+    assert json.loads((tmp_path / "hf" / "config.json").read_text())["architectures"] == ["Qwen3ForCausalLM"]
