@@ -6,7 +6,8 @@ as the modded-nanogpt speedrun records list theirs. Every rung is a whole
 `python -m minilm train` in a fresh folder (benchmarks/train_to_target.py runs it
 and follows its log); for each it prints the wall time to the first evaluation
 at val <= 1.90, that time over the classic run's of the same round, the val loss
-of the last evaluation within 60 s and 120 s, the final val loss, the whole run's
+of the last evaluation within 60 s and 120 s (and, with --nanogpt, within nanoGPT's
+whole run of the same round: val@nanoGPT), the final val loss, the whole run's
 time, its peak memory, and the steps to target (at the run's evaluations). A round
 runs every rung once, alternately forward and backward, so a machine that slows
 down in the middle of a round slows every rung alike; --seeds rounds use seeds
@@ -90,11 +91,12 @@ def run_round(names, flags, seed, target, nanogpt, torch_python, backwards, stop
 
 
 def table(rounds, names, target, budgets):
-    head = (f"{'rung':<12}{'to %.2f s' % target:>11}{'x classic':>11}{'steps':>7}"
-            + "".join(f"{'val@%ds' % b:>10}" for b in budgets) + f"{'final val':>11}{'whole s':>9}{'peak MB':>9}")
+    base = next((name for name in ("classic", "nanogpt") if name in names), names[0])
+    head = (f"{'rung':<12}{'to %.2f s' % target:>11}{'x ' + base:>11}{'steps':>7}"
+            + "".join(f"{'val@%ds' % b:>10}" for b in budgets) + (f"{'val@nanoGPT':>12}" if "nanogpt" in names else "")
+            + f"{'final val':>11}{'whole s':>9}{'peak MB':>9}")
     print(head)
     print("-" * len(head))
-    base = "classic" if "classic" in names else names[0]
     for name in names:
         runs = [r[name] for r in rounds]
         ratios = [r[name][0] / r[base][0] if r[name][0] and r[base][0] else None for r in rounds]
@@ -105,6 +107,9 @@ def table(rounds, names, target, budgets):
         for budget in budgets:
             val = median_or_none([last_within(run[2], budget) for run in runs])
             cells.append(f"{val:>10.4f}" if val else f"{'-':>10}")
+        if "nanogpt" in names:              # the val loss within nanoGPT's whole run of the same round
+            val = median_or_none([last_within(r[name][2], r["nanogpt"][1]) for r in rounds])
+            cells.append(f"{val:>12.4f}" if val else f"{'-':>12}")
         cells += [f"{median_or_none([run[2][-1]['val_loss'] for run in runs]):>11.4f}",
                   f"{median_or_none([run[1] for run in runs]):>9.1f}", f"{max(run[3] for run in runs):>9.0f}"]
         print(f"{name:<12}" + "".join(cells))
