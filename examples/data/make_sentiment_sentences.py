@@ -1,5 +1,5 @@
-r"""Write sentiment_sentences.jsonl, the labelled review sentences that lesson 13 and
-examples/finetune_classifier.py --task sentiment learn from.
+r"""Write sentiment_sentences.jsonl, the labelled review sentences that lesson 13's classifier learns from
+(minilm.data.load_labeled reads the file as [(text, label)]).
 
     # unzip https://archive.ics.uci.edu/static/public/331/sentiment+labelled+sentences.zip, then
     python examples/data/make_sentiment_sentences.py "sentiment labelled sentences"
