@@ -41,14 +41,16 @@ translate = example("translate")
 #
 # Is a review positive or negative? That is a classification task, and a classifier learns it from
 # examples somebody labelled. `examples/data/sentiment_sentences.jsonl` holds 2,982 sentences from
-# reviews of phones and other products (Amazon), films (IMDb) and restaurants (Yelp), half of them
+# reviews of phones and phone accessories (Amazon), films (IMDb) and restaurants (Yelp), half of them
 # labelled 1 (positive) and half 0 (negative): the "Sentiment Labelled Sentences" of Kotzias et al.
 # (KDD 2015), from the UCI Machine Learning Repository under CC BY 4.0 (see
-# `examples/data/sentiment_sentences.LICENSE.md`). One JSON object per line, so minilm's
-# [`load_labeled`](../minilm/data/text.py#L92-L120) reads it as it is. A fifth is held out for testing.
+# `examples/data/sentiment_sentences.LICENSE.md`). It holds one JSON object per line, such as
+# `{"text": "Great for the jawbone.", "label": 1, "source": "amazon"}`, so minilm's
+# [`load_labeled`](../minilm/data/text.py#L92-L120) reads it as it is, into (sentence, label) pairs. A
+# fifth of them is held out for testing.
 
 # %%
-reviews = load_labeled(course_dir().parent / "examples" / "data" / "sentiment_sentences.jsonl")
+reviews = load_labeled(course_dir().parent / "examples" / "data" / "sentiment_sentences.jsonl")  # [(text, label)]
 train_reviews, _, test_reviews = train_val_test_split(reviews, (0.8, 0.0, 0.2), seed=0)
 if FAST:
     train_reviews, test_reviews = train_reviews[:256], test_reviews[:64]
@@ -82,8 +84,8 @@ print(f"majority-class baseline: always {names[majority]!r}, held-out accuracy {
 # %%
 bpe = BPETokenizer().train("\n".join(text for text, _ in train_reviews), 400 if FAST else 1500)
 encode = lambda examples: [(bpe.encode(text)[:64], label) for text, label in examples]
-example = test_reviews[1][0]
-print(f"{bpe.vocab_size} tokens; {example!r} is cut into\n ", [bpe.decode([i]) for i in bpe.encode(example)])
+sentence = test_reviews[1][0]
+print(f"{bpe.vocab_size} tokens; {sentence!r} is cut into\n ", [bpe.decode([i]) for i in bpe.encode(sentence)])
 minilm.manual_seed(0)
 config = GPTConfig(vocab_size=bpe.vocab_size, block_size=64, n_layer=1, n_head=4, n_embd=64, dropout=0.1)
 classifier = GPTClassifier(config, 2).to(DEVICE)
@@ -119,13 +121,14 @@ for word in [" bad", "would "]:
     print(f"{word.strip()!r} is in {len(found)} training sentences, {np.mean(found):.0%} of them positive")
 
 # %% [markdown]
-# About three sentences in four come out right: far above the baseline, from 2,400 examples and a minute
-# of CPU. The mistakes show what such a classifier has learned: which words are signs of a good or a bad
-# review, not what the sentence says. "not bad at all" reads as negative because " bad" is nearly always
-# negative in training; "would" mostly comes in complaints ("I would not recommend this item to
-# anyone"); "fabulous", seen in two training sentences, means little to it. Negation, irony and rare words
-# need a model that knows the language, which is lesson 8's remedy: a body pre-trained on far more text,
-# then fine-tuned on the labels.
+# About three held-out sentences in four come out right (the six above hold more than their share of
+# mistakes): far above the baseline, from 2,400 examples and a minute of CPU. The mistakes show what such
+# a classifier has learned: which words are signs of a good or a bad review, not what the sentence says.
+# "not bad at all" reads as negative because " bad" is nearly always negative in training; "would"
+# mostly comes in complaints ("I would not recommend this item to anyone"); "fabulous", four tokens
+# (" f", "ab", "ul", "ous") seen together in two training sentences, means little to it. Negation, irony
+# and rare words need a model that knows the language, which is lesson 8's remedy: a body pre-trained on
+# far more text, then fine-tuned on the labels.
 #
 # ## 2. Translation: the corpus
 #

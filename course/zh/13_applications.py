@@ -36,14 +36,16 @@ translate = example("translate")
 # ## 1. 情感分析
 #
 # 一条评论是正面的还是负面的？这是一个分类任务，分类器从有人标注过的样本中学会它。
-# `examples/data/sentiment_sentences.jsonl` 收录了 2982 个句子，来自商品（Amazon，多为手机配件）、电影（IMDb）
+# `examples/data/sentiment_sentences.jsonl` 收录了 2982 个句子，来自手机及配件（Amazon）、电影（IMDb）
 # 和餐馆（Yelp）的评论，一半标为 1（正面），一半标为 0（负面）。它就是 Kotzias 等人（KDD 2015）的
 # “Sentiment Labelled Sentences”数据集，来自 UCI 机器学习数据库，采用 CC BY 4.0 许可（见
-# `examples/data/sentiment_sentences.LICENSE.md`）。文件每行一个 JSON 对象，所以 minilm 的
-# [`load_labeled`](../../minilm/data/text.py#L92-L120) 可以直接读取。五分之一的句子留作测试。
+# `examples/data/sentiment_sentences.LICENSE.md`）。文件每行一个 JSON 对象，例如
+# `{"text": "Great for the jawbone.", "label": 1, "source": "amazon"}`，所以 minilm 的
+# [`load_labeled`](../../minilm/data/text.py#L92-L120) 可以直接读取，得到 (句子, 标签) 的列表。五分之一的
+# 句子留作测试。
 
 # %%
-reviews = load_labeled(course_dir().parent / "examples" / "data" / "sentiment_sentences.jsonl")
+reviews = load_labeled(course_dir().parent / "examples" / "data" / "sentiment_sentences.jsonl")  # [(text, label)]
 train_reviews, _, test_reviews = train_val_test_split(reviews, (0.8, 0.0, 0.2), seed=0)
 if FAST:
     train_reviews, test_reviews = train_reviews[:256], test_reviews[:64]
@@ -74,8 +76,8 @@ print(f"majority-class baseline: always {names[majority]!r}, held-out accuracy {
 # %%
 bpe = BPETokenizer().train("\n".join(text for text, _ in train_reviews), 400 if FAST else 1500)
 encode = lambda examples: [(bpe.encode(text)[:64], label) for text, label in examples]
-example = test_reviews[1][0]
-print(f"{bpe.vocab_size} tokens; {example!r} is cut into\n ", [bpe.decode([i]) for i in bpe.encode(example)])
+sentence = test_reviews[1][0]
+print(f"{bpe.vocab_size} tokens; {sentence!r} is cut into\n ", [bpe.decode([i]) for i in bpe.encode(sentence)])
 minilm.manual_seed(0)
 config = GPTConfig(vocab_size=bpe.vocab_size, block_size=64, n_layer=1, n_head=4, n_embd=64, dropout=0.1)
 classifier = GPTClassifier(config, 2).to(DEVICE)
@@ -111,11 +113,12 @@ for word in [" bad", "would "]:
     print(f"{word.strip()!r} is in {len(found)} training sentences, {np.mean(found):.0%} of them positive")
 
 # %% [markdown]
-# 大约四个句子中有三个分对了：在 2400 个样本、一分钟 CPU 时间的条件下，远高于基线。错误揭示了这样的分类器
-# 学到了什么：哪些词是好评或差评的信号，而不是句子在说什么。“not bad at all”被判为负面，是因为训练集中
-# 含 " bad" 的句子几乎都是负面的；“would”多出现在抱怨里（“I would not recommend this item to anyone”）；
-# “fabulous”在训练集中只出现在两个句子里，对它来说几乎没有意义。否定、反讽和罕见词需要一个懂语言的模型，
-# 这正是第 8 课给出的办法：先在多得多的文本上预训练主体，再用标注数据微调。
+# 留出的句子大约四个中有三个分对了（上面这六句里的错误偏多）：在 2400 个样本、一分钟 CPU 时间的条件下，
+# 远高于基线。错误揭示了这样的分类器学到了什么：哪些词是好评或差评的信号，而不是句子在说什么。
+# “not bad at all”被判为负面，是因为训练集中含 " bad" 的句子几乎都是负面的；“would”多出现在抱怨里
+# （“I would not recommend this item to anyone”）；“fabulous”被切成四个词元（" f"、"ab"、"ul"、"ous"），
+# 在训练集中只出现在两个句子里，对它来说几乎没有意义。否定、反讽和罕见词需要一个懂语言的模型，这正是
+# 第 8 课给出的办法：先在多得多的文本上预训练主体，再用标注数据微调。
 #
 # ## 2. 机器翻译：语料
 #
