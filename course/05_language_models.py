@@ -116,8 +116,8 @@ check(5, only="stream_windows")
 # with `cell="rnn"` or `"lstm"`):
 
 # %%
-steps, hidden = (15, 32) if FAST else (300, 96)
-B, T = 32, 64
+steps, hidden = (15, 32) if FAST else (150, 96)
+B, T = 64, 32
 
 
 def train_recurrent(cell):
@@ -156,7 +156,7 @@ show(fig, "05_rnn_lstm")
 
 # %% [markdown]
 # Both recurrent models pass the bigram baseline after about 50 steps. At this small budget (one layer,
-# 300 steps) they end close together: the LSTM's longer memory has had little time to pay off. Does it
+# 150 steps) they end close together: the LSTM's longer memory has had little time to pay off. Does it
 # pull ahead with more steps or a larger hidden state? Change `steps` and `hidden` and see; `minilm
 # train --preset shakespeare-lstm` trains a two-layer LSTM for much longer.
 #

@@ -137,7 +137,7 @@ model = GPT(GPTConfig(vocab_size=tokenizer.vocab_size, block_size=64, n_layer=2,
                       dropout=0.0)).to(DEVICE)
 optimizer = model.configure_optimizers(0.0, 3e-3, (0.9, 0.99))
 rng = np.random.default_rng(0)
-sft_steps = 20 if FAST else 2500
+sft_steps = 20 if FAST else 1200
 for step in range(sft_steps):
     x, y = packed.get_batch(32, rng, device=DEVICE)
     logits, _ = model(x)
@@ -181,7 +181,7 @@ reward = reward_function("arithmetic")
 rl_optimizer = model.configure_optimizers(0.0, 3e-4, (0.9, 0.99))
 train_items = task.items("train", 400, seed=1, kinds=kinds)
 mean_rewards = []
-for step in range(1 if FAST else 60):
+for step in range(1 if FAST else 40):
     rewards, losses = [], []
     for n, item in enumerate(train_items[4 * step:4 * step + 4]):      # 4 prompts x 8 replies a step
         group = sample_group(model, tokenizer, task.prompt(item), G=8, temperature=1.0,

@@ -112,8 +112,8 @@ check(5, only="stream_windows")
 # `cell="rnn"` 或 `"lstm"`）：
 
 # %%
-steps, hidden = (15, 32) if FAST else (300, 96)
-B, T = 32, 64
+steps, hidden = (15, 32) if FAST else (150, 96)
+B, T = 64, 32
 
 
 def train_recurrent(cell):
@@ -151,7 +151,7 @@ ax.legend()
 show(fig, "05_rnn_lstm")
 
 # %% [markdown]
-# 两个循环模型大约 50 步之后就都超过了二元语法基线。在这么小的预算下（一层、300 步），它们最终的结果很接近：
+# 两个循环模型大约 50 步之后就都超过了二元语法基线。在这么小的预算下（一层、150 步），它们最终的结果很接近：
 # LSTM 更长的记忆还没来得及发挥作用。步数更多或隐藏状态更大时，它会不会领先？改一改 `steps` 和 `hidden`
 # 试试看；`minilm train --preset shakespeare-lstm` 会训练一个两层的 LSTM，训练时间也长得多。
 #
