@@ -115,7 +115,8 @@ for expression in ["47*86", "7/2", "(3+4)**2", "9**99", "__import__('os').system
 #
 # averages over the assistant's tokens only. `minilm sft --init-from out` starts from a pre-trained
 # model and runs `minilm train`'s loop (checkpoints, resume, logs); here a tiny GPT learns two kinds of
-# the task (two-digit sums in its head, products through the calculator) from scratch, with a plain loop.
+# the task (two-digit sums worked in columns, `7+6+0=13 4+8+1=13: 133`, and products through the
+# calculator) from scratch, with a plain loop.
 #
 # The conversations are shuffled before packing. In the order the task makes them (a sum, a product, a sum,
 # ...) every product lands at the same place in its row, after a sum, and a model that sees absolute
@@ -223,8 +224,8 @@ check(10, only="group_advantages")
 # One decoding step of a small model reads every weight once and does little arithmetic per weight, so
 # decoding 16 rows costs little more than decoding one. A server should therefore decode all its requests
 # together; but they arrive at different times and want different lengths. The
-# [`Engine`](../minilm/serve/engine.py#L122-L137) runs one loop on a thread of its own: a new request's
-# prompt is run alone (its prefill), its keys and values are copied into a free row of a
+# [`Engine`](../minilm/serve/engine.py#L122-L137) runs one loop on a thread of its own: the prompts of the
+# requests waiting for rows are run together (their prefill), each one's keys and values copied into a free row of a
 # [`BatchCache`](../minilm/serve/batch_cache.py#L32-L37), where every row has its own length and a mask
 # hides the others' positions; then each step feeds every active row's newest token, $(B, 1)$, and a row
 # that finishes leaves at once, its place taken by the next request. `minilm serve` puts an
@@ -245,14 +246,14 @@ def emit_into(n):
 
 
 for n, question in enumerate(questions):           # 6 requests, 4 rows: two wait for a free row
-    engine.submit(Request(prompt_ids(tokenizer, task.prompt(question)), max_tokens=12, temperature=0.0,
+    engine.submit(Request(prompt_ids(tokenizer, task.prompt(question)), max_tokens=24, temperature=0.0,
                           stop_ids=frozenset(stop_ids(tokenizer)), tools=True, emit=emit_into(n)))
 for _ in questions:
     finished.acquire(timeout=60)
 print(engine.metrics())
 engine.stop()
 for n, question in enumerate(questions):
-    print(f"{question.prompt:18s} -> {replies.get(n, '')!r:8s} (expected {question.answer})")
+    print(f"{question.prompt:18s} -> {replies.get(n, '')!r:28s} (expected {question.answer})")
 
 # %% [markdown]
 # A reply streams out as it is made, with one subtlety: a **stop string** (say `"\n\n"`) must never be sent,

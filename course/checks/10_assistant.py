@@ -25,7 +25,7 @@ def _conversations():
 
 def check_loss_mask(ex):
     """loss_mask equals chat_format.render's mask (system, user, multi-turn, calculator calls)"""
-    text = "abcdefghijklmnopqrstuvwxyz ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789+-*?.,!"
+    text = "abcdefghijklmnopqrstuvwxyz ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789+-*=:?.,!"
     tokenizer = add_chat_tokens(CharTokenizer.from_text(text))
     for conversation in _conversations():
         ids, want = render(tokenizer, conversation)

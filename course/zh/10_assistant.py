@@ -109,7 +109,7 @@ for expression in ["47*86", "7/2", "(3+4)**2", "9**99", "__import__('os').system
 #
 # 只在助手的词元上求平均。`minilm sft --init-from out` 从一个预训练好的模型出发，运行 `minilm train`
 # 的训练循环（检查点、断点续训、日志）；这里用一个简单的循环，让一个很小的 GPT 从零开始学会这个任务的两类题目
-# （心算两位数加法，以及借助计算器做乘法）。
+# （按竖式逐列计算两位数加法，如 `7+6+0=13 4+8+1=13: 133`，以及借助计算器做乘法）。
 #
 # 打包之前先把对话打乱。如果按任务生成的顺序（加法、乘法、加法……）打包，每道乘法题在行中都落在同一个位置（紧跟在一道加法题之后），
 # 而模型能看到绝对位置，就会学到“在行中靠后开始的一轮要调用计算器”这条捷径，而不是“看到 `*` 就调用计算器”：结果它把所有没见过的乘法题都当成加法来算。
@@ -211,8 +211,8 @@ check(10, only="group_advantages")
 #
 # 小模型的一个解码步要把每个权重读一遍，而对每个权重只做很少的计算，所以解码 16 行的代价只比解码 1 行多一点。
 # 因此服务器应当把所有请求放在一起解码；可是请求到达的时间各不相同，需要的长度也各不相同。
-# [`Engine`](../../minilm/serve/engine.py#L122-L137) 在自己的线程上运行一个循环：新请求的提示先单独跑一遍
-# （预填充，prefill），它的键和值被复制到 [`BatchCache`](../../minilm/serve/batch_cache.py#L32-L37) 的一个空闲行中；
+# [`Engine`](../../minilm/serve/engine.py#L122-L137) 在自己的线程上运行一个循环：等待空闲行的请求的提示一起跑一遍
+# （预填充，prefill），每个请求的键和值被复制到 [`BatchCache`](../../minilm/serve/batch_cache.py#L32-L37) 的一个空闲行中；
 # 在那里每一行有自己的长度，并用掩码遮住其他行的位置。之后每一步把每个活跃行最新的词元 $(B, 1)$ 送入模型；
 # 一行一旦完成就立即离开，它的位置由下一个请求接替。`minilm serve` 在它前面加上一个兼容 OpenAI 的 HTTP 服务器；
 # 这里我们在同一个进程中直接调用它。
@@ -232,14 +232,14 @@ def emit_into(n):
 
 
 for n, question in enumerate(questions):           # 6 requests, 4 rows: two wait for a free row
-    engine.submit(Request(prompt_ids(tokenizer, task.prompt(question)), max_tokens=12, temperature=0.0,
+    engine.submit(Request(prompt_ids(tokenizer, task.prompt(question)), max_tokens=24, temperature=0.0,
                           stop_ids=frozenset(stop_ids(tokenizer)), tools=True, emit=emit_into(n)))
 for _ in questions:
     finished.acquire(timeout=60)
 print(engine.metrics())
 engine.stop()
 for n, question in enumerate(questions):
-    print(f"{question.prompt:18s} -> {replies.get(n, '')!r:8s} (expected {question.answer})")
+    print(f"{question.prompt:18s} -> {replies.get(n, '')!r:28s} (expected {question.answer})")
 
 # %% [markdown]
 # 回答在生成的同时以流的形式发出，但有一个细节：**停止串**（比如 `"\n\n"`）永远不能被发送出去，而它却是一个词元一个词元地到来的。
