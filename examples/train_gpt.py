@@ -39,7 +39,7 @@ DEFAULTS = dict(batch_size=12, block_size=64, gradient_accumulation_steps=1,    
                 optimizer="muon", muon_lr=0.02, muon_momentum=0.95,                    # speedrun: Muon
                 max_iters=2000, learning_rate=1e-3, min_lr=1e-4, warmup_iters=100, lr_decay_iters=2000,
                 weight_decay=0.1, beta1=0.9, beta2=0.99, grad_clip=1.0,                # AdamW, clipping
-                eval_interval=250, eval_iters=20, log_interval=10, seed=1337,
+                eval_interval=100, eval_iters=20, log_interval=10, seed=1337,
                 sample_tokens=300, temperature=0.8, top_k=200, prompt="\n")
 SMOKE = dict(max_iters=20, warmup_iters=2, lr_decay_iters=20, eval_interval=10, eval_iters=2, log_interval=5,
              sample_tokens=40)

@@ -14,7 +14,7 @@ The loop, on models/decoding.py's Decoding (one KV cache for the whole turn):
                                                             string, never an exception) and feeds
                                                             <|output|> result <|/output|>; sampling
                                                             continues after it
-    or stop after max_new_tokens (the reply is cut there)
+    or stop after max_new_tokens, or when the context is full (the reply is cut there)
 
 Without tools (tools=False) a call is not answered: the model goes on alone. A special token
 the model writes outside a call (a stray <|/call|>, another turn's token) is not text: it is
@@ -105,6 +105,8 @@ def generate_reply(model, tokenizer, conversation, max_new_tokens=200, temperatu
     start = decoding.idx.shape[1]
     reply, stream, expression = Reply(), TextStream(tokenizer, on_text), None
     for _ in range(max_new_tokens):
+        if decoding.idx.shape[1] > model.config.block_size:  # a full context: the model cannot see on
+            break
         token = int(decoding.sample(temperature, top_k, top_p, rng, vocab_size=tokenizer.vocab_size)[0])
         decoding.feed([[token]])
         if token in stops:
