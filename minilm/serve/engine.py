@@ -2,12 +2,12 @@
 
 Why batch at all: one decoding step of a small model reads every weight once
 and does little arithmetic per weight, so its cost is nearly flat in the number
-of rows it decodes. On the default model (GPT 4 x 128, context 64, 2 CPU cores,
-a quiet machine) a step took 1.60 ms for 1 row, 2.11 ms for 4, 3.11 ms for 16
-and 4.85 ms for 32: 16 rows cost 1.9x one row and decode 8.2x the tokens per
-second (624 -> 5,140). Through HTTP, with the clients on the same two cores,
-benchmarks/serve.py measured 410 tokens/s for one streaming client and 2,455
-for 16 (6.0x), 2,892 for 32.
+of rows it decodes. On a GPT 4 x 128 with context 64 (2 CPU cores, a quiet
+machine) a step took 1.60 ms for 1 row, 2.11 ms for 4, 3.11 ms for 16 and
+4.85 ms for 32: 16 rows cost 1.9x one row and decode 8.2x the tokens per second
+(624 -> 5,140). Through HTTP, with the clients on the same two cores,
+benchmarks/serve.py measured 317-332 tokens/s for one streaming client of the
+default run's model and 1,990-2,191 for 16 (6.3-6.6x), 2,527-2,803 for 32.
 
 Why continuously: requests arrive whenever they like and want different
 lengths. A static batch would wait for its longest member; here a request joins
