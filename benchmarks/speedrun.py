@@ -154,8 +154,9 @@ def main():
         with open(args.json, "w") as f:
             json.dump([{name: {"reached": r[0], "total": r[1], "evals": r[2], "peak_mb": r[3]}
                         for name, r in one.items()} for one in rounds], f)
-    print(f"\nmedians of {args.seeds} round(s), rungs alternately forward and backward; 'x classic': the time to "
-          f"target over the classic run's of the same round\n")
+    base = next((name for name in ("classic", "nanogpt") if name in names), names[0])
+    print(f"\nmedians of {args.seeds} round(s), rungs alternately forward and backward; 'x {base}': the time to "
+          f"target over {base}'s of the same round\n")
     table(rounds, names, args.target, args.budgets)
 
 
