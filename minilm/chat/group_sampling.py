@@ -54,7 +54,7 @@ def sample_group(model, tokenizer, conversation, G, temperature=1.0, top_k=None,
     """G sampled replies to conversation (its last message a user's), as a Group (see the module docstring)."""
     special = tokenizer.special_tokens
     call, call_end = (special.get(CALL), special.get(CALL_END)) if tools else (None, None)
-    stops = stop_ids(tokenizer)
+    stops, turn_tokens = stop_ids(tokenizer), set(special.values())
     pad = special.get(END, min(stops))
     prompt = np.asarray([prompt_ids(tokenizer, conversation)] * G, dtype=np.int64)       # (G, T)
     max_length = max_length or model.config.block_size + 1
@@ -70,7 +70,7 @@ def sample_group(model, tokenizer, conversation, G, temperature=1.0, top_k=None,
                 next_ids[g] = pad
             else:
                 is_learned[g] = True
-                _advance(row, int(sampled[g]), stops, call, call_end, tokenizer)
+                _advance(row, int(sampled[g]), stops, call, call_end, turn_tokens, tokenizer)
         decoding.feed(next_ids[:, None])
         learned.append(is_learned)
         if all(row.finished and not row.queued for row in rows):
@@ -81,7 +81,7 @@ def sample_group(model, tokenizer, conversation, G, temperature=1.0, top_k=None,
                  finished=np.asarray([row.finished for row in rows]), prompt_length=prompt.shape[1])
 
 
-def _advance(row, token, stops, call, call_end, tokenizer):
+def _advance(row, token, stops, call, call_end, turn_tokens, tokenizer):
     """A row's state after the model wrote token (reply.py's rules)."""
     if token in stops:
         row.finished = True
@@ -92,5 +92,5 @@ def _advance(row, token, stops, call, call_end, tokenizer):
         row.text, row.expression = [], None                 # the answer is what follows the output
     elif row.expression is not None:
         row.expression.append(token)
-    elif token not in tokenizer.special_tokens.values():     # a stray turn token is not text (as in reply.py)
+    elif token not in turn_tokens:                  # a stray turn token is not text (as in reply.py)
         row.text.append(token)
