@@ -39,6 +39,8 @@ LADDER = [
     ("modern", ["--preset", "shakespeare-modern"]),
     ("+muon", ["--optimizer", "muon"]),
     ("+qk_norm", ["--qk_norm"]),
+    ("+800_steps", ["--max_iters", "800", "--lr_decay_iters", "800", "--warmup_iters", "30", "--eval_interval", "50"]),
+    ("+3_layers", ["--n_layer", "3"]),
     ("+relu2", ["--mlp", "relu2", "--intermediate_size", "512"]),
     ("+zero_init", ["--zero_init_proj"]),
     ("+untied", ["--no-tie_embeddings"]),
@@ -46,7 +48,7 @@ LADDER = [
     ("+value_res", ["--value_residual"]),
     ("+trapezoid", ["--lr_schedule", "trapezoid"]),
 ]
-PRESETS = {"speedrun": ["--preset", "shakespeare-speedrun"]}      # = the +qk_norm rung
+PRESETS = {"speedrun": ["--preset", "shakespeare-speedrun"]}      # = the +3_layers rung
 
 
 def rung_flags():

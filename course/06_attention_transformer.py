@@ -62,10 +62,10 @@ check(6, only="causal_attention_backward")
 # %% [markdown]
 # ## 2. A GPT, block by block
 #
-# [`GPT`](../minilm/models/gpt.py#L191-L260) turns token ids (B, T) into next-token logits (B, T, V):
+# [`GPT`](../minilm/models/gpt.py#L188-L257) turns token ids (B, T) into next-token logits (B, T, V):
 #
 # 1. x = wte[idx] + wpe[0..T-1]: a learned vector per token and per position (B, T, C);
-# 2. n_layer [`Block`](../minilm/models/gpt.py#L178-L188)s, each x = x + attn(ln_1(x)), then
+# 2. n_layer [`Block`](../minilm/models/gpt.py#L175-L185)s, each x = x + attn(ln_1(x)), then
 #    x = x + mlp(ln_2(x)). The **residual** x + ... gives the gradient a straight path through every
 #    block; the norm *before* each sublayer (pre-norm) keeps the scale steady;
 # 3. [`CausalSelfAttention`](../minilm/models/gpt.py#L99-L126) computes q, k, v for nh **heads** in one
@@ -127,7 +127,7 @@ show(fig, "06_attention_maps")
 #
 # - `norm="rmsnorm"`: [`RMSNorm`](../minilm/ops/rms_norm.py#L26-L46) divides by the root mean square only,
 #   without subtracting the mean and without a bias: one reduction instead of two.
-# - `mlp="swiglu"`: [`SwiGLU`](../minilm/models/gpt.py#L153-L169), c_proj(silu(gate) ⊙ up): a learned gate
+# - `mlp="swiglu"`: [`SwiGLU`](../minilm/models/gpt.py#L153-L166), c_proj(silu(gate) ⊙ up): a learned gate
 #   per channel instead of a fixed GELU.
 # - `pos="rope"`: no wpe; instead [`Rotary`](../minilm/ops/rotary.py#L45-L62) rotates each pair of channels
 #   (i, i + hs/2) of q and k by the angle position · f_i, f_i = base^(-2i/hs). The score of query m and

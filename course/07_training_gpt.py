@@ -143,7 +143,7 @@ check(7, only="top_p_filter")
 #
 # Generating token t + 1 needs attention of the new position over all earlier positions, but the keys and
 # values of the earlier positions do not change. So each layer keeps them in a
-# [`KVCache`](../minilm/models/gpt.py#L62-L89); [`generate`](../minilm/models/gpt.py#L255-L273) feeds only
+# [`KVCache`](../minilm/models/gpt.py#L62-L89); [`generate`](../minilm/models/gpt.py#L252-L270) feeds only
 # the newest token, computes its q, k, v, appends k and v to the cache and attends over all of them. A
 # step then costs one token's work instead of re-running the whole sequence. Greedy decoding
 # (temperature 0) gives the same text either way:

@@ -7,7 +7,6 @@ import subprocess
 import sys
 
 from minilm.models import GPTConfig
-from minilm.train import TrainConfig
 from minilm.train.config import DEFAULT_PRESET, config_from
 
 SCRIPT = os.path.join(os.path.dirname(__file__), "..", "examples", "train_gpt.py")
@@ -68,9 +67,10 @@ def test_its_weights_are_never_overwritten_silently(tmp_path):
 
 
 def test_a_short_run_scales_the_schedule_as_minilm_train_does(tmp_path):
-    cfg = TrainConfig(max_iters=3)
+    default, cfg = config_from(DEFAULT_PRESET), config_from(DEFAULT_PRESET, overrides={"max_iters": 3})
     result = run("--max-iters", "3", "--device", "cpu", cwd=tmp_path)
     assert result.returncode == 0, result.stderr[-2000:]
-    assert result.stdout.splitlines()[0] == (f"a run of 3 steps: lr_decay_iters 2000 -> {cfg.lr_decay_iters}, "
-                                             f"warmup_iters 100 -> {cfg.warmup_iters}, log_interval 10 -> 3 "
+    assert result.stdout.splitlines()[0] == (f"a run of 3 steps: lr_decay_iters {default.lr_decay_iters} -> "
+                                             f"{cfg.lr_decay_iters}, warmup_iters {default.warmup_iters} -> "
+                                             f"{cfg.warmup_iters}, log_interval 10 -> 3 "
                                              "(shortened to fit the run; set them to choose)")

@@ -21,10 +21,11 @@ import minilm
 from minilm import backend, dispatch
 from minilm.fast.embedding import ONE_HOT_VOCAB, OneHotOrSortedEmbedding
 from minilm.fast.gelu import PiecewiseGELU
+from minilm.fast.swiglu import RowBlockSwiGLU
 from minilm.fast.lstm import BlasThreadsLSTMLayer
 from minilm.fast.norms import RowBlockLayerNorm, RowBlockRMSNorm
 from minilm.kernels.fast_layer_norm import KernelLayerNorm
-from minilm.ops.elementwise import GELU
+from minilm.ops.elementwise import GELU, SwiGLU
 from minilm.ops.embedding import Embedding
 from minilm.ops.layer_norm import LayerNorm
 from minilm.ops.lstm import LSTMLayer
@@ -71,6 +72,8 @@ CASES = [
          lambda r, d: norm_inputs(r, d, 3, 5)[::2], FLOAT32),
     Case(PiecewiseGELU, lambda: GELU(), lambda r, d: [4 * normal(r, d, 3001)]),
     Case(PiecewiseGELU, lambda: GELU(), lambda r, d: [normal(r, d, 7, 13)]),
+    Case(RowBlockSwiGLU, lambda: SwiGLU(), lambda r, d: [8 * normal(r, d, 3, 331, 2 * 385)]),       # several blocks
+    Case(RowBlockSwiGLU, lambda: SwiGLU(), lambda r, d: [normal(r, d, 7, 26)]),
     Case(OneHotOrSortedEmbedding, lambda: Embedding(np.array([[1, 4, 4], [0, 64, 1]])),
          lambda r, d: [normal(r, d, 65, 9)]),
     Case(OneHotOrSortedEmbedding, lambda: Embedding(np.array([3, 300, 3, 7, 300, 3]), padding_idx=7),

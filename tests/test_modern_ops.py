@@ -36,6 +36,24 @@ def test_silu_gradcheck_and_values():
     np.testing.assert_allclose(nn.SiLU()(x).numpy(), F.silu(x).numpy())
 
 
+def test_swiglu_gradcheck_and_equal_to_its_three_ops():
+    """The fused gated unit (and its fast path) against split, SiLU and Mul: values and gradients, float64."""
+    assert minilm.gradcheck(F.swiglu, [rand(2, 3, 8)])
+    with minilm.reference_ops():
+        assert minilm.gradcheck(F.swiglu, [rand(2, 3, 8)])
+    h, weights = rand(3, 5, 14), t64(R.standard_normal((3, 5, 7)), requires_grad=False)
+    gate, up = F.split(h, 7, dim=-1)
+    composite = F.silu(gate) * up
+    (composite * weights).sum().backward()
+    expected, h.grad = h.grad, None
+    fused = F.swiglu(h)
+    (fused * weights).sum().backward()
+    np.testing.assert_allclose(fused.numpy(), composite.numpy(), rtol=1e-14, atol=1e-15)
+    np.testing.assert_allclose(h.grad, expected, rtol=1e-13, atol=1e-14)
+    with pytest.raises(ValueError, match="even last axis"):
+        F.swiglu(rand(2, 5))
+
+
 def test_rotary_gradcheck_with_an_offset():
     rope = nn.RotaryEmbedding(8, theta=100.0)
     assert minilm.gradcheck(lambda x: rope(x, offset=5), [rand(2, 3, 4, 8)])

@@ -59,10 +59,10 @@ check(6, only="causal_attention_backward")
 # %% [markdown]
 # ## 2. 一个模块一个模块地拆解 GPT
 #
-# [`GPT`](../../minilm/models/gpt.py#L191-L260) 把词元 id (B, T) 变成下一个词元的 logits (B, T, V)：
+# [`GPT`](../../minilm/models/gpt.py#L188-L257) 把词元 id (B, T) 变成下一个词元的 logits (B, T, V)：
 #
 # 1. x = wte[idx] + wpe[0..T-1]：每个词元和每个位置各有一个学到的向量 (B, T, C)；
-# 2. n_layer 个 [`Block`](../../minilm/models/gpt.py#L178-L188)，每个先算 x = x + attn(ln_1(x))，再算
+# 2. n_layer 个 [`Block`](../../minilm/models/gpt.py#L175-L185)，每个先算 x = x + attn(ln_1(x))，再算
 #    x = x + mlp(ln_2(x))。**残差** x + ... 让梯度有一条直通每个模块的路径；每个子层*之前*的归一化
 #    （pre-norm）让尺度保持稳定；
 # 3. [`CausalSelfAttention`](../../minilm/models/gpt.py#L99-L126) 用一次矩阵乘法为 nh 个**头**算出 q、k、v，
@@ -122,7 +122,7 @@ show(fig, "06_attention_maps")
 #
 # - `norm="rmsnorm"`：[`RMSNorm`](../../minilm/ops/rms_norm.py#L26-L46) 只除以均方根，不减均值，也没有偏置：
 #   一次归约而不是两次。
-# - `mlp="swiglu"`：[`SwiGLU`](../../minilm/models/gpt.py#L153-L169)，c_proj(silu(gate) ⊙ up)：每个通道有一个
+# - `mlp="swiglu"`：[`SwiGLU`](../../minilm/models/gpt.py#L153-L166)，c_proj(silu(gate) ⊙ up)：每个通道有一个
 #   学到的门，而不是固定的 GELU。
 # - `pos="rope"`：没有 wpe；取而代之的是 [`Rotary`](../../minilm/ops/rotary.py#L45-L62) 把 q 和 k 的每一对
 #   通道 (i, i + hs/2) 旋转 位置 · f_i 的角度，f_i = base^(-2i/hs)。于是查询 m 与键 n 的分数只依赖于距离

@@ -141,7 +141,7 @@ check(7, only="top_p_filter")
 # ## 3. 键值缓存
 #
 # 生成第 t + 1 个词元需要让新位置对之前的所有位置做注意力，但之前各位置的键和值不会改变。所以每一层都把它们
-# 保存在一个 [`KVCache`](../../minilm/models/gpt.py#L62-L89) 中；[`generate`](../../minilm/models/gpt.py#L255-L273)
+# 保存在一个 [`KVCache`](../../minilm/models/gpt.py#L62-L89) 中；[`generate`](../../minilm/models/gpt.py#L252-L270)
 # 只输入最新的那个词元，算出它的 q、k、v，把 k 和 v 追加到缓存中，再对全部键值做注意力。这样每一步只花一个
 # 词元的计算量，而不用把整个序列重新跑一遍。贪心解码（温度为 0）时两种方法生成的文本完全相同：
 

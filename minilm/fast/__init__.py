@@ -10,6 +10,7 @@ assume you know the math there.
 """
 from . import norms  # noqa: F401
 from . import gelu  # noqa: F401
+from . import swiglu  # noqa: F401
 from . import embedding  # noqa: F401
 from . import lstm  # noqa: F401
 from . import attention  # noqa: F401

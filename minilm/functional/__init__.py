@@ -9,7 +9,7 @@ reductions take PyTorch's `dim`/`keepdim` and also NumPy's `axis`/`keepdims`.
 Three files: tensor_ops.py (element-wise, reductions, shapes, products,
 softmax), losses.py and layers.py (norms, embeddings, dropout, attention).
 """
-from .tensor_ops import (add, sub, mul, div, pow, neg, exp, log, sqrt, tanh, sigmoid, relu, gelu, silu, abs,
+from .tensor_ops import (add, sub, mul, div, pow, neg, exp, log, sqrt, tanh, sigmoid, relu, gelu, silu, swiglu, abs,
                          clamp, sum, mean, max, var, argmax, reshape, flatten, unsqueeze, squeeze, transpose,
                          permute, expand, getitem, cat, stack, split, where, masked_fill, matmul, linear,
                          softmax, log_softmax)  # noqa: F401

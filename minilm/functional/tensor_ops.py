@@ -4,7 +4,7 @@ See minilm/functional/__init__.py for what these functions do in general.
 """
 from ..backend import xp_of
 from ..ops.elementwise import (GELU, Abs, Add, Clamp, Div, Exp, Log, Mul, Neg, Pow, PowScalar, ReLU,
-                               Sigmoid, SiLU, Sqrt, Sub, Tanh)
+                               Sigmoid, SiLU, Sqrt, Sub, SwiGLU, Tanh)
 from ..ops.matmul import Linear, MatMul
 from ..ops.reduction import Max, Mean, Sum, Var
 from ..ops.shape import Cat, Expand, GetItem, MaskedFill, Permute, Reshape, Split, Stack, Transpose, Where
@@ -88,6 +88,13 @@ def gelu(x, approximate="none"):
 
 def silu(x):
     return SiLU()(x)
+
+
+def swiglu(h):
+    """silu(g) * u for [g, u] = the two halves of h's last axis: (..., 2I) -> (..., I)."""
+    if h.shape[-1] % 2:
+        raise ValueError(f"swiglu: expected an even last axis (the gate and the up halves), got shape {tuple(h.shape)}")
+    return SwiGLU()(h)
 
 
 def abs(x):

@@ -50,7 +50,7 @@ import numpy as np
 from .. import functional as F
 from ..backend import xp_of
 from ..nn import (GELU, Dropout, Embedding, LayerNorm, Linear, Module, ModuleDict, ModuleList, Parameter,
-                  ReLUSquared, RMSNorm, RotaryEmbedding, SiLU, init)
+                  ReLUSquared, RMSNorm, RotaryEmbedding, init)
 from ..optim import build_optimizer, describe_split
 from ..tensor import Tensor
 from .gpt_config import GPTConfig  # noqa: F401  (minilm.models.gpt.GPTConfig, as in nanoGPT)
@@ -159,14 +159,11 @@ class SwiGLU(Module):
     def __init__(self, config):
         super().__init__()
         self.c_fc = Linear(config.n_embd, 2 * config.intermediate_size, bias=config.bias)
-        self.silu = SiLU()
         self.c_proj = Linear(config.intermediate_size, config.n_embd, bias=config.bias)
         self.dropout = Dropout(config.dropout)
-        self.intermediate_size = config.intermediate_size
 
     def forward(self, x):
-        gate, up = F.split(self.c_fc(x), self.intermediate_size, dim=-1)   # 2 x (B, T, I)
-        return self.dropout(self.c_proj(self.silu(gate) * up))             # (B, T, C)
+        return self.dropout(self.c_proj(F.swiglu(self.c_fc(x))))           # silu(gate) * up: (B, T, I) -> (B, T, C)
 
 
 def make_norm(config):

@@ -216,6 +216,28 @@ class SiLU(Function):
         return gy * self.slope
 
 
+class SwiGLU(Function):
+    """y = silu(g) u for h = [g, u], the last axis cut in two halves: the gated unit of Llama's feed-forward.
+
+    With s = sigmoid(g):  dy/dg = u s (1 + g (1 - s)),  dy/du = silu(g) = g s.
+
+    One op instead of three (split, SiLU, Mul): the same arithmetic, but the halves of h are read
+    where they are, and the gradient is written into one (..., 2I) array instead of two halves that
+    split's backward copies into a third. tests/test_modern_ops.py checks it against the three ops.
+    """
+
+    def forward(self, h):
+        g, u = h[..., : h.shape[-1] // 2], h[..., h.shape[-1] // 2:]
+        s = sigmoid_array(g)
+        self.silu = g * s                                                # dy/du
+        self.g_slope = u * (s + self.silu * (1 - s))                      # dy/dg = u s (1 + g (1 - s))
+        return self.silu * u
+
+    def backward(self, gy):
+        xp = xp_of(gy)
+        return xp.concatenate([gy * self.g_slope, gy * self.silu], axis=-1)
+
+
 class ReLU(Function):
     """y = max(x, 0);  dy/dx = 1 where x > 0, else 0."""
 

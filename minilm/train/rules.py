@@ -161,23 +161,26 @@ def field_type(field):
 
 
 def fit_to_run(cfg, given):
-    """Shorten the schedule a short run contradicts, where the user did not set it; returns {field: (old, new)}.
+    """Fit the schedule to the run's length, where the user did not set it; returns {field: (old, new)}.
 
-    The defaults describe a 2000-step run: 100 warmup steps, a cosine decay over 2000. A run of
-    max_iters < lr_decay_iters keeps the schedule's shape, scaled to the run:
+    The defaults (and a preset's) describe one run: e.g. 100 warmup steps and a cosine decay over
+    2000 for 2000 steps. A run of max_iters < lr_decay_iters keeps the schedule's shape, scaled to
+    the run:
 
         lr_decay_iters -> max_iters
         warmup_iters   -> round(warmup_iters * max_iters / lr_decay_iters)     (<= max_iters)
 
-    and a log_interval longer than the run becomes the run (evaluation needs no change: a run
+    A longer run decays over its whole length (lr_decay_iters -> max_iters; the warmup stays), so
+    that `--max_iters 5000` alone is a longer run of the same recipe, not 3000 steps at min_lr.
+    A log_interval longer than the run becomes the run (evaluation needs no change: a run
     always evaluates at its last step). A field in `given` (set on the command line, in a JSON
     file or by the caller) is never changed: a contradiction among given values stays an error.
     """
     changes, run = {}, cfg.max_iters
     decay = cfg.lr_decay_iters
-    if decay > run and "lr_decay_iters" not in given:
+    if decay != run and "lr_decay_iters" not in given and ("max_iters" in given or decay > run):
         changes["lr_decay_iters"] = run
-    if "warmup_iters" not in given and (cfg.warmup_iters > run or "lr_decay_iters" in changes):
+    if "warmup_iters" not in given and (cfg.warmup_iters > run or changes.get("lr_decay_iters", decay) < decay):
         scaled = round(cfg.warmup_iters * min(run, decay) / max(decay, 1))
         if scaled != cfg.warmup_iters:
             changes["warmup_iters"] = min(scaled, run)
@@ -192,7 +195,8 @@ def fit_to_run(cfg, given):
 def describe_fit(changes, max_iters):
     """One line: 'a run of 12 steps: warmup_iters 100 -> 1, lr_decay_iters 2000 -> 12 (set them to choose)'."""
     said = ", ".join(f"{key} {old} -> {new}" for key, (old, new) in changes.items())
-    return f"a run of {max_iters} steps: {said} (shortened to fit the run; set them to choose)"
+    how = "shortened" if any(new < old for old, new in changes.values()) else "stretched"
+    return f"a run of {max_iters} steps: {said} ({how} to fit the run; set them to choose)"
 
 
 def validate(cfg):
