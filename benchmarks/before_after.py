@@ -10,7 +10,7 @@ empty temporary folder so that only PYTHONPATH decides which minilm is imported:
 For each model of benchmarks/compare_torch.py, one step (forward + backward + clip + AdamW) is timed by
 compare_torch.time_minilm, the same function compare_torch itself uses; PyTorch's step is timed too,
 once per round, when compare_torch finds an interpreter with torch (e.g. /tmp/torchvenv). With --train,
-the default run `python -m minilm train` (the README's first command, about 3 minutes on 2 cores) is
+the default run `python -m minilm train` (the README's first command, about a minute on 2 cores) is
 timed end to end as well; --max-iters N shortens it for a quick check. The table gives medians over the
 rounds: after/before is the speed kept (1.00 = same, above 1 = slower), reference/after the price of
 the readable path. Run it on a quiet machine: its absolute speed drifts, alternation cancels the drift.

@@ -11,6 +11,18 @@ from .parser import CommandParser
 # --init-from takes the model's architecture from its checkpoint; of a preset only the optimisation is left,
 # and fine-tuning a trained model takes AdamW (Muon's orthogonalised steps are for training from scratch)
 FINE_TUNING_PRESET = "shakespeare-char"
+LSTM_PRESET = "shakespeare-lstm"      # the default's recipe (Muon, QK-norm, 3 layers) is a transformer's
+
+
+def preset_for(args, overrides):
+    """The preset a run without --preset starts from: fine-tuning's, the LSTM's (--model lstm), or the default."""
+    if args.preset:
+        return args.preset
+    if overrides.get("init_from"):
+        return FINE_TUNING_PRESET
+    if {**read_json(args.config), **overrides}.get("model") == "lstm":
+        return LSTM_PRESET
+    return DEFAULT_PRESET
 
 
 def train(argv):
@@ -21,8 +33,9 @@ def train_one_rank(argv):
     parser = CommandParser(prog="minilm train", description="Train a language model.",
                            epilog="Any TrainConfig field can follow as --name value.")
     parser.add_argument("--preset", help=f"one of {sorted(PRESETS)}; default {DEFAULT_PRESET} (Muon, QK-norm, "
-                                         f"Llama's blocks: a Qwen3); {FINE_TUNING_PRESET} is the classic GPT-2 "
-                                         f"recipe (nanoGPT's, AdamW), and the default with --init-from")
+                                         f"Llama's blocks: a Qwen3; 3 layers, 800 steps); {FINE_TUNING_PRESET} "
+                                         f"is the classic GPT-2 recipe (nanoGPT's, AdamW), and the default with "
+                                         f"--init-from; {LSTM_PRESET} the default with --model lstm")
     parser.add_argument("--config", help="a JSON file of TrainConfig fields")
     parser.add_argument("--init-from", dest="init_from", help="a checkpoint folder to fine-tune from")
     parser.add_argument("--speaker", help="train on this speaker's speeches only (e.g. ROMEO)")
@@ -49,8 +62,7 @@ def train_one_rank(argv):
                   f"to train further, resume with a larger --max_iters")
             return 0
     else:
-        preset = args.preset or (FINE_TUNING_PRESET if overrides.get("init_from") else DEFAULT_PRESET)
-        cfg = config_from(preset, args.config, overrides)
+        cfg = config_from(preset_for(args, overrides), args.config, overrides)
     trainer = Trainer(cfg, overwrite=args.overwrite)
     print(f"training a {(cfg.cell if cfg.model == 'lstm' else cfg.model).upper()} of "
           f"{trainer.model.num_parameters():,} parameters on {len(trainer.train_data):,} tokens "

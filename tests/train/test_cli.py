@@ -106,3 +106,14 @@ def test_fine_tune_on_one_speakers_lines(corpus, tmp_path, capsys):
     shutil.rmtree(pre)                     # a resumed fine-tuning run needs only its own checkpoint
     assert main(["train", "--out_dir", fine, "--resume", "--max_iters", "4"]) == 0
     assert "resumed from" in capsys.readouterr().out
+
+
+def test_model_lstm_without_a_preset_starts_from_the_lstm_preset(corpus, tmp_path, capsys):
+    """The default recipe (Muon, QK-norm, 3 layers) is a transformer's: --model lstm alone takes shakespeare-lstm."""
+    out = str(tmp_path / "lstm")
+    assert main(["train", "--model", "lstm", "--lstm_hidden", "16", "--lstm_embedding", "8", "--lstm_layers", "1",
+                 "--data", corpus, "--out_dir", out, "--max_iters", "2", "--eval_iters", "1", "--progress",
+                 "false"]) == 0
+    assert "with AdamW" in capsys.readouterr().out
+    cfg = saved_config(out)
+    assert (cfg.optimizer, cfg.batch_size, cfg.learning_rate) == ("adamw", 32, 2e-3)      # shakespeare-lstm's
