@@ -94,7 +94,8 @@ def main():
     p.add_argument("--sft", default="out-sft", help="a `minilm sft` run on the bundled tasks")
     p.add_argument("--task", default="arithmetic")
     p.add_argument("--seeds", type=int, nargs="+", default=[1, 2, 3])
-    p.add_argument("--kinds", default="add3,sub3")
+    p.add_argument("--kinds", help="the task's kinds to train and measure (default: add3,sub3 of arithmetic, "
+                                   "every kind of another task)")
     p.add_argument("--tools", action="store_true", help="the calculator on, in RL and evaluation (e.g. --kinds mul2)")
     p.add_argument("--max-iters", type=int, default=300)
     p.add_argument("--items", type=int, default=200, help="test items per kind")
@@ -106,7 +107,9 @@ def main():
     p.add_argument("rl_flags", nargs="*", help="more `minilm rl` flags, after --")
     args = p.parse_args()
     work = args.work or tempfile.mkdtemp(prefix="minilm-rl-bench-")
-    task, kinds = get_task(args.task), tuple(args.kinds.split(","))
+    task = get_task(args.task)
+    args.kinds = args.kinds or ("add3,sub3" if args.task == "arithmetic" else ",".join(task.kinds))
+    kinds = tuple(args.kinds.split(","))
     test = task.items("test", args.items * len(kinds), seed=0, kinds=kinds)
 
     speed = sampling_speed(args.sft, task, (8, 16), args.speed_prompts, args.speed_repeats)

@@ -112,7 +112,7 @@ check(12, only="ring_all_reduce")
 # t(W) = t1 + 2 (W-1)/W · G / bandwidth + 2 (W-1) · latency,   speed-up(W) = W · t1 / t(W)
 #
 # with G the gradient's bytes. `benchmarks/distributed.py` measures t1 and the all-reduce on this machine
-# and prints this prediction. The picture uses the default GPT (about 0.8 M parameters, float32) at
+# and prints this prediction. The picture uses nanoGPT's CPU-sized GPT (about 0.8 M parameters, float32) at
 # t1 = 100 ms:
 #
 # ### Exercise 3: `predicted_step_time(t1, gradient_bytes, processes, bandwidth, latency)`

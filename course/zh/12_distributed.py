@@ -107,7 +107,7 @@ check(12, only="ring_all_reduce")
 # t(W) = t1 + 2 (W-1)/W · G / bandwidth + 2 (W-1) · latency，加速比(W) = W · t1 / t(W)
 #
 # 其中 G 是梯度的字节数。`benchmarks/distributed.py` 在本机上测出 t1 和 all-reduce 的速度，并打印这个预测。
-# 下图用的是默认 GPT（约 80 万个参数，float32），t1 = 100 ms：
+# 下图用的是 nanoGPT CPU 配置大小的 GPT（约 80 万个参数，float32），t1 = 100 ms：
 #
 # ### 练习 3：`predicted_step_time(t1, gradient_bytes, processes, bandwidth, latency)`
 #

@@ -18,7 +18,8 @@
 
 `minilm train` with no arguments trains a character-level GPT on the bundled
 Shakespeare with the speedrun recipe (the shakespeare-speedrun preset: Muon,
-QK-norm, Llama's blocks), checkpoints to out/, and ends by printing a sample;
+QK-norm, Llama's blocks, 3 layers, 800 steps: about a minute on 2 cores),
+checkpoints to out/, and ends by printing a sample;
 `--preset shakespeare-char` trains the classic GPT-2 recipe (nanoGPT's, AdamW). Any TrainConfig field can be set: --n_layer 6 (or --n-layer 6).
 Every command takes --device cuda (train: `--device cuda`, like any field).
 

@@ -11,8 +11,9 @@ field takes `--bias false`, `--no-bias` or a bare `--bias`.
 Every field can be overridden; an unknown key is an error that names the
 nearest valid one, so a typo never silently trains the wrong model.
 
-A run shorter than the defaults' 2000 steps gets a schedule scaled to it (warmup
-and decay, unless given: rules.fit_to_run), said in one line by `minilm train`.
+A run shorter than its preset's (the defaults': 2000 steps) gets a schedule scaled
+to it (warmup and decay), and a longer --max_iters decays over its whole length,
+unless given (rules.fit_to_run); `minilm train` says so in one line.
 
 Every config is validated when it is made (`validate`, from __post_init__):
 each field's allowed values are one line of RULES, the relations between

@@ -100,11 +100,8 @@ class RLOptions:
     eval_items: int = 100           # val items answered greedily at each evaluation
 
     def __post_init__(self):
-        task = get_task(self.task)
         reward_function(self.task, self.format_reward)                 # (checks the task and format_reward)
-        for kind in self.kind_list():
-            if kind not in task.kinds:
-                raise ValueError(f"task {self.task} has no kind {kind!r}; its kinds: {', '.join(task.kinds)}")
+        get_task(self.task).check_kinds(self.kind_list())
         for name, low in (("group_size", 2), ("max_new_tokens", 1), ("ppo_epochs", 1), ("eval_items", 1)):
             if not isinstance(getattr(self, name), int) or getattr(self, name) < low:
                 raise ValueError(f"{name} must be an integer >= {low}, got {getattr(self, name)!r}")

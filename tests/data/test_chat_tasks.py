@@ -45,3 +45,11 @@ def test_task_names():
     assert task_names("arithmetic, spelling") == ["arithmetic", "spelling"]
     with pytest.raises(ValueError, match="unknown task 'math'"):
         task_names("math")
+
+
+def test_a_kind_the_task_lacks_is_refused_not_drawn():
+    """Items of a kind another task has would be that task's draw of garbage: refused, naming the kinds."""
+    spelling = get_task("spelling")
+    with pytest.raises(ValueError, match="task spelling has no kind 'add3'; its kinds: count, spell"):
+        spelling.items("test", 4, kinds=("count", "add3"))
+    assert {item.kind for item in spelling.items("test", 4, kinds=("count",))} == {"count"}

@@ -49,12 +49,19 @@ class ChatTask:
     conversations can hold: a char tokenizer must have them all); the rest is shared."""
     name, kinds, uses_tool = None, (), False
 
+    def check_kinds(self, kinds):
+        """kinds, if they all are this task's; else a ValueError naming the first that is not."""
+        unknown = [kind for kind in kinds if kind not in self.kinds]
+        if unknown:
+            raise ValueError(f"task {self.name} has no kind {unknown[0]!r}; its kinds: {', '.join(self.kinds)}")
+        return kinds
+
     def items(self, split, n, seed=0, kinds=None, distinct=True):
         """n items of the split (drawn in turn from each kind), reproducible from the seed; distinct ones
         unless distinct=False (training data may repeat an item, as epochs do)."""
         if split not in SPLITS:
             raise ValueError(f"split must be one of {', '.join(SPLITS)}, got {split!r}")
-        kinds = kinds or self.kinds
+        kinds = self.check_kinds(kinds or self.kinds)
         rng, out, seen = np.random.default_rng([seed, zlib.crc32(split.encode())]), [], set()
         tries = 0
         while len(out) < n:
