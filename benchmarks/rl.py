@@ -1,13 +1,13 @@
 """GRPO after SFT: held-out exact match before and after `minilm rl`, three seeds, and batched sampling's speed.
 
     minilm sft --init-from out --task arithmetic,spelling,shakespeare --max_iters 3000 --out_dir out-sft3k
-    python benchmarks/rl.py --sft out-sft3k --kinds sub3 --measure add3,sub3 --max-iters 400 -- --temperature 0.7
+    python benchmarks/rl.py --sft out-sft3k --max-iters 800 -- --temperature 0.7 --eval_interval 200 --eval-items 50
     python benchmarks/rl.py --sft out-sft3k --task spelling --max-iters 150      # count and spell
     python benchmarks/rl.py --sft out-sft/ --seeds 1 --max-iters 40 --items 50    a quick look
 
 --sft is a `minilm sft` run on the bundled tasks. The chat issue's full SFT (7000 steps,
 benchmarks/sft.py) already answers 3-digit addition and subtraction at 96-100%, so these
-measurements start from the same command stopped at 3000 steps (`out-sft3k`), where
+measurements start from the same command run for 3000 steps (`out-sft3k`), where
 3-digit subtraction is near 50% and counting and spelling below 70%. For each seed:
 `minilm rl --init-from SFT --task TASK --kinds KINDS --no-tools` for --max-iters steps
 (timed: the issue's budget is 10 minutes on 2 CPU cores), then greedy exact match on test
@@ -15,8 +15,10 @@ items of each --measure kind (chat/task_accuracy.py, what `minilm eval --task TA
 --no-tools` prints). The default kinds of arithmetic are add3 and sub3 (3-digit addition
 and subtraction, worked in columns); of another task, all of its kinds. --tools keeps the
 calculator on in RL and in evaluation (--kinds mul2: does RL teach the model to call it and
-copy its result?). Seeds can run side by side, one invocation each with its --seeds and the
-same --work; then --evaluate-only --seeds 1 2 3 prints their table and curves.
+copy its result?). --kinds sub3 --measure add3,sub3 trains on one kind and measures both (RL
+on subtraction alone costs addition: RESULTS.md). Seeds can run side by side, one invocation
+each with its --seeds and the same --work; then --evaluate-only --seeds 1 2 3 prints their
+table and curves.
 
 Prints one table (rows: kinds; columns: SFT, then each seed after RL, with its minutes),
 saves the reward curves of the seeds to --picture (docs/rl_reward.png), and measures

@@ -47,7 +47,7 @@ print(f"{tokenizer.vocab_size} tokens; the chat format's special ones: {' '.join
 # [`render`](../minilm/tokenizers/chat_format.py#L77-L83) wraps each message in special tokens
 # (`<|user|>...<|end|>`) that encoding ordinary text never produces, so a user who types `<|end|>` types
 # seven characters, not the end of a turn. The bundled arithmetic task makes its conversations by code
-# ([`ChatTask.conversation`](../minilm/data/tasks/task.py#L73-L81)); a multiplication calls the calculator.
+# ([`ChatTask.conversation`](../minilm/data/tasks/task.py#L80-L88)); a multiplication calls the calculator.
 #
 # The same function returns the **loss mask**: 1 on the tokens the model will have to write (the
 # assistant's text, its calls, and the `<|end|>` that closes its turn, so that it learns to stop), 0 on
@@ -167,13 +167,13 @@ print(f"exact match on {len(val)} held-out questions after SFT: {accuracy(val):.
 # prompt, sample $G$ replies ([`sample_group`](../minilm/chat/group_sampling.py#L52-L81)), score each with a
 # reward that a program can verify ([`exact_match_reward`](../minilm/train/rewards.py#L39-L45): 1 for the
 # exact answer), and give each reply its advantage **relative to its group**
-# ([`group_advantages`](../minilm/train/rl.py#L121-L125)):
+# ([`group_advantages`](../minilm/train/rl.py#L118-L122)):
 #
 # $$A_i = \frac{r_i - \operatorname{mean}(r_1..r_G)}{\operatorname{std}(r_1..r_G) + \varepsilon}$$
 #
 # The group is the baseline, so no value network is needed. A group whose rewards are all equal (all right,
 # or all wrong) has $A_i = 0$: it says nothing about what to do better. The loss
-# ([`policy_loss`](../minilm/train/rl.py#L136-L158)) is $-\frac1N\sum_{i,t} A_i \log\pi_\theta(o_{i,t})$
+# ([`policy_loss`](../minilm/train/rl.py#L133-L155)) is $-\frac1N\sum_{i,t} A_i \log\pi_\theta(o_{i,t})$
 # over the sampled tokens only (at the first step on a batch; later epochs clip the probability ratio, as PPO
 # does): a reply better than its group becomes more likely, a worse one less.
 

@@ -45,7 +45,7 @@ print(f"{tokenizer.vocab_size} tokens; the chat format's special ones: {' '.join
 # 基础模型只会续写文本。助手要按轮次作答，所以轮次必须在词元中看得见：
 # [`render`](../../minilm/tokenizers/chat_format.py#L77-L83) 用特殊词元（`<|user|>...<|end|>`）包住每条消息，
 # 而对普通文本编码永远不会产生这些特殊词元。因此用户输入 `<|end|>` 时，得到的是七个普通字符，而不是一轮的结束。
-# 自带的算术任务用代码生成对话（[`ChatTask.conversation`](../../minilm/data/tasks/task.py#L73-L81)）；乘法题会调用计算器。
+# 自带的算术任务用代码生成对话（[`ChatTask.conversation`](../../minilm/data/tasks/task.py#L80-L88)）；乘法题会调用计算器。
 #
 # 同一个函数还返回**损失掩码**：模型将来要自己写出的词元为 1（助手的文本、它的工具调用，以及结束这一轮的
 # `<|end|>`，这样模型才学得会停下来）；系统消息和用户消息、`<|assistant|>` 本身（由提示放在那里）以及工具的输出
@@ -157,12 +157,12 @@ print(f"exact match on {len(val)} held-out questions after SFT: {accuracy(val):.
 # SFT 之后，模型的回答形式是对的；强化学习通过反复尝试，让它更常答对。对每个提示采样 $G$ 个回答
 # （[`sample_group`](../../minilm/chat/group_sampling.py#L52-L81)），用一个可以由程序验证的奖励给每个回答打分
 # （[`exact_match_reward`](../../minilm/train/rewards.py#L39-L45)：答案完全正确得 1），再给每个回答计算**相对于其所在组**的优势
-# （[`group_advantages`](../../minilm/train/rl.py#L121-L125)）：
+# （[`group_advantages`](../../minilm/train/rl.py#L118-L122)）：
 #
 # $$A_i = \frac{r_i - \operatorname{mean}(r_1..r_G)}{\operatorname{std}(r_1..r_G) + \varepsilon}$$
 #
 # 组本身就是基线，因此不需要价值网络。如果一组的奖励全都相等（全对或全错），则 $A_i = 0$：它没有告诉模型怎样做得更好。
-# 损失（[`policy_loss`](../../minilm/train/rl.py#L136-L158)）在一个批次的第一步上是
+# 损失（[`policy_loss`](../../minilm/train/rl.py#L133-L155)）在一个批次的第一步上是
 # $-\frac1N\sum_{i,t} A_i \log\pi_\theta(o_{i,t})$，只对采样出的词元求和（之后的轮次会像 PPO 那样裁剪概率比）：
 # 比本组平均更好的回答概率变大，更差的变小。
 
