@@ -11,7 +11,7 @@ halves of one (N, 2I) gradient.
 import numpy as np
 
 from ..dispatch import register
-from ..ops.elementwise import SwiGLU
+from ..ops.elementwise import SwiGLU, sigmoid_array
 from .pieces import CHUNK
 from .threads import balanced_ranges, split_work
 
@@ -23,18 +23,14 @@ class RowBlockSwiGLU(SwiGLU):
     def forward(self, h):
         h2 = h.reshape(-1, h.shape[-1])                                  # (N, 2I)
         N, I = h2.shape[0], h2.shape[1] // 2
-        f = h.dtype.type
         y, silu, g_slope = (np.empty((N, I), h.dtype) for _ in range(3))
 
         def block(a, b):
             g, u = h2[a:b, :I], h2[a:b, I:]
-            s = np.multiply(g, f(0.5), out=g_slope[a:b])
-            np.tanh(s, out=s)
-            s += f(1)
-            s *= f(0.5)                                                  # s = sigmoid(g)
+            s = sigmoid_array(g, out=g_slope[a:b])
             np.multiply(g, s, out=silu[a:b])                             # dy/du
             np.multiply(silu[a:b], u, out=y[a:b])
-            one_minus_s = np.subtract(f(1), s)
+            one_minus_s = np.subtract(h.dtype.type(1), s)
             one_minus_s *= silu[a:b]
             s += one_minus_s
             s *= u                                                       # dy/dg = u (s + silu (1 - s))

@@ -181,10 +181,11 @@ class Tanh(Function):
         return gy * (1 - self.y * self.y)
 
 
-def sigmoid_array(x):
-    """1 / (1 + e^-x), written as (1 + tanh(x/2)) / 2 so no exp can overflow."""
+def sigmoid_array(x, out=None):
+    """1 / (1 + e^-x), written as (1 + tanh(x/2)) / 2 so no exp can overflow (into out, if given)."""
     xp = xp_of(x)
-    y = xp.tanh(x * 0.5)
+    y = xp.multiply(x, 0.5, out=out)
+    xp.tanh(y, out=y)
     y += 1
     y *= 0.5
     return y

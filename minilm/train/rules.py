@@ -178,9 +178,10 @@ def fit_to_run(cfg, given):
     """
     changes, run = {}, cfg.max_iters
     decay = cfg.lr_decay_iters
-    if decay != run and "lr_decay_iters" not in given and ("max_iters" in given or decay > run):
+    fitted = "lr_decay_iters" not in given and (decay > run or (decay < run and "max_iters" in given))
+    if fitted:
         changes["lr_decay_iters"] = run
-    if "warmup_iters" not in given and (cfg.warmup_iters > run or changes.get("lr_decay_iters", decay) < decay):
+    if "warmup_iters" not in given and (cfg.warmup_iters > run or (fitted and decay > run)):
         scaled = round(cfg.warmup_iters * min(run, decay) / max(decay, 1))
         if scaled != cfg.warmup_iters:
             changes["warmup_iters"] = min(scaled, run)
